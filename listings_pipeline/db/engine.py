@@ -1,0 +1,41 @@
+"""One SQLAlchemy engine per database URL: LISTINGS_DATABASE_URL, else the embedded server."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine, create_engine
+
+from listings_pipeline.db import embedded
+from listings_pipeline.settings import get_settings
+
+_engines: dict[str, Engine] = {}
+
+
+def _psycopg_url(url: str) -> str:
+    for prefix in ("postgresql://", "postgres://", "postgresql+psycopg2://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def database_url() -> str:
+    """The SQLAlchemy URL in use, starting the embedded server if that is the store."""
+    settings = get_settings()
+    if settings.database_url:
+        return _psycopg_url(settings.database_url)
+    return embedded.start(settings.pgdata)
+
+
+def get_engine() -> Engine:
+    url = database_url()
+    engine = _engines.get(url)
+    if engine is None:
+        engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+        _engines[url] = engine
+    return engine
+
+
+def reset_engine() -> None:
+    """Dispose every engine (tests switch databases; `db stop` closes connections first)."""
+    for engine in _engines.values():
+        engine.dispose()
+    _engines.clear()

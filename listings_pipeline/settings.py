@@ -1,0 +1,51 @@
+"""Where the pipeline keeps its state, read from the environment once per call.
+
+Every setting has a default that works on a fresh machine; nothing secret lives here
+(credentials are read by the component that needs them, from variables the config names).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    database_url: str | None
+    config_dir: Path
+    environment: str
+    raw_store: str  # "local" or "s3"
+    s3_bucket: str | None
+    s3_prefix: str
+    dagster_home: Path
+
+    @property
+    def pgdata(self) -> Path:
+        return self.home / "pgdata"
+
+    @property
+    def raw_dir(self) -> Path:
+        return self.home / "raw"
+
+    @property
+    def inbox_dir(self) -> Path:
+        return self.home / "inbox"
+
+
+def get_settings() -> Settings:
+    home = Path(os.environ.get("LISTINGS_HOME", "./.listings")).expanduser().resolve()
+    return Settings(
+        home=home,
+        database_url=os.environ.get("LISTINGS_DATABASE_URL") or None,
+        config_dir=Path(os.environ.get("LISTINGS_CONFIG_DIR", "./configs")).expanduser().resolve(),
+        environment=os.environ.get("LISTINGS_ENVIRONMENT", "dev"),
+        raw_store=os.environ.get("LISTINGS_RAW_STORE", "local"),
+        s3_bucket=os.environ.get("LISTINGS_S3_BUCKET") or None,
+        s3_prefix=os.environ.get("LISTINGS_S3_PREFIX", ""),
+        dagster_home=Path(os.environ.get("DAGSTER_HOME") or (home / "dagster"))
+        .expanduser()
+        .resolve(),
+    )

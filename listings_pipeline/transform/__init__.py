@@ -1,0 +1,1 @@
+"""Transform stage: raw records → mapped, normalised, validated, hashed, matched stage rows."""

@@ -1,0 +1,96 @@
+"""Shared fixtures: a real PostgreSQL (embedded in a temporary LISTINGS_HOME, or
+LISTINGS_DATABASE_URL), migrated once per session and emptied before each test that uses it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from sqlalchemy import Engine, text
+
+from listings_pipeline.db import get_engine, reset_engine
+from listings_pipeline.db.embedded import stop
+from listings_pipeline.db.migrate import upgrade
+
+_TRUNCATE = """
+DO $$
+DECLARE names TEXT;
+BEGIN
+  SELECT string_agg(format('%I.%I', schemaname, tablename), ', ') INTO names
+  FROM pg_tables
+  WHERE schemaname IN ('public', 'pipeline', 'stage') AND tablename <> 'schema_migrations';
+  IF names IS NOT NULL THEN EXECUTE 'TRUNCATE ' || names || ' RESTART IDENTITY CASCADE'; END IF;
+END $$;
+"""
+
+
+@pytest.fixture(scope="session")
+def listings_home() -> Iterator[Path]:
+    # Short path: the embedded server's Unix socket lives in the data dir (108-byte limit).
+    home = Path(tempfile.mkdtemp(prefix="lp-"))
+    old = os.environ.get("LISTINGS_HOME")
+    os.environ["LISTINGS_HOME"] = str(home)
+    yield home
+    reset_engine()
+    stop(home / "pgdata")
+    if old is None:
+        os.environ.pop("LISTINGS_HOME", None)
+    else:
+        os.environ["LISTINGS_HOME"] = old
+    shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def migrated_engine(listings_home: Path) -> Engine:
+    engine = get_engine()
+    upgrade(engine)
+    return engine
+
+
+@pytest.fixture
+def engine(migrated_engine: Engine) -> Engine:
+    """The migrated database, emptied of all rows."""
+    with migrated_engine.begin() as conn:
+        conn.exec_driver_sql(_TRUNCATE)
+    return migrated_engine
+
+
+@pytest.fixture
+def config_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    directory = tmp_path / "configs"
+    directory.mkdir()
+    monkeypatch.setenv("LISTINGS_CONFIG_DIR", str(directory))
+    return directory
+
+
+def write_config(directory: Path, **overrides: object) -> Path:
+    """Write a minimal valid CSV config (overridable key by key) and return its path."""
+    config: dict[str, object] = {
+        "slug": "demo-csv",
+        "dmo_id": 1,
+        "dmo_name": "Demo DMO",
+        "name": "Demo CSV",
+        "source_type": "csv",
+        "transform": {
+            "map_fields": {
+                "listings.name": "Name",
+                "locations.address1": "Address1",
+                "locations.city": "City",
+                "listing_info.description": "Description",
+            }
+        },
+    }
+    config.update(overrides)
+    path = directory / f"{config['slug']}.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def count(engine: Engine, table: str) -> int:
+    with engine.connect() as conn:
+        return conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
