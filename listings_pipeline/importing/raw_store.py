@@ -11,7 +11,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
@@ -19,8 +19,8 @@ from listings_pipeline.settings import Settings, get_settings
 
 
 class RawStore(Protocol):
-    def writer(self, key: str) -> contextmanager[BinaryIO]: ...  # type: ignore[valid-type]
-    def reader(self, key: str) -> contextmanager[BinaryIO]: ...  # type: ignore[valid-type]
+    def writer(self, key: str) -> AbstractContextManager[BinaryIO]: ...
+    def reader(self, key: str) -> AbstractContextManager[BinaryIO]: ...
     def exists(self, key: str) -> bool: ...
     def put_file(self, local_path: Path, key: str) -> None: ...
     def uri(self, key: str) -> str: ...
