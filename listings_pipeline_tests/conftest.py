@@ -56,7 +56,7 @@ def migrated_engine(listings_home: Path) -> Engine:
 def engine(migrated_engine: Engine) -> Engine:
     """The migrated database, emptied of all rows."""
     with migrated_engine.begin() as conn:
-        conn.exec_driver_sql(_TRUNCATE)
+        conn.connection.driver_connection.execute(_TRUNCATE)
     return migrated_engine
 
 

@@ -126,7 +126,7 @@ CREATE INDEX idx_opening_dates_info ON public.opening_dates (listing_info_id);
 CREATE TABLE public.opening_hours (
     id                          SERIAL PRIMARY KEY,
     listing_info_id             INT NOT NULL REFERENCES public.listing_info (id),
-    opening_date_id             INT REFERENCES public.opening_dates (id),
+    opening_date_id             INT REFERENCES public.opening_dates (id) ON DELETE SET NULL,
     day_id                      SMALLINT NOT NULL CHECK (day_id BETWEEN 1 AND 7),
     open_time                   TIME,
     close_time                  TIME,
@@ -139,11 +139,13 @@ CREATE TABLE public.opening_hours (
 );
 CREATE INDEX idx_opening_hours_info ON public.opening_hours (listing_info_id);
 
+-- Attribute names are compared case-insensitively ("Tours" = "tours").
 CREATE TABLE public.attributes (
     id          SERIAL PRIMARY KEY,
-    name        TEXT NOT NULL UNIQUE,
+    name        TEXT NOT NULL,
     created_at  TIMESTAMP NOT NULL DEFAULT now()
 );
+CREATE UNIQUE INDEX idx_attributes_name ON public.attributes (lower(name));
 
 CREATE TABLE public.bridge_attributes_listings (
     listing_id     INT NOT NULL REFERENCES public.listings (id),

@@ -55,8 +55,9 @@ CREATE TABLE stage.listings_flat (
     ok_to_promote               BOOLEAN NOT NULL DEFAULT FALSE,
     manually_modified           BOOLEAN NOT NULL DEFAULT FALSE,
     force_overwrite             BOOLEAN NOT NULL DEFAULT FALSE,
+    change_kind                 TEXT,        -- insert, update, skip, delete, duplicate, error, uncertain_match
     review_status               TEXT NOT NULL DEFAULT 'pending', -- auto_approved, pending, approved, rejected
-    review_reason               TEXT,        -- why a person must decide (deletion, duplicate, ...)
+    review_reason               TEXT,        -- why a person must decide (the change_kind that needs one)
     reviewed_by                 TEXT,
     reviewed_at                 TIMESTAMP,
     review_note                 TEXT,
@@ -105,4 +106,4 @@ CREATE TABLE stage.listings_flat (
 CREATE UNIQUE INDEX idx_stage_job_rec ON stage.listings_flat (job_id, rec_num);
 CREATE INDEX idx_stage_job_source ON stage.listings_flat (job_id, dmo_id, source_id);
 CREATE INDEX idx_stage_listing_internal ON stage.listings_flat (listing_internal_id);
-CREATE INDEX idx_stage_job_review ON stage.listings_flat (job_id, review_status);
+CREATE INDEX idx_stage_job_review ON stage.listings_flat (job_id, review_status, change_kind);

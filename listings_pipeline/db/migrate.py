@@ -59,8 +59,9 @@ def upgrade(engine: Engine, sql_dir: Path = SQL_DIR) -> list[str]:
         for migration in migrations(sql_dir):
             if migration.version in done:
                 continue
-            # exec_driver_sql: the file may hold several statements and literal colons.
-            conn.exec_driver_sql(migration.path.read_text(encoding="utf-8"))
+            # Straight to the driver without parameters: a file holds several statements and
+            # may contain literal colons and percent signs.
+            conn.connection.driver_connection.execute(migration.path.read_text(encoding="utf-8"))
             conn.execute(
                 text(
                     "INSERT INTO pipeline.schema_migrations (version, name, checksum)"

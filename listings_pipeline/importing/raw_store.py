@@ -22,6 +22,7 @@ class RawStore(Protocol):
     def writer(self, key: str) -> AbstractContextManager[BinaryIO]: ...
     def reader(self, key: str) -> AbstractContextManager[BinaryIO]: ...
     def exists(self, key: str) -> bool: ...
+    def delete(self, key: str) -> None: ...  # only for objects never registered in pipeline.files
     def put_file(self, local_path: Path, key: str) -> None: ...
     def uri(self, key: str) -> str: ...
 
@@ -58,6 +59,9 @@ class LocalRawStore:
 
     def exists(self, key: str) -> bool:
         return self._path(key).exists()
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
 
     def put_file(self, local_path: Path, key: str) -> None:
         with local_path.open("rb") as src, self.writer(key) as dst:

@@ -1,0 +1,193 @@
+"""The pipeline's stages with their bookkeeping, independent of Dagster:
+start a job → import → transform → review gate → promote.
+
+The Dagster assets and the tests call these; each keeps pipeline.jobs / job_stages /
+stage_results truthful, including on failure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine, text
+
+from listings_pipeline import jobs
+from listings_pipeline.configs.model import SourceConfig
+from listings_pipeline.configs.sync import sync_config
+from listings_pipeline.db import load_queries
+from listings_pipeline.importing.connectors import ImportFailed
+from listings_pipeline.importing.connectors.files import require_file
+from listings_pipeline.importing.stage import ImportResult, run_import
+from listings_pipeline.promotion.promote import (
+    PromotionRefused,
+    PromotionResult,
+    promote_job,
+    waiting_rows,
+)
+from listings_pipeline.transform.stage import BatchHook, TransformResult, run_transform
+
+Q = load_queries(__file__, "pipeline.sql")
+FILE_SOURCES = ("csv", "json", "jsonl", "xlsx")
+
+
+class StageNotReady(Exception):
+    """A stage was asked to run before the stage it depends on completed."""
+
+
+@dataclass(frozen=True)
+class GateResult:
+    job_id: int
+    waiting: dict[str, int]
+
+    @property
+    def passed(self) -> bool:
+        return not self.waiting
+
+    def describe(self) -> str:
+        if self.passed:
+            return f"job {self.job_id}: nothing waits for review"
+        kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(self.waiting.items()))
+        return f"job {self.job_id}: {sum(self.waiting.values())} rows wait for review ({kinds})"
+
+
+def resolve_input(config: SourceConfig, input_path: Path | None) -> Path | None:
+    """The file to import for file sources (given, or the config's source_url path)."""
+    if config.source_type not in FILE_SOURCES:
+        return input_path
+    if input_path is None and config.source_url and "://" not in config.source_url:
+        input_path = Path(config.source_url)
+    return require_file(input_path, config.slug).resolve()
+
+
+def start_job(
+    engine: Engine,
+    config: SourceConfig,
+    *,
+    input_path: Path | None,
+    triggered_by: str = "cli",
+    trigger_type: str = "manual",
+    dagster_run_id: str | None = None,
+) -> int:
+    """Create the job (after checking the input exists, so bad input leaves no job)."""
+    input_path = resolve_input(config, input_path)
+    with engine.begin() as conn:
+        stored = sync_config(conn, config)
+        return jobs.create_job(
+            conn,
+            config,
+            stored,
+            input_path=str(input_path) if input_path else None,
+            triggered_by=triggered_by,
+            trigger_type=trigger_type,
+            dagster_run_id=dagster_run_id,
+        )
+
+
+def _stage_state(engine: Engine, job_id: int) -> dict[str, str]:
+    with engine.connect() as conn:
+        return {r.name: r.status for r in conn.execute(text(Q["stage_state"]), {"job_id": job_id})}
+
+
+def import_stage(
+    engine: Engine, job_id: int, config: SourceConfig, input_path: Path | None
+) -> ImportResult:
+    with engine.begin() as conn:
+        jobs.start_stage(conn, job_id, "import")
+    try:
+        result = run_import(engine, job_id, config, resolve_input(config, input_path))
+    except Exception as err:
+        jobs.fail_stage(engine, job_id, "import", str(err))
+        raise
+    with engine.begin() as conn:
+        jobs.finish_stage(conn, job_id, "import", result.counts)
+        jobs.set_job_counts(conn, job_id, result.counts)
+    return result
+
+
+def transform_stage(
+    engine: Engine, job_id: int, config: SourceConfig, *, hooks: list[BatchHook] | None = None
+) -> TransformResult:
+    if _stage_state(engine, job_id).get("import") != "completed":
+        raise StageNotReady(f"job {job_id}: the import did not complete; run the import again")
+    with engine.begin() as conn:
+        jobs.start_stage(conn, job_id, "transform")
+    try:
+        result = run_transform(engine, job_id, config, hooks=hooks)
+    except Exception as err:
+        jobs.fail_stage(engine, job_id, "transform", f"{type(err).__name__}: {err}")
+        raise
+    waiting = result.counts.extra.get("waiting_for_review", 0)
+    with engine.begin() as conn:
+        jobs.finish_stage(
+            conn,
+            job_id,
+            "transform",
+            result.counts,
+            job_status="review" if waiting else "running",
+        )
+        jobs.set_job_counts(conn, job_id, result.counts)
+        superseded = list(
+            conn.execute(
+                text(Q["supersede_older"]), {"slug": config.slug, "job_id": job_id}
+            ).scalars()
+        )
+    result.counts.extra["superseded_jobs"] = superseded
+    return result
+
+
+def gate(engine: Engine, job_id: int) -> GateResult:
+    with engine.connect() as conn:
+        return GateResult(job_id=job_id, waiting=waiting_rows(conn, job_id))
+
+
+def promote_stage(
+    engine: Engine, job_id: int, config: SourceConfig, *, promoted_by: str
+) -> PromotionResult:
+    state = _stage_state(engine, job_id)
+    if state.get("transform") != "completed":
+        raise StageNotReady(f"job {job_id}: the transform did not complete; nothing to promote")
+    if state.get("promote") == "completed":
+        with engine.connect() as conn:  # promoting twice changes nothing: report and stop
+            job = jobs.get_job(conn, job_id)
+        raise PromotionRefused(f"job {job_id} was already promoted (status {job['status']})")
+    checked = gate(engine, job_id)
+    if not checked.passed:
+        raise PromotionRefused(f"review gate: {checked.describe()}")
+    with engine.connect() as conn:
+        approved = conn.execute(text(Q["approved_rows"]), {"job_id": job_id}).scalar_one()
+    if approved == 0:
+        raise PromotionRefused(f"job {job_id}: no row is approved for promotion")
+    with engine.begin() as conn:
+        jobs.start_stage(conn, job_id, "promote")
+    try:
+        result = promote_job(
+            engine,
+            job_id,
+            config.slug,
+            promoted_by=promoted_by,
+            merge_policy=config.promotion.merge_policy,
+        )
+    except Exception as err:
+        jobs.fail_stage(engine, job_id, "promote", str(err))
+        raise
+    with engine.begin() as conn:
+        review = jobs.StageCounts(total=result.counts.total)
+        jobs.finish_stage(conn, job_id, "review", review, job_status="running")
+        jobs.finish_stage(conn, job_id, "promote", result.counts, job_status="running")
+        jobs.set_job_counts(conn, job_id, result.counts)
+        jobs.finish_job(conn, job_id, "completed")
+    return result
+
+
+__all__ = [
+    "GateResult",
+    "ImportFailed",
+    "PromotionRefused",
+    "StageNotReady",
+    "gate",
+    "import_stage",
+    "promote_stage",
+    "start_job",
+    "transform_stage",
+]

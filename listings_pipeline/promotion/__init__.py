@@ -1,0 +1,1 @@
+"""Promotion: approved stage rows → production tables, set-based, one transaction per batch."""

@@ -1,0 +1,46 @@
+-- name: job_state
+SELECT id, slug, status FROM pipeline.jobs WHERE id = :job_id;
+
+-- name: foreign_rows
+SELECT r.id FROM unnest(CAST(:row_ids AS INT[])) AS r(id)
+LEFT JOIN stage.listings_flat s ON s.id = r.id AND s.job_id = :job_id
+WHERE s.id IS NULL ORDER BY r.id;
+
+-- name: decide
+-- Only rows nobody has decided yet and that are not promoted: a stale page cannot re-decide.
+UPDATE stage.listings_flat s SET
+    ok_to_promote = :approve,
+    review_status = CASE WHEN :approve THEN 'approved' ELSE 'rejected' END,
+    reviewed_by = :reviewer, reviewed_at = now(), review_note = :note,
+    force_overwrite = s.force_overwrite OR :force,
+    listing_action = CASE WHEN :skip THEN 'skip' ELSE s.listing_action END,
+    listing_info_action = CASE WHEN :skip THEN 'skip' ELSE s.listing_info_action END,
+    location_action = CASE WHEN :skip THEN 'skip' ELSE s.location_action END,
+    contact_info_action = CASE WHEN :skip THEN 'skip' ELSE s.contact_info_action END,
+    images_action = CASE WHEN :skip THEN 'skip' ELSE s.images_action END,
+    opening_dates_action = CASE WHEN :skip THEN 'skip' ELSE s.opening_dates_action END,
+    opening_hours_action = CASE WHEN :skip THEN 'skip' ELSE s.opening_hours_action END,
+    attributes_action = CASE WHEN :skip THEN 'skip' ELSE s.attributes_action END,
+    updated_at = now()
+WHERE s.job_id = :job_id AND s.promote_status = 'pending' AND s.reviewed_at IS NULL
+  AND (:all_rows OR s.id = ANY(CAST(:row_ids AS INT[])) OR s.change_kind = :kind)
+  AND (:all_rows IS FALSE OR :approve IS FALSE OR s.review_status = 'pending')
+RETURNING s.id;
+
+-- name: selected
+SELECT count(*) FROM stage.listings_flat s
+WHERE s.job_id = :job_id
+  AND (:all_rows OR s.id = ANY(CAST(:row_ids AS INT[])) OR s.change_kind = :kind);
+
+-- name: summary
+SELECT change_kind AS kind, review_status AS status, count(*) AS n
+FROM stage.listings_flat WHERE job_id = :job_id GROUP BY 1, 2 ORDER BY 1, 2;
+
+-- name: rows
+SELECT id, rec_num, source_id, change_kind, review_status, review_reason, ok_to_promote,
+       listing_name, loc_city, listing_internal_id, match_method, match_score, match_candidate_id,
+       duplicate_of, listing_action, listing_info_action, validation_errors, promote_status
+FROM stage.listings_flat
+WHERE job_id = :job_id AND (:status IS NULL OR review_status = :status)
+  AND (:kind IS NULL OR change_kind = :kind)
+ORDER BY id LIMIT :limit OFFSET :offset;

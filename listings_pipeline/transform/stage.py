@@ -1,0 +1,213 @@
+"""The transform stage: raw files → mapped, normalised, validated rows in stage.listings_flat,
+with the seed's hashes, lookups and actions decided set-based in SQL.
+
+Records stream from the raw files in batches (by rows or bytes). Each batch is one
+transaction: COPY into a temp table, lookups/hashes/actions as SQL over the batch, one
+INSERT into the stage table. A failed transform keeps its finished batches; the retry starts
+at the first record not yet staged. Whole-job decisions (duplicates, deletions, review flags)
+run once at the end and are idempotent.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, Engine, text
+
+from listings_pipeline.configs.model import SourceConfig
+from listings_pipeline.db import load_queries
+from listings_pipeline.importing.raw_files import read_raw_file
+from listings_pipeline.importing.raw_store import RawStore, get_raw_store
+from listings_pipeline.importing.stage import job_files
+from listings_pipeline.jobs import JobError, StageCounts, record_errors
+from listings_pipeline.transform.mapping import Mapper
+from listings_pipeline.transform.normalize import normalize_row
+from listings_pipeline.transform.validate import validate_row
+
+Q = load_queries(__file__, "stage.sql")
+BATCH_ROWS = 1000
+BATCH_BYTES = 2_000_000  # seed 000: keep DB insert batches under 1-2 MB
+
+# Columns the Python side fills, in COPY order.
+COPY_COLUMNS = (
+    "job_id", "rec_num", "file_id", "dmo_id", "source_id", "imported_from",
+    "source_url", "source_identifier",
+    "listing_name", "listing_google_place_id", "listing_status", "listing_visible",
+    "listing_info_description", "info_status", "info_visible",
+    "ci_name", "ci_email", "ci_local_phone", "ci_international_phone", "ci_website_url",
+    "ci_socials",
+    "loc_address1", "loc_address2", "loc_region", "loc_city", "loc_state", "loc_zip",
+    "loc_country", "loc_lat", "loc_lng", "loc_lat_original", "loc_lng_original",
+    "images", "dates", "hours", "attributes",
+    "validation_errors", "validation_warnings", "quality_score",
+)  # fmt: skip
+_JSON_COLUMNS = {"ci_socials", "images", "dates", "hours", "attributes"}
+BATCH_STEPS = (
+    "batch_match_hash",
+    "batch_lookup_bridge",
+    "batch_lookup_match_hash",
+    "batch_lookup_listing_info",
+    "batch_production_ids",
+    "batch_fill_location",
+    "batch_content_hashes",
+)
+
+# A hook between lookups and hashing, e.g. geocoding rows still without coordinates.
+BatchHook = Callable[[Connection], dict[str, int]]
+
+
+@dataclass
+class TransformResult:
+    counts: StageCounts
+    seconds: float
+    resumed_from: int
+    hook_counts: dict[str, int] = field(default_factory=dict)
+
+
+def _row_tuple(row: dict[str, Any]) -> tuple:
+    return tuple(
+        (json.dumps(row[c]) if row.get(c) is not None else None)
+        if c in _JSON_COLUMNS
+        else row.get(c)
+        for c in COPY_COLUMNS
+    )
+
+
+class _Batcher:
+    def __init__(self, engine: Engine, config: SourceConfig, hooks: list[BatchHook]) -> None:
+        self.engine = engine
+        self.config = config
+        self.hooks = hooks
+        self.rows: list[tuple] = []
+        self.bytes = 0
+        self.hook_counts: dict[str, int] = {}
+        mapped = set(config.transform.map_fields)
+        self.flags = {
+            "images_mapped": any(t.startswith("listing_images.") for t in mapped),
+            "dates_mapped": any(t.startswith("opening_dates.") for t in mapped),
+            "hours_mapped": any(t.startswith("opening_hours.") for t in mapped),
+            "attributes_mapped": any(t.startswith("bridge_attributes_listings.") for t in mapped),
+        }
+        with engine.connect() as conn:
+            columns = ", ".join(conn.execute(text(Q["stage_columns"])).scalars())
+        self.insert_sql = Q["batch_to_stage"].format(columns=columns)
+
+    def add(self, row: tuple, size: int) -> None:
+        self.rows.append(row)
+        self.bytes += size
+        if len(self.rows) >= BATCH_ROWS or self.bytes >= BATCH_BYTES:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.rows:
+            return
+        with self.engine.begin() as conn:
+            if conn.execute(text("SELECT to_regclass('pg_temp.batch_rows')")).scalar() is None:
+                conn.connection.driver_connection.execute(Q["create_batch_table"])
+            raw = conn.connection.driver_connection
+            with (
+                raw.cursor() as cur,
+                cur.copy(f"COPY batch_rows ({', '.join(COPY_COLUMNS)}) FROM STDIN") as copy,
+            ):
+                for row in self.rows:
+                    copy.write_row(row)
+            for step in BATCH_STEPS:
+                conn.execute(text(Q[step]))
+            for hook in self.hooks:
+                for key, value in hook(conn).items():
+                    self.hook_counts[key] = self.hook_counts.get(key, 0) + value
+            conn.execute(text(Q["batch_actions"]), self.flags)
+            conn.execute(text(self.insert_sql))
+        self.rows = []
+        self.bytes = 0
+
+
+def run_transform(
+    engine: Engine,
+    job_id: int,
+    config: SourceConfig,
+    *,
+    store: RawStore | None = None,
+    hooks: list[BatchHook] | None = None,
+) -> TransformResult:
+    started = time.perf_counter()
+    store = store or get_raw_store()
+    mapper = Mapper(config)
+    with engine.connect() as conn:
+        done = conn.execute(text(Q["staged_up_to"]), {"job_id": job_id}).scalar_one()
+        files = job_files(conn, job_id)
+    batcher = _Batcher(engine, config, hooks or [])
+    for raw_file in files:
+        if raw_file.first_rec_num + raw_file.record_count - 1 <= done:
+            continue  # staged by an earlier attempt
+        for rec in read_raw_file(store, raw_file.file_path):
+            if rec["rec_num"] <= done:
+                continue
+            row = mapper.map_record(rec["record"])
+            issues = normalize_row(row, config.transform)
+            result = validate_row(row, config.validation)
+            errors = [i for i in issues if i.severity == "error"] + result.errors
+            warnings = [i for i in issues if i.severity == "warning"] + result.warnings
+            row.update(
+                job_id=job_id,
+                rec_num=rec["rec_num"],
+                file_id=raw_file.id,
+                dmo_id=rec["dmo_id"],
+                source_id=rec["source_id"],
+                imported_from=config.slug,
+                validation_errors="; ".join(map(str, errors)) or None,
+                validation_warnings="; ".join(map(str, warnings)) or None,
+                quality_score=result.quality_score,
+            )
+            description = row.get("listing_info_description") or ""
+            batcher.add(_row_tuple(row), 1024 + len(description))
+    batcher.flush()
+
+    import_partial = False
+    with engine.begin() as conn:
+        import_failures = conn.execute(text(Q["import_failures"]), {"job_id": job_id}).scalar_one()
+        import_partial = import_failures > 0
+        if done == 0:  # only a pass over every record can tell a field is never present
+            record_errors(
+                conn,
+                job_id,
+                "transform",
+                [
+                    JobError(
+                        message=f"mapped source field {source!r} is missing from every record",
+                        field_name=source,
+                        error_type="unmapped_field",
+                    )
+                    for source in mapper.missing_sources()
+                ],
+            )
+        conn.execute(text(Q["job_duplicates"]), {"job_id": job_id})
+        conn.execute(text(Q["clear_deletions"]), {"job_id": job_id})
+        if not import_partial:  # a partial import must never look like missing listings
+            conn.execute(
+                text(Q["job_deletions"]),
+                {"job_id": job_id, "dmo_id": config.dmo_id, "imported_from": config.slug},
+            )
+        conn.execute(
+            text(Q["job_review_flags"]),
+            {"job_id": job_id, "require_review": list(config.review.require_review)},
+        )
+        row = conn.execute(text(Q["job_counts"]), {"job_id": job_id}).mappings().one()
+    counts = StageCounts(**{k: row[k] for k in StageCounts().as_params()})
+    counts.extra = {
+        "waiting_for_review": row["waiting"],
+        "matched_other_sources": row["matched"],
+        "uncertain_matches": row["uncertain"],
+        "deletions_skipped_partial_import": import_partial,
+        **batcher.hook_counts,
+    }
+    return TransformResult(
+        counts=counts,
+        seconds=time.perf_counter() - started,
+        resumed_from=done,
+        hook_counts=batcher.hook_counts,
+    )

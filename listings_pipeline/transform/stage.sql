@@ -1,0 +1,252 @@
+-- Transform decisions, set-based. Per batch on the temp table batch_rows (this batch only),
+-- then once per job on stage.listings_flat (duplicates, deletions, review flags).
+
+-- name: create_batch_table
+CREATE TEMP TABLE batch_rows (LIKE stage.listings_flat INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;
+ALTER TABLE batch_rows ALTER COLUMN id DROP DEFAULT, ALTER COLUMN id DROP NOT NULL;
+CREATE INDEX ON batch_rows (rec_num);
+
+-- name: staged_up_to
+SELECT coalesce(max(rec_num), 0) FROM stage.listings_flat WHERE job_id = :job_id;
+
+-- name: batch_match_hash
+UPDATE batch_rows
+SET listing_match_hash = pipeline.listing_match_hash(listing_name, loc_address1, loc_city);
+
+-- name: batch_lookup_bridge
+-- 1. Bridge table: (dmo_id, source_id) → the listing and listing_info this source already maps to.
+UPDATE batch_rows b
+SET listing_internal_id = bl.target_id, match_method = 'bridge', match_score = 1,
+    listing_info_internal_id = bi.target_id
+FROM pipeline.bridge_source_target bl
+LEFT JOIN pipeline.bridge_source_target bi
+       ON bi.dmo_id = bl.dmo_id AND bi.source_id = bl.source_id AND bi.target_type = 'listing_info'
+WHERE bl.dmo_id = b.dmo_id AND bl.source_id = b.source_id AND bl.target_type = 'listings'
+  AND EXISTS (SELECT 1 FROM public.listings l WHERE l.id = bl.target_id);
+
+-- name: batch_lookup_match_hash
+-- 2. Not in the bridge: the same name + address + city in production (any DMO).
+WITH m AS (
+    SELECT b.rec_num, l.id
+    FROM batch_rows b
+    CROSS JOIN LATERAL (
+        SELECT id FROM public.listings l
+        WHERE l.listing_match_hash = b.listing_match_hash
+        ORDER BY l.listing_visible DESC, l.id
+        LIMIT 1) l
+    WHERE b.listing_internal_id IS NULL
+)
+UPDATE batch_rows b SET listing_internal_id = m.id, match_method = 'match_hash', match_score = 1
+FROM m WHERE m.rec_num = b.rec_num;
+
+-- name: batch_lookup_listing_info
+-- The listing is known: its listing_info for this DMO, if the bridge lacked the mapping.
+UPDATE batch_rows b SET listing_info_internal_id = li.id
+FROM public.listing_info li
+WHERE b.listing_info_internal_id IS NULL AND b.listing_internal_id IS NOT NULL
+  AND li.listing_id = b.listing_internal_id AND li.dmo_id = b.dmo_id;
+
+-- name: batch_production_ids
+UPDATE batch_rows b
+SET match_method = coalesce(b.match_method, 'none'),
+    location_internal_id = l.location_id,
+    contact_info_internal_id = li.contact_info_id
+FROM batch_rows b2
+LEFT JOIN public.listings l ON l.id = b2.listing_internal_id
+LEFT JOIN public.listing_info li ON li.id = b2.listing_info_internal_id
+WHERE b2.rec_num = b.rec_num;
+
+-- name: batch_fill_location
+-- Seed 000: a match supplies missing coordinates and address fields from production.
+UPDATE batch_rows b
+SET loc_lat = coalesce(b.loc_lat, loc.lat), loc_lng = coalesce(b.loc_lng, loc.lng),
+    loc_address1 = coalesce(b.loc_address1, loc.address1),
+    loc_address2 = coalesce(b.loc_address2, loc.address2),
+    loc_city = coalesce(b.loc_city, loc.city), loc_state = coalesce(b.loc_state, loc.state),
+    loc_zip = coalesce(b.loc_zip, loc.zip), loc_country = coalesce(b.loc_country, loc.country)
+FROM public.locations loc
+WHERE loc.id = b.location_internal_id AND (b.loc_lat IS NULL OR b.loc_lng IS NULL);
+
+-- name: batch_content_hashes
+-- An object the source says nothing about gets no hash (and so no action).
+UPDATE batch_rows SET
+    listing_content_hash = pipeline.listing_content_hash(listing_name),
+    listing_info_content_hash = pipeline.listing_info_content_hash(listing_info_description),
+    location_content_hash = CASE
+        WHEN num_nonnulls(loc_address1, loc_address2, loc_city, loc_state, loc_zip, loc_country,
+                          loc_lat, loc_lng) = 0 THEN NULL
+        ELSE pipeline.location_content_hash(loc_address1, loc_address2, loc_city, loc_state,
+                                            loc_zip, loc_country, loc_lat, loc_lng) END,
+    contact_info_content_hash = CASE
+        WHEN num_nonnulls(ci_name, ci_email, ci_local_phone, ci_international_phone, ci_socials) = 0
+        THEN NULL
+        ELSE pipeline.contact_info_content_hash(ci_name, ci_email, ci_local_phone,
+                                                ci_international_phone, ci_socials) END,
+    images_content_hash = pipeline.images_content_hash(images),
+    opening_dates_content_hash = pipeline.opening_dates_content_hash(dates),
+    opening_hours_content_hash = pipeline.opening_hours_content_hash(hours),
+    attributes_content_hash = pipeline.attributes_content_hash(attributes);
+
+-- name: batch_actions
+-- Seed 000 "Content Change Detection". Listing-level objects (listing, location, attributes)
+-- belong to the source that created the listing (listings.imported_from); other sources that
+-- match it add their own listing_info and do not rewrite the shared listing back and forth.
+-- A soft-deleted listing or listing_info that comes back is updated (reactivated).
+-- Collections the config maps but the record leaves empty are cleared (update); unmapped
+-- collections are left alone.
+UPDATE batch_rows b SET
+    listing_action = CASE
+        WHEN b.validation_errors IS NOT NULL THEN 'error'
+        WHEN l.id IS NULL THEN 'insert'
+        WHEN l.listing_status = 'missing_from_import' THEN 'update'
+        WHEN l.imported_from IS DISTINCT FROM b.imported_from THEN 'skip'
+        WHEN l.listing_content_hash IS DISTINCT FROM b.listing_content_hash THEN 'update'
+        ELSE 'skip' END,
+    location_action = CASE
+        WHEN b.validation_errors IS NOT NULL THEN 'error'
+        WHEN b.location_content_hash IS NULL THEN 'skip'
+        WHEN loc.id IS NULL THEN 'insert'
+        WHEN l.imported_from IS DISTINCT FROM b.imported_from THEN 'skip'
+        WHEN loc.location_content_hash IS DISTINCT FROM b.location_content_hash THEN 'update'
+        ELSE 'skip' END,
+    attributes_action = CASE
+        WHEN b.validation_errors IS NOT NULL THEN 'error'
+        WHEN l.id IS NULL THEN CASE WHEN b.attributes_content_hash IS NULL THEN 'skip' ELSE 'insert' END
+        WHEN l.imported_from IS DISTINCT FROM b.imported_from THEN 'skip'
+        WHEN b.attributes_content_hash IS NULL AND NOT :attributes_mapped THEN 'skip'
+        WHEN l.attributes_content_hash IS DISTINCT FROM b.attributes_content_hash THEN 'update'
+        ELSE 'skip' END,
+    listing_info_action = CASE
+        WHEN b.validation_errors IS NOT NULL THEN 'error'
+        WHEN li.id IS NULL THEN 'insert'
+        WHEN li.info_status = 'missing_from_import' THEN 'update'
+        WHEN li.listing_info_content_hash IS DISTINCT FROM b.listing_info_content_hash THEN 'update'
+        ELSE 'skip' END,
+    contact_info_action = CASE
+        WHEN b.validation_errors IS NOT NULL THEN 'error'
+        WHEN b.contact_info_content_hash IS NULL THEN 'skip'
+        WHEN ci.id IS NULL THEN 'insert'
+        WHEN ci.contact_info_content_hash IS DISTINCT FROM b.contact_info_content_hash THEN 'update'
+        ELSE 'skip' END,
+    images_action = CASE
+        WHEN b.validation_errors IS NOT NULL THEN 'error'
+        WHEN li.id IS NULL THEN CASE WHEN b.images_content_hash IS NULL THEN 'skip' ELSE 'insert' END
+        WHEN b.images_content_hash IS NULL AND NOT :images_mapped THEN 'skip'
+        WHEN li.images_content_hash IS DISTINCT FROM b.images_content_hash THEN 'update'
+        ELSE 'skip' END,
+    opening_dates_action = CASE
+        WHEN b.validation_errors IS NOT NULL THEN 'error'
+        WHEN li.id IS NULL THEN CASE WHEN b.opening_dates_content_hash IS NULL THEN 'skip' ELSE 'insert' END
+        WHEN b.opening_dates_content_hash IS NULL AND NOT :dates_mapped THEN 'skip'
+        WHEN (SELECT max(d.opening_dates_content_hash) FROM public.opening_dates d
+              WHERE d.listing_info_id = li.id) IS DISTINCT FROM b.opening_dates_content_hash
+        THEN 'update'
+        ELSE 'skip' END,
+    opening_hours_action = CASE
+        WHEN b.validation_errors IS NOT NULL THEN 'error'
+        WHEN li.id IS NULL THEN CASE WHEN b.opening_hours_content_hash IS NULL THEN 'skip' ELSE 'insert' END
+        WHEN b.opening_hours_content_hash IS NULL AND NOT :hours_mapped THEN 'skip'
+        WHEN (SELECT max(h.opening_hours_content_hash) FROM public.opening_hours h
+              WHERE h.listing_info_id = li.id) IS DISTINCT FROM b.opening_hours_content_hash
+        THEN 'update'
+        ELSE 'skip' END
+FROM batch_rows b2
+LEFT JOIN public.listings l ON l.id = b2.listing_internal_id
+LEFT JOIN public.locations loc ON loc.id = b2.location_internal_id
+LEFT JOIN public.listing_info li ON li.id = b2.listing_info_internal_id
+LEFT JOIN public.contact_info ci ON ci.id = b2.contact_info_internal_id
+WHERE b2.rec_num = b.rec_num;
+
+-- name: batch_to_stage
+INSERT INTO stage.listings_flat ({columns}) SELECT {columns} FROM batch_rows;
+
+-- name: job_duplicates
+-- Seed 000 3e: source_id is the dedup key; the first record is the primary, the others skip.
+WITH ranked AS (
+    SELECT id, first_value(id) OVER (PARTITION BY dmo_id, source_id ORDER BY rec_num) AS primary_id
+    FROM stage.listings_flat WHERE job_id = :job_id AND rec_num IS NOT NULL
+)
+UPDATE stage.listings_flat s
+SET duplicate_of = r.primary_id, listing_action = 'skip', listing_info_action = 'skip',
+    location_action = 'skip', contact_info_action = 'skip', images_action = 'skip',
+    opening_dates_action = 'skip', opening_hours_action = 'skip', attributes_action = 'skip'
+FROM ranked r
+WHERE s.id = r.id AND r.primary_id <> s.id AND s.duplicate_of IS NULL;
+
+-- name: clear_deletions
+DELETE FROM stage.listings_flat WHERE job_id = :job_id AND rec_num IS NULL;
+
+-- name: job_deletions
+-- Seed 000 3f: every visible listing_info of the DMO with no row in this import is deleted;
+-- its listing too when no other visible listing_info remains.
+INSERT INTO stage.listings_flat (
+    job_id, dmo_id, source_id, imported_from, listing_internal_id, listing_info_internal_id,
+    location_internal_id, contact_info_internal_id, match_method, match_score,
+    listing_name, listing_info_description, loc_address1, loc_city,
+    listing_action, listing_info_action, location_action, contact_info_action, images_action,
+    opening_dates_action, opening_hours_action, attributes_action)
+SELECT :job_id, li.dmo_id, coalesce(br.source_id, 'listing_info:' || li.id), :imported_from,
+       l.id, li.id, l.location_id, li.contact_info_id, 'bridge', 1,
+       l.name, li.description, loc.address1, loc.city,
+       CASE WHEN EXISTS (SELECT 1 FROM public.listing_info o
+                         WHERE o.listing_id = l.id AND o.id <> li.id AND o.info_visible)
+            OR l.listing_status = 'missing_from_import'
+            THEN 'skip' ELSE 'delete' END,
+       'delete', 'skip', 'skip', 'skip', 'skip', 'skip', 'skip'
+FROM public.listing_info li
+JOIN public.listings l ON l.id = li.listing_id
+LEFT JOIN public.locations loc ON loc.id = l.location_id
+LEFT JOIN pipeline.bridge_source_target br
+       ON br.target_type = 'listing_info' AND br.target_id = li.id AND br.dmo_id = li.dmo_id
+WHERE li.dmo_id = :dmo_id AND li.info_status <> 'missing_from_import'
+  AND NOT EXISTS (SELECT 1 FROM stage.listings_flat s
+                  WHERE s.job_id = :job_id AND s.listing_info_internal_id = li.id);
+
+-- name: job_review_flags
+-- What kind of change each row is, and whether a person must decide (config review policy).
+-- Rows a reviewer already decided keep their decision.
+UPDATE stage.listings_flat s SET
+    change_kind = k.kind,
+    review_reason = CASE WHEN k.kind = ANY(:require_review) THEN k.kind END,
+    review_status = CASE WHEN k.kind = ANY(:require_review) THEN 'pending' ELSE 'auto_approved' END,
+    ok_to_promote = NOT (k.kind = ANY(:require_review)),
+    manual_review_required = k.kind = ANY(:require_review),
+    updated_at = now()
+FROM (
+    SELECT id, CASE
+        WHEN duplicate_of IS NOT NULL THEN 'duplicate'
+        WHEN listing_info_action = 'delete' OR listing_action = 'delete' THEN 'delete'
+        WHEN listing_action = 'error' THEN 'error'
+        WHEN match_method = 'suggested' THEN 'uncertain_match'
+        WHEN listing_action = 'insert' OR listing_info_action = 'insert' THEN 'insert'
+        WHEN 'update' IN (listing_action, listing_info_action, location_action, contact_info_action,
+                          images_action, opening_dates_action, opening_hours_action,
+                          attributes_action) THEN 'update'
+        ELSE 'skip' END AS kind
+    FROM stage.listings_flat WHERE job_id = :job_id
+) k
+WHERE s.id = k.id AND s.reviewed_at IS NULL;
+
+-- name: job_counts
+SELECT
+    count(*) FILTER (WHERE rec_num IS NOT NULL) AS total,
+    count(*) FILTER (WHERE change_kind = 'insert') AS new,
+    count(*) FILTER (WHERE change_kind = 'update') AS updated,
+    count(*) FILTER (WHERE change_kind = 'delete') AS deleted,
+    count(*) FILTER (WHERE change_kind = 'duplicate') AS duplicates,
+    count(*) FILTER (WHERE change_kind = 'skip') AS unchanged,
+    count(*) FILTER (WHERE change_kind = 'error') AS failed,
+    count(*) FILTER (WHERE validation_warnings IS NOT NULL) AS warning,
+    count(*) FILTER (WHERE review_status = 'pending') AS waiting,
+    count(*) FILTER (WHERE match_method IN ('match_hash', 'fuzzy')) AS matched,
+    count(*) FILTER (WHERE change_kind = 'uncertain_match') AS uncertain
+FROM stage.listings_flat WHERE job_id = :job_id;
+
+-- name: import_failures
+SELECT count(*) FROM pipeline.job_errors e JOIN pipeline.job_stages s ON s.id = e.job_stages_id
+WHERE s.job_id = :job_id AND s.name = 'import';
+
+-- name: stage_columns
+SELECT column_name FROM information_schema.columns
+WHERE table_schema = 'stage' AND table_name = 'listings_flat' AND column_name <> 'id'
+ORDER BY ordinal_position;

@@ -1,0 +1,112 @@
+"""The stages end to end on the domain API: insert, cross-DMO match, update, unchanged,
+duplicate and deletion paths, and idempotent promotion."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+
+from listings_pipeline import pipeline
+from listings_pipeline.review import decide
+from listings_pipeline_tests.conftest import count
+from listings_pipeline_tests.helpers import csv_config, place, write_csv
+
+
+def run_once(engine: Engine, config, path: Path) -> int:
+    job_id = pipeline.start_job(engine, config, input_path=path)
+    pipeline.import_stage(engine, job_id, config, path)
+    pipeline.transform_stage(engine, job_id, config)
+    return job_id
+
+
+def actions(engine: Engine, job_id: int) -> dict[str, str]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT source_id, change_kind FROM stage.listings_flat WHERE job_id = :j"),
+            {"j": job_id},
+        )
+        return {r.source_id: r.change_kind for r in rows}
+
+
+def snapshot(engine: Engine) -> list:
+    with engine.connect() as conn:
+        return list(
+            conn.execute(
+                text(
+                    "SELECT l.id, l.name, l.updated_at, l.listing_visible, li.id, li.description,"
+                    " li.updated_at, li.info_visible FROM public.listings l"
+                    " JOIN public.listing_info li ON li.listing_id = l.id ORDER BY li.id"
+                )
+            )
+        )
+
+
+def test_first_import_inserts_and_second_is_all_skip(engine: Engine, tmp_path: Path) -> None:
+    config = csv_config()
+    path = write_csv(tmp_path / "a.csv", [place(i) for i in range(1, 6)])
+    job1 = run_once(engine, config, path)
+    assert set(actions(engine, job1).values()) == {"insert"}
+    assert pipeline.gate(engine, job1).passed
+    result = pipeline.promote_stage(engine, job1, config, promoted_by="test")
+    assert result.counts.new == 5
+    assert count(engine, "public.listings") == 5
+    assert count(engine, "public.listing_images") == 5
+    assert count(engine, "public.bridge_attributes_listings") == 10
+    assert count(engine, "pipeline.bridge_source_target") == 10
+    before = snapshot(engine)
+
+    job2 = run_once(engine, config, path)
+    assert set(actions(engine, job2).values()) == {"skip"}
+    pipeline.promote_stage(engine, job2, config, promoted_by="test")
+    assert snapshot(engine) == before
+    with pytest.raises(pipeline.PromotionRefused, match="already promoted"):
+        pipeline.promote_stage(engine, job2, config, promoted_by="test")
+
+
+def test_cross_dmo_match_update_duplicate_and_deletion(engine: Engine, tmp_path: Path) -> None:
+    dmo1 = csv_config("dmo1-csv", 1)
+    dmo2 = csv_config("dmo2-csv", 2)
+    job = run_once(engine, dmo1, write_csv(tmp_path / "1.csv", [place(i) for i in range(1, 5)]))
+    pipeline.promote_stage(engine, job, dmo1, promoted_by="test")
+
+    # DMO 2 lists place 2 under its own id (same name/address/city → match hash) and a new one.
+    rows2 = [place(2, ID="X2", Description="DMO 2's words."), place(9, ID="X9")]
+    job = run_once(engine, dmo2, write_csv(tmp_path / "2.csv", rows2))
+    assert actions(engine, job) == {"X2": "insert", "X9": "insert"}
+    with engine.connect() as conn:
+        method = conn.execute(
+            text("SELECT match_method FROM stage.listings_flat WHERE job_id=:j AND source_id='X2'"),
+            {"j": job},
+        ).scalar_one()
+    assert method == "match_hash"
+    pipeline.promote_stage(engine, job, dmo2, promoted_by="test")
+    assert count(engine, "public.listings") == 5  # place 2 shared by both DMOs
+    assert count(engine, "public.listing_info") == 6
+
+    # DMO 1 again: place 1 changed, place 3 twice (duplicate), place 4 gone.
+    rows1 = [place(1, Description="New words."), place(2), place(3), place(3, Name="Other")]
+    job = run_once(engine, dmo1, write_csv(tmp_path / "1b.csv", rows1))
+    kinds = actions(engine, job)
+    assert kinds["P1"] == "update"
+    assert kinds["P2"] == "skip"
+    assert sorted(kinds.values()).count("duplicate") == 1
+    assert kinds["P4"] == "delete"
+    gate = pipeline.gate(engine, job)
+    assert gate.waiting == {"delete": 1, "duplicate": 1}
+    with pytest.raises(pipeline.PromotionRefused, match="wait for review"):
+        pipeline.promote_stage(engine, job, dmo1, promoted_by="test")
+    decide(engine, job, "approve", kind="delete", reviewer="rita")
+    decide(engine, job, "reject", kind="duplicate", reviewer="rita")
+    assert pipeline.gate(engine, job).passed
+    pipeline.promote_stage(engine, job, dmo1, promoted_by="test")
+    with engine.connect() as conn:
+        desc = conn.execute(
+            text("SELECT description FROM public.listing_info WHERE dmo_id=1 ORDER BY id LIMIT 1")
+        ).scalar_one()
+        hidden = conn.execute(
+            text("SELECT listing_status, listing_visible FROM public.listings WHERE name='Place 4'")
+        ).one()
+    assert desc == "New words."
+    assert tuple(hidden) == ("missing_from_import", False)
