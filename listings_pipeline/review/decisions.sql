@@ -41,6 +41,6 @@ SELECT id, rec_num, source_id, change_kind, review_status, review_reason, ok_to_
        listing_name, loc_city, listing_internal_id, match_method, match_score, match_candidate_id,
        duplicate_of, listing_action, listing_info_action, validation_errors, promote_status
 FROM stage.listings_flat
-WHERE job_id = :job_id AND (:status IS NULL OR review_status = :status)
-  AND (:kind IS NULL OR change_kind = :kind)
+WHERE job_id = :job_id AND (CAST(:status AS TEXT) IS NULL OR review_status = :status)
+  AND (CAST(:kind AS TEXT) IS NULL OR change_kind = :kind)
 ORDER BY id LIMIT :limit OFFSET :offset;

@@ -1,0 +1,333 @@
+"""`listings-pipeline`: the command line other tools and scripts rely on (keep the names)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from sqlalchemy import Engine
+
+from listings_pipeline.settings import get_settings
+
+EXIT_REVIEW = 3  # `run`: the job stopped at the review gate (not an error, but not done)
+
+
+def _engine() -> Engine:
+    from listings_pipeline.db import get_engine
+    from listings_pipeline.db.migrate import upgrade
+
+    engine = get_engine()
+    upgrade(engine)  # migrations apply automatically before any run
+    return engine
+
+
+def _config(slug: str):  # noqa: ANN202 - SourceConfig, imported late for a fast --help
+    from listings_pipeline.configs import ConfigError, load_config
+
+    path = get_settings().config_dir / f"{slug}.yaml"
+    try:
+        return load_config(path)
+    except ConfigError as err:
+        raise click.ClickException(str(err)) from err
+
+
+def _emit(data: dict[str, Any], as_json: bool, text_: str) -> None:
+    if as_json:
+        click.echo(json.dumps(data, default=str))
+    else:
+        click.echo(text_)
+
+
+@click.group()
+def main() -> None:
+    """Keep a listings catalogue in sync with many messy sources."""
+
+
+# --- db -------------------------------------------------------------------------------------
+@main.group()
+def db() -> None:
+    """The database: LISTINGS_DATABASE_URL, or an embedded PostgreSQL in LISTINGS_HOME."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply pending migrations from sql/ (safe to run again)."""
+    from listings_pipeline.db import get_engine
+    from listings_pipeline.db.migrate import upgrade
+
+    applied = upgrade(get_engine())
+    click.echo("applied: " + ", ".join(applied) if applied else "database is up to date")
+
+
+@db.command("url")
+def db_url() -> None:
+    """Print the SQLAlchemy URL in use."""
+    from listings_pipeline.db import database_url
+
+    click.echo(database_url())
+
+
+@db.command("stop")
+def db_stop() -> None:
+    """Stop the embedded PostgreSQL server."""
+    from listings_pipeline.db import reset_engine
+    from listings_pipeline.db.embedded import stop
+
+    settings = get_settings()
+    if settings.database_url:
+        click.echo("LISTINGS_DATABASE_URL is set: no embedded server to stop")
+        return
+    reset_engine()
+    click.echo("stopped" if stop(settings.pgdata) else "the embedded server was not running")
+
+
+# --- configs --------------------------------------------------------------------------------
+@main.group()
+def configs() -> None:
+    """Source configs (YAML files in LISTINGS_CONFIG_DIR)."""
+
+
+@configs.command("validate")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+def configs_validate(paths: tuple[Path, ...]) -> None:
+    """Validate config files (default: every file in the config directory)."""
+    from listings_pipeline.configs import ConfigError, load_config
+    from listings_pipeline.configs.loader import config_paths
+
+    targets = list(paths) or config_paths(get_settings().config_dir)
+    if not targets:
+        raise click.ClickException(f"no config files in {get_settings().config_dir}")
+    failed = 0
+    for path in targets:
+        try:
+            config = load_config(path)
+        except ConfigError as err:
+            failed += 1
+            click.echo(str(err), err=True)
+        else:
+            click.echo(f"{path}: ok ({config.slug}, dmo {config.dmo_id}, {config.source_type})")
+    if failed:
+        raise SystemExit(1)
+
+
+@configs.command("list")
+@click.option("--json", "as_json", is_flag=True)
+def configs_list(as_json: bool) -> None:
+    """List the configs with their DMO, source type and schedule."""
+    from listings_pipeline.configs import load_configs
+
+    found, errors = load_configs(get_settings().config_dir)
+    rows = [
+        {"slug": c.slug, "dmo_id": c.dmo_id, "dmo_name": c.dmo_name,
+         "source_type": c.source_type, "schedule": c.schedule, "active": c.active}
+        for c in found.values()
+    ]  # fmt: skip
+    text_ = "\n".join(
+        f"{r['slug']:<28} dmo {r['dmo_id']:<5} {r['source_type']:<10} {r['schedule'] or '-'}"
+        for r in rows
+    )
+    _emit({"configs": rows, "errors": errors}, as_json, text_ or "no configs")
+    for message in errors if not as_json else []:
+        click.echo(message, err=True)
+
+
+# --- run / promote --------------------------------------------------------------------------
+def _report_run(outcome, as_json: bool) -> None:  # noqa: ANN001
+    from listings_pipeline.reports import format_summary, job_for_run, job_summary
+
+    engine = _engine()
+    with engine.connect() as conn:
+        job_id = job_for_run(conn, outcome.run_id)
+        summary = job_summary(conn, job_id) if job_id is not None else None
+    if summary is None:
+        raise click.ClickException(
+            "the run failed before creating a job: " + "; ".join(outcome.failures)
+        )
+    summary["run_success"] = outcome.success
+    summary["run_failures"] = outcome.failures
+    text_ = format_summary(summary) + f"\n  dagster run: {outcome.run_id}"
+    if not outcome.success:
+        text_ += "\n  run failed: " + "; ".join(outcome.failures)
+    _emit(summary, as_json, text_)
+    if summary["status"] == "review":
+        raise SystemExit(EXIT_REVIEW)
+    if summary["status"] == "failed" or not outcome.success:
+        raise SystemExit(1)
+
+
+@main.command("run")
+@click.argument("slug")
+@click.option("--input", "input_path", type=click.Path(path_type=Path), help="File to import.")
+@click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object.")
+def run(slug: str, input_path: Path | None, as_json: bool) -> None:
+    """Import, transform and (if the review gate passes) promote one source config."""
+    from listings_pipeline import pipeline
+    from listings_pipeline.importing.connectors import ImportFailed
+    from listings_pipeline.orchestration.runner import run_partition
+
+    config = _config(slug)
+    try:  # bad input is refused before a job exists
+        pipeline.resolve_input(config, input_path)
+    except ImportFailed as err:
+        raise click.ClickException(str(err)) from err
+    _engine()
+    outcome = run_partition(slug, input_path)
+    _report_run(outcome, as_json)
+
+
+@main.command("promote")
+@click.argument("slug")
+@click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object.")
+def promote(slug: str, as_json: bool) -> None:
+    """Review gate + promotion for the partition's latest job."""
+    from listings_pipeline.orchestration.runner import promote_partition
+    from listings_pipeline.reports import job_summary
+
+    _config(slug)
+    engine = _engine()
+    outcome = promote_partition(slug)
+    from listings_pipeline.jobs import latest_job_id
+
+    with engine.connect() as conn:
+        job_id = latest_job_id(conn, slug)
+        if job_id is None:
+            raise click.ClickException(f"{slug}: no job to promote; run it first")
+        summary = job_summary(conn, job_id)
+    summary["run_success"] = outcome.success
+    summary["run_failures"] = outcome.failures
+    text_ = (
+        f"job {job_id}: promoted, status {summary['status']}"
+        if outcome.success
+        else f"job {job_id}: not promoted: {'; '.join(outcome.failures) or summary['gate']}"
+    )
+    _emit(summary, as_json, text_)
+    if not outcome.success:
+        raise SystemExit(1)
+
+
+# --- review ---------------------------------------------------------------------------------
+@main.group()
+def review() -> None:
+    """Look at and decide on the stage rows of a job."""
+
+
+@review.command("list")
+@click.argument("job_id", type=int)
+@click.option("--status", type=click.Choice(["pending", "auto_approved", "approved", "rejected"]))
+@click.option("--kind", help="insert, update, skip, delete, duplicate, error, uncertain_match")
+@click.option("--limit", default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+def review_list(
+    job_id: int, status: str | None, kind: str | None, limit: int, as_json: bool
+) -> None:
+    """Rows of a job with their action and review status (pending first by default)."""
+    from listings_pipeline.review import review_rows, review_summary
+
+    with _engine().connect() as conn:
+        summary = review_summary(conn, job_id)
+        if not summary:
+            raise click.ClickException(f"job {job_id} does not exist or has no stage rows")
+        rows = review_rows(conn, job_id, status=status, kind=kind, limit=limit)
+    lines = ["kind             status          rows"]
+    for k, statuses in summary.items():
+        for s, n in statuses.items():
+            lines.append(f"{k:<16} {s:<15} {n}")
+    lines.append("")
+    lines.append(f"{'row':>7}  {'kind':<15} {'status':<13} {'source_id':<20} name")
+    for r in rows:
+        lines.append(
+            f"{r['id']:>7}  {r['change_kind'] or '':<15} {r['review_status']:<13}"
+            f" {str(r['source_id'])[:20]:<20} {r['listing_name'] or ''}"
+            + (f"  [{r['validation_errors']}]" if r["validation_errors"] else "")
+        )
+    _emit({"summary": summary, "rows": rows}, as_json, "\n".join(lines))
+
+
+def _decide(
+    decision: str,
+    job_id: int,
+    all_rows: bool,
+    rows: str | None,
+    kind: str | None,
+    override: str | None,
+    note: str | None,
+    reviewer: str,
+) -> None:
+    from listings_pipeline.review import ReviewError, decide
+
+    row_ids = [int(x) for x in rows.split(",") if x.strip()] if rows else None
+    try:
+        result = decide(
+            _engine(),
+            job_id,
+            decision,
+            reviewer=reviewer,
+            row_ids=row_ids,  # type: ignore[arg-type]
+            kind=kind,
+            all_rows=all_rows,
+            note=note,
+            override=override,
+        )  # type: ignore[arg-type]
+    except ReviewError as err:
+        raise click.ClickException(str(err)) from err
+    click.echo(
+        f"job {job_id}: {decision}d {len(result.decided)} rows"
+        + (f" ({result.already_decided} were already decided)" if result.already_decided else "")
+    )
+
+
+def _decision_command(decision: str) -> click.Command:
+    @click.command(decision, help=f"{decision.capitalize()} rows of a job (all, by id or kind).")
+    @click.argument("job_id", type=int)
+    @click.option("--all", "all_rows", is_flag=True, help="Every undecided row.")
+    @click.option("--rows", help="Comma-separated stage row ids.")
+    @click.option("--kind", help="All rows of one kind, e.g. delete.")
+    @click.option(
+        "--override",
+        type=click.Choice(["skip", "force_overwrite"]),
+        help="skip: change nothing; force_overwrite: overwrite manual edits.",
+    )
+    @click.option("--note")
+    @click.option("--reviewer", default="cli", show_default=True)
+    def command(
+        job_id: int,
+        all_rows: bool,
+        rows: str | None,
+        kind: str | None,
+        override: str | None,
+        note: str | None,
+        reviewer: str,
+    ) -> None:
+        _decide(decision, job_id, all_rows, rows, kind, override, note, reviewer)
+
+    return command
+
+
+review.add_command(_decision_command("approve"))
+review.add_command(_decision_command("reject"))
+
+
+# --- ui / demo --------------------------------------------------------------------------------
+@main.command("ui")
+@click.option("--port", default=3000, show_default=True)
+def ui(port: int) -> None:
+    """The Dagster UI (webserver and daemon) for this project on 127.0.0.1."""
+    from listings_pipeline.orchestration.ui import serve_dagster
+
+    _engine()
+    sys.exit(serve_dagster(port=port))
+
+
+@main.command("demo")
+def demo() -> None:
+    """The whole story on bundled sample data, narrated."""
+    from listings_pipeline.demo import run_demo
+
+    run_demo(echo=click.echo)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,40 @@
+"""`listings-pipeline ui`: Dagster's webserver and daemon (`dagster dev`) for this project."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+
+from listings_pipeline.orchestration.runner import REPO_ROOT, prepare_dagster_home
+
+
+def dagster_dev_command(port: int, host: str = "127.0.0.1") -> list[str]:
+    return [
+        sys.executable, "-m", "dagster", "dev",
+        "-m", "listings_pipeline.definitions",
+        "--working-directory", str(REPO_ROOT),
+        "-h", host, "-p", str(port),
+    ]  # fmt: skip
+
+
+def serve_dagster(port: int = 3000) -> int:
+    """Run `dagster dev` in its own process group (it may ignore SIGINT when started from a
+    non-interactive shell) and stop the whole group on Ctrl-C or SIGTERM."""
+    env = {**os.environ, "DAGSTER_HOME": str(prepare_dagster_home())}
+    proc = subprocess.Popen(dagster_dev_command(port), env=env, start_new_session=True)
+    print(f"Dagster UI: http://127.0.0.1:{port}  (DAGSTER_HOME={env['DAGSTER_HOME']})", flush=True)
+
+    def stop(*_: object) -> None:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+
+    signal.signal(signal.SIGTERM, lambda *a: stop())
+    try:
+        return proc.wait()
+    except KeyboardInterrupt:
+        stop()
+        return proc.wait()
