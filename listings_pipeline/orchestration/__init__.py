@@ -1,0 +1,1 @@
+"""Orchestration: when each source config runs, and which partitions exist."""
