@@ -11,6 +11,7 @@ import pytest
 from listings_pipeline.orchestration.schedules import (
     ScheduledConfig,
     due_runs,
+    evaluate_tick,
     plan_partition_sync,
     run_key,
 )
@@ -203,3 +204,24 @@ def test_run_key_is_utc_whatever_the_input_zone() -> None:
     local = datetime(2026, 5, 1, 5, 0, tzinfo=ZoneInfo("Europe/Vienna"))
     assert run_key("x", local) == "x:2026-05-01T03:00:00+00:00"
     assert run_key("x", local) == run_key("x", local.astimezone(UTC) + timedelta(0))
+
+
+def test_one_tick_adds_partitions_and_schedules_runs_with_one_cursor() -> None:
+    configs = [
+        ScheduledConfig("alpine-csv", DAILY_3AM, "v1"),
+        ScheduledConfig("manual-xlsx", None, "v1"),  # no schedule, still a partition
+    ]
+    first = evaluate_tick(configs, None, T0, lambda: ["old-feed"])
+    assert (first.partitions.to_add, first.partitions.to_remove) == (
+        ["alpine-csv", "manual-xlsx"],
+        ["old-feed"],
+    )
+    assert first.schedule.runs == []
+
+    def unchanged() -> list[str]:
+        raise AssertionError("partition keys read although configs are unchanged")
+
+    due = evaluate_tick(configs, first.cursor, at("03:00:05"), unchanged)
+    assert [r.run_key for r in due.schedule.runs] == ["alpine-csv:2026-05-01T03:00:00+00:00"]
+    assert due.partitions.checked is False
+    assert evaluate_tick(configs, due.cursor, at("03:00:35"), unchanged).schedule.runs == []

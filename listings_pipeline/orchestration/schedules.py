@@ -203,3 +203,36 @@ def plan_partition_sync(
     return PartitionSync(
         sorted(active - current), sorted(current - active), fingerprint, checked=True
     )
+
+
+@dataclass(frozen=True)
+class SensorTick:
+    schedule: ScheduleEvaluation
+    partitions: PartitionSync
+    cursor: str  # both cursors in one JSON string, for the sensor's single cursor
+
+
+def evaluate_tick(
+    configs: Iterable[ScheduledConfig],
+    cursor: str | None,
+    now: datetime,
+    current_keys: Callable[[], Iterable[str]],
+    tz: tzinfo = UTC,
+) -> SensorTick:
+    """One sensor tick: partitions for every active config, and the runs due now.
+
+    One sensor does both so a run is never requested for a partition that a separate
+    sensor has not added yet.
+    """
+    configs = list(configs)
+    try:
+        parts = json.loads(cursor) if cursor else {}
+        schedule_cursor, partition_cursor = parts.get("schedule"), parts.get("partitions")
+    except (ValueError, AttributeError):
+        schedule_cursor, partition_cursor = cursor, None  # due_runs reports the reset
+    partitions = plan_partition_sync((c.slug for c in configs), partition_cursor, current_keys)
+    schedule = due_runs(configs, schedule_cursor, now, tz)
+    combined = json.dumps(
+        {"partitions": partitions.cursor, "schedule": schedule.cursor}, sort_keys=True
+    )
+    return SensorTick(schedule, partitions, combined)
