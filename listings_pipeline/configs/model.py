@@ -143,10 +143,11 @@ class SourceConfig(Strict):
     def _cron(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        from croniter import croniter
+        from listings_pipeline.orchestration.schedules import cron_problem
 
-        if not croniter.is_valid(value):
-            raise ValueError(f"not a valid cron expression: {value!r}")
+        problem = cron_problem(value)
+        if problem is not None:
+            raise ValueError(f"not a valid cron schedule {value!r}: {problem}")
         return value
 
     @model_validator(mode="after")

@@ -8,6 +8,7 @@ from listings_pipeline.db import embedded
 from listings_pipeline.settings import get_settings
 
 _engines: dict[str, Engine] = {}
+_embedded_urls: dict[str, str] = {}  # pgdata → URL: attach to the server once per process
 
 
 def _psycopg_url(url: str) -> str:
@@ -22,7 +23,11 @@ def database_url() -> str:
     settings = get_settings()
     if settings.database_url:
         return _psycopg_url(settings.database_url)
-    return embedded.start(settings.pgdata)
+    key = str(settings.pgdata)
+    url = _embedded_urls.get(key)
+    if url is None or not embedded.is_running(settings.pgdata):
+        url = _embedded_urls[key] = embedded.start(settings.pgdata)
+    return url
 
 
 def get_engine() -> Engine:
@@ -39,3 +44,4 @@ def reset_engine() -> None:
     for engine in _engines.values():
         engine.dispose()
     _engines.clear()
+    _embedded_urls.clear()
