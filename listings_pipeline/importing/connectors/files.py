@@ -22,6 +22,7 @@ from listings_pipeline.importing.connectors import ImportFailed, RecordProblem, 
 
 csv.field_size_limit(sys.maxsize)  # 10 KB descriptions are normal; 128 KB is csv's default cap
 
+NEWLINE = b"\n"
 # Bytes that Windows-1252 leaves undefined: a file holding one is not cp1252.
 _CP1252_UNDEFINED = (b"\x81", b"\x8d", b"\x8f", b"\x90", b"\x9d")
 
@@ -56,7 +57,7 @@ def detect_encoding(path: Path, configured: str) -> str:
         fh.seek(0)
         decoder = codecs.getincrementaldecoder("utf-8")()
         utf8 = cp1252 = True
-        while (utf8 or cp1252) and (chunk := fh.read(1 << 20)):
+        while (utf8 or cp1252) and (chunk := fh.read(1 << 18)):
             if utf8:
                 try:
                     decoder.decode(chunk)
@@ -70,6 +71,26 @@ def detect_encoding(path: Path, configured: str) -> str:
             except UnicodeDecodeError:
                 utf8 = False
     return "utf-8-sig" if utf8 else "cp1252" if cp1252 else "latin-1"
+
+
+def _not_encoded(path: Path, encoding: str, err: UnicodeDecodeError) -> ImportFailed:
+    """The error for a file that is not in its configured encoding, naming the first bad line
+    (text files are decoded in blocks, so the decoder's own position is no use)."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    line, where = 1, "end of file"
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 16):
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as bad:
+                where = f"line {line + chunk.count(NEWLINE, 0, max(0, bad.start))}"
+                break
+            line += chunk.count(NEWLINE)
+    name = "utf-8" if encoding == "utf-8-sig" else encoding
+    return ImportFailed(
+        f"{path}: {where}: not valid {name} (set import.encoding, or 'auto' to detect it):"
+        f" {err.reason} (byte 0x{err.object[err.start]:02x})"
+    )
 
 
 def column_names(header: list[Any], where: str) -> list[str]:
@@ -98,10 +119,7 @@ def read_csv(
             except StopIteration:
                 break
             except UnicodeDecodeError as err:
-                raise ImportFailed(
-                    f"{path}: line {reader.line_num + 1}: not valid {encoding}"
-                    f" (set import.encoding, or 'auto' to detect it): {err}"
-                ) from err
+                raise _not_encoded(path, encoding, err) from err
             except csv.Error as err:
                 # The reader resumes at the next line; only this record is lost.
                 lines = f"line {start}" + (f"-{reader.line_num}" if reader.line_num > start else "")
@@ -173,7 +191,7 @@ def read_json(
         except ijson.JSONError as err:
             raise ImportFailed(f"{path}: not valid JSON: {err}") from err
         except UnicodeDecodeError as err:
-            raise ImportFailed(f"{path}: not valid {encoding}: {err}") from err
+            raise _not_encoded(path, encoding, err) from err
     if not found:
         where = f"records_path {records_path!r} not found" if records_path else "no JSON value"
         raise ImportFailed(f"{path}: {where}")
@@ -197,9 +215,7 @@ def read_jsonl(
             try:
                 line = fh.readline()
             except UnicodeDecodeError as err:
-                raise ImportFailed(
-                    f"{path}: line {line_no + 1}: not valid {encoding}: {err}"
-                ) from err
+                raise _not_encoded(path, encoding, err) from err
             if not line:
                 return
             line_no += 1

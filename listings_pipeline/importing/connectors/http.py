@@ -162,13 +162,14 @@ class HttpSession:
         429, 5xx and connection errors are retried; any other status is returned for the caller
         to judge. `what` says what is being fetched ("page 3"), for messages.
         """
-        merged = {**self.params, **(params or {})}
-        shown = self.show(httpx.URL(url).copy_merge_params(merged))
+        # Merged by hand: httpx's own `params=` replaces a query the URL already has.
+        target = httpx.URL(url).copy_merge_params({**self.params, **(params or {})})
+        shown = self.show(target)
         problem = ""
         for attempt in range(self.options.max_retries + 1):
             self.limiter.wait()
             try:
-                response = self.client.get(url, params=merged)
+                response = self.client.get(target)
             except httpx.TransportError as err:  # refused, reset, timed out, bad TLS …
                 problem = f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
                 delay = self._backoff(attempt)
