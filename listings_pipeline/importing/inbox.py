@@ -205,7 +205,7 @@ class S3Inbox:
             path = Path(tmp) / item.name
             try:
                 answer = self.client.get_object(
-                    Bucket=self.bucket, Key=item.location, IfMatch=item.fingerprint
+                    Bucket=self.bucket, Key=item.location, IfMatch=f'"{item.fingerprint}"'
                 )
             except Exception as err:
                 if not _changed(err):
@@ -230,11 +230,15 @@ class S3Inbox:
         keeps it from being imported again."""
         target = f"{self.root}{_slug(item.slug)}/{outcome}/{_aside_name(item.name, job_id)}"
         try:
+            # CopySourceIfMatch makes this atomic on AWS; the HEAD first also covers
+            # S3-compatible servers that ignore that condition.
+            etag = f'"{item.fingerprint}"'
+            self.client.head_object(Bucket=self.bucket, Key=item.location, IfMatch=etag)
             self.client.copy_object(
                 Bucket=self.bucket,
                 Key=target,
                 CopySource={"Bucket": self.bucket, "Key": item.location},
-                CopySourceIfMatch=item.fingerprint,
+                CopySourceIfMatch=etag,
             )
         except Exception as err:
             if not _changed(err):
