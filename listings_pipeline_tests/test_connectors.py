@@ -570,6 +570,11 @@ def test_api_max_pages_fails_rather_than_truncating(server: LocalServer) -> None
     )
     with pytest.raises(ImportFailed, match="more than max_pages=3 pages"):
         run(config)
+    server.routes["/three"] = lambda req: json_reply([{"id": 1}] if req.query["page"] < "4" else [])
+    exactly = cfg(
+        "api", api={"url": f"{server.url}/three", "pagination": {"style": "page"}, "max_pages": 3}
+    )
+    assert len(run(exactly)[0]) == 3  # the empty 4th page that ends the import is no excess
 
 
 def test_api_config_errors_name_the_key() -> None:
@@ -627,6 +632,17 @@ def test_wordpress_without_headers_stops_at_invalid_page(server: LocalServer) ->
     records, _ = run(config)
     assert len(records) == 5
     assert len(server.seen) == 4
+
+
+@pytest.mark.parametrize("headers", [True, False])
+def test_wordpress_max_pages_fails_rather_than_truncating(
+    server: LocalServer, headers: bool
+) -> None:
+    _wordpress(server, headers=headers)
+    options = {"base_url": server.url, "post_type": "listings", "per_page": 2}
+    with pytest.raises(ImportFailed, match="more than max_pages=2 pages"):
+        run(cfg("wordpress", wordpress={**options, "max_pages": 2}))
+    assert len(run(cfg("wordpress", wordpress={**options, "max_pages": 3}))[0]) == 5
 
 
 def test_wordpress_with_rest_api_disabled_fails_clearly(server: LocalServer) -> None:

@@ -64,12 +64,15 @@ class _Pager:
     def __init__(self, http: HttpSession, opts: ApiOptions) -> None:
         self.http, self.opts = http, opts
 
+    def too_many(self, url: str) -> ImportFailed:
+        return ImportFailed(
+            f"{self.http.source}: more than max_pages={self.opts.max_pages} pages at"
+            f" {self.http.show(url)}; raise import.api.max_pages if that is expected"
+        )
+
     def fetch(self, number: int, url: str, params: dict[str, Any]) -> tuple[httpx.Response, Any]:
-        if number > self.opts.max_pages:
-            raise ImportFailed(
-                f"{self.http.source}: more than max_pages={self.opts.max_pages} pages at"
-                f" {self.http.show(url)}; raise import.api.max_pages if that is expected"
-            )
+        if number > self.opts.max_pages + 1:  # one more may be fetched, to see it is empty
+            raise self.too_many(url)
         response = self.http.get(url, params, what=f"page {number}")
         return response, self.http.json(response, f"page {number}")
 
@@ -161,7 +164,10 @@ def read_api(
     if opts is None:
         raise ImportFailed(f"{config.slug}: source_type api needs an import.api block")
     with HttpSession(opts, source=config.slug) as http:
-        for number, response, records in _Pager(http, opts).pages():
+        pager = _Pager(http, opts)
+        for number, response, records in pager.pages():
+            if number > opts.max_pages and records:
+                raise pager.too_many(str(response.url))
             shown = http.show(response.url)
             for i, item in enumerate(records, start=1):
                 locator = f"page {number} item {i} ({shown})"

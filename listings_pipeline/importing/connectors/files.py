@@ -108,6 +108,9 @@ def read_csv(
 ) -> Iterator[SourceRecord | RecordProblem]:
     path = require_file(input_path, config.slug)
     opts = config.import_
+    for name in ("delimiter", "quotechar"):
+        if len(getattr(opts, name)) != 1:
+            raise ImportFailed(f"{config.slug}: import.{name} must be one character")
     encoding = detect_encoding(path, opts.encoding)
     with path.open("r", encoding=encoding, newline="") as fh:
         reader = csv.reader(fh, delimiter=opts.delimiter, quotechar=opts.quotechar, strict=True)

@@ -13,7 +13,6 @@ import logging
 import os
 import random
 import time
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -56,15 +55,8 @@ def _env(name: str, what: str, source: str) -> str:
 class RateLimiter:
     """At most `per_second` request starts per second (None: no limit)."""
 
-    def __init__(
-        self,
-        per_second: float | None,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
+    def __init__(self, per_second: float | None) -> None:
         self.interval = 1.0 / per_second if per_second else 0.0
-        self._clock, self._sleep = clock, sleep
         self._last: float | None = None
 
     def slow_down(self, interval: float) -> None:
@@ -72,9 +64,9 @@ class RateLimiter:
         self.interval = max(self.interval, interval)
 
     def wait(self) -> None:
-        now = self._clock()
+        now = time.monotonic()
         if self._last is not None and (pause := self._last + self.interval - now) > 0:
-            self._sleep(pause)
+            time.sleep(pause)
             now += pause
         self._last = now
 
@@ -90,11 +82,9 @@ class HttpSession:
         user_agent: str = USER_AGENT,
         accept: str = "application/json",
         rate_limit_per_second: float | None = None,
-        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.options = options
         self.source = source
-        self._sleep = sleep
         headers = {"User-Agent": user_agent, "Accept": accept, **options.headers}
         secrets: list[str] = []
         for header, env_name in options.headers_from_env.items():
@@ -109,7 +99,7 @@ class HttpSession:
             for param, env_name in options.params_from_env.items()
         }
         secrets += self.secret_params.values()
-        self._secrets = secrets
+        # Kept after close: another session may use the same secret, and they are few.
         _MaskSecrets.secrets.update(secrets)
         self.params: dict[str, Any] = {**options.params, **self.secret_params}
         self.limiter = RateLimiter(rate_limit_per_second or options.rate_limit_per_second)
@@ -127,7 +117,6 @@ class HttpSession:
 
     def close(self) -> None:
         self.client.close()
-        _MaskSecrets.secrets.difference_update(self._secrets)
 
     def show(self, url: str | httpx.URL) -> str:
         """`url` fit for a message or log: secret query parameters shown as ***."""
@@ -199,7 +188,7 @@ class HttpSession:
                 self.options.max_retries,
                 delay,
             )
-            self._sleep(delay)
+            time.sleep(delay)
         raise ImportFailed(
             f"{self.source}: {what}: GET {shown}: still failing after"
             f" {self.options.max_retries + 1} attempts: {problem}"

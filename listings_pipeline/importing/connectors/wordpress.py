@@ -45,12 +45,13 @@ def read_wordpress(
     total: int | None = None
     with HttpSession(opts, source=config.slug) as http:
         page = 1
+        too_many = ImportFailed(
+            f"{config.slug}: {endpoint} has more than max_pages={opts.max_pages} pages"
+            " of posts; raise import.wordpress.max_pages if that is expected"
+        )
         while total_pages is None or page <= total_pages:
-            if page > opts.max_pages:
-                raise ImportFailed(
-                    f"{config.slug}: {endpoint} has more than max_pages={opts.max_pages} pages"
-                    " of posts; raise import.wordpress.max_pages if that is expected"
-                )
+            if page > opts.max_pages + 1 or (total_pages or 0) > opts.max_pages:
+                raise too_many
             what = f"page {page}"
             response = http.get(
                 endpoint, {**order, "per_page": opts.per_page, "page": page}, what=what
@@ -71,6 +72,8 @@ def read_wordpress(
                 total = _header_int(response.headers.get("X-WP-Total"))
             if not body:
                 break  # no headers (a proxy may strip them): an empty page is the end
+            if page > opts.max_pages:
+                raise too_many
             shown = http.show(response.url)
             for i, post in enumerate(body, start=1):
                 ident = f" id {post.get('id')}" if isinstance(post, dict) else ""
