@@ -768,7 +768,10 @@ def test_website_rate_limit_spaces_requests(server: LocalServer) -> None:
     times = [s.at for s in server.seen]
     gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
     assert len(gaps) >= 6
-    assert min(gaps) >= 0.09  # 10 requests/s: at least 0.1 s apart (clock slack allowed)
+    # 10 requests/s: starts are 0.1 s apart. Arrival times jitter on a busy machine, so the
+    # rate is judged over the whole crawl, and no single gap may be far below the interval.
+    assert times[-1] - times[0] >= 0.1 * len(gaps) - 0.03
+    assert min(gaps) >= 0.05
 
 
 def test_website_crawl_delay_in_robots_slows_down(server: LocalServer) -> None:
