@@ -21,6 +21,7 @@ class Settings:
     s3_bucket: str | None
     s3_prefix: str
     dagster_home: Path
+    s3_endpoint_url: str | None = None  # an S3-compatible server (MinIO, moto); None: AWS
 
     @property
     def pgdata(self) -> Path:
@@ -48,4 +49,5 @@ def get_settings() -> Settings:
         dagster_home=Path(os.environ.get("DAGSTER_HOME") or (home / "dagster"))
         .expanduser()
         .resolve(),
+        s3_endpoint_url=os.environ.get("LISTINGS_S3_ENDPOINT_URL") or None,
     )

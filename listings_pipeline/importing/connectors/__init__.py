@@ -36,20 +36,46 @@ class ImportFailed(Exception):
 Connector = Callable[[SourceConfig, Path | None], Iterator[SourceRecord | RecordProblem]]
 
 
+_MISSING = object()
+_FILE_TYPES = ("csv", "json", "jsonl", "xlsx")
+
+
+def get_path(data: Any, dotted: str, default: Any = _MISSING) -> Any:
+    """The value at a dotted key path ("meta.next_cursor"); `default` when a key is absent,
+    else KeyError naming the key. Digits index into arrays ("items.0.id")."""
+    for key in dotted.split("."):
+        if isinstance(data, dict) and key in data:
+            data = data[key]
+        elif isinstance(data, list) and key.isdigit() and int(key) < len(data):
+            data = data[int(key)]
+        elif default is _MISSING:
+            raise KeyError(key)
+        else:
+            return default
+    return data
+
+
 def _registry() -> dict[str, Connector]:
-    from listings_pipeline.importing.connectors import files
+    from listings_pipeline.importing.connectors import api, files, website, wordpress, xlsx
 
     return {
         "csv": files.read_csv,
         "json": files.read_json,
         "jsonl": files.read_jsonl,
+        "xlsx": xlsx.read_xlsx,
+        "api": api.read_api,
+        "wordpress": wordpress.read_wordpress,
+        "website": website.read_website,
     }
 
 
 def iter_source(
     config: SourceConfig, input_path: Path | None
 ) -> Iterator[SourceRecord | RecordProblem]:
-    connector = _registry().get(config.source_type)
+    kind: str = config.source_type
+    if kind in _FILE_TYPES and config.import_.format:
+        kind = config.import_.format  # an uploaded file: import.format says how to read it
+    connector = _registry().get(kind)
     if connector is None:
-        raise ImportFailed(f"source_type {config.source_type!r} has no connector yet")
+        raise ImportFailed(f"{config.slug}: source_type {kind!r} has no connector")
     return connector(config, input_path)
