@@ -144,11 +144,27 @@ def test_unparseable_csv_fails_job_with_line_and_registers_no_file(
     cli: Cli, tmp_path: Path
 ) -> None:
     path = tmp_path / "broken.csv"
-    path.write_text('ID,Name,City\nP1,Good,Halifax\nP2,"Bad"quote,Halifax\n')
+    path.write_text('ID,"Na"me,City\nP1,Good,Halifax\n')
     result = cli("run", "coast-csv", "--input", str(path), "--json")
     assert result.returncode == 1
     summary = json.loads(result.stdout)
     assert summary["status"] == "failed"
-    assert f"{path}: line 3" in summary["error"]
+    assert f"{path}: line 1: cannot parse the header" in summary["error"]
     assert cli.sql("SELECT count(*) FROM pipeline.files") == [(0,)]
     assert cli.sql("SELECT count(*) FROM stage.listings_flat") == [(0,)]
+
+
+def test_broken_row_is_a_record_error_and_the_rest_imports(cli: Cli, tmp_path: Path) -> None:
+    path = tmp_path / "one-bad-row.csv"
+    path.write_text(
+        "ID,Name,Address1,City,Description,Email\n"
+        "P1,Good Inn,1 Main St,Halifax,Nice.,a@b.ca\n"
+        'P2,"Bad"quote,2 Main St,Halifax,Oops.,c@d.ca\n'
+        "P3,Fine Cafe,3 Main St,Halifax,Tasty.,e@f.ca\n"
+    )
+    result = cli("run", "coast-csv", "--input", str(path))
+    assert result.returncode == 0, result.stderr
+    assert "rows by action: insert 2" in result.stdout
+    assert "line 3" in result.stdout and "cannot parse CSV" in result.stdout
+    errors = cli.sql("SELECT record_id, original_record::text FROM pipeline.job_errors")
+    assert len(errors) == 1 and "line 3" in errors[0][0] and "Bad" in errors[0][1]

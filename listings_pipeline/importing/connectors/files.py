@@ -103,6 +103,23 @@ def column_names(header: list[Any], where: str) -> list[str]:
     return names
 
 
+class _LineTap:
+    """Hands lines to the csv reader and keeps those of the current record, so a record
+    that cannot be parsed is still recorded as the text it was."""
+
+    def __init__(self, fh: Any) -> None:
+        self.fh = fh
+        self.lines: list[str] = []
+
+    def __iter__(self) -> _LineTap:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self.fh)
+        self.lines.append(line)
+        return line
+
+
 def read_csv(
     config: SourceConfig, input_path: Path | None
 ) -> Iterator[SourceRecord | RecordProblem]:
@@ -113,10 +130,12 @@ def read_csv(
             raise ImportFailed(f"{config.slug}: import.{name} must be one character")
     encoding = detect_encoding(path, opts.encoding)
     with path.open("r", encoding=encoding, newline="") as fh:
-        reader = csv.reader(fh, delimiter=opts.delimiter, quotechar=opts.quotechar, strict=True)
+        tap = _LineTap(fh)
+        reader = csv.reader(tap, delimiter=opts.delimiter, quotechar=opts.quotechar, strict=True)
         header: list[str] | None = None
         while True:
             start = reader.line_num + 1  # a quoted field may span lines: name the first
+            tap.lines.clear()
             try:
                 row = next(reader)
             except StopIteration:
@@ -128,7 +147,9 @@ def read_csv(
                 lines = f"line {start}" + (f"-{reader.line_num}" if reader.line_num > start else "")
                 if header is None and opts.skip_header:
                     raise ImportFailed(f"{path}: {lines}: cannot parse the header: {err}") from err
-                yield RecordProblem(f"{path.name} {lines}", f"cannot parse CSV: {err}")
+                yield RecordProblem(
+                    f"{path.name} {lines}", f"cannot parse CSV: {err}", original="".join(tap.lines)
+                )
                 continue
             if not any(cell.strip() for cell in row):
                 continue  # blank line
