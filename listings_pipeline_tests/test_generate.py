@@ -119,6 +119,16 @@ def test_csv_and_jsonl_hold_the_same_records(dataset: GenerationSummary) -> None
         assert {k: "" if v is None else str(v) for k, v in obj.items()} == row
 
 
+def test_distinct_places_have_distinct_names(dataset: GenerationSummary) -> None:
+    truth = read_truth(dataset.out_dir)
+    places_named: dict[tuple[str, str], set[int]] = defaultdict(set)
+    for dmo in dataset.dmos:
+        for r in read_rows(dmo.snapshot_files[-1]["csv"]):
+            key = (simplify(r["Name"]), r["City"].lower())
+            places_named[key].add(truth[(dmo.dmo_id, r["ID"])])
+    assert sum(len(p) > 1 for p in places_named.values()) <= 0.01 * len(places_named)
+
+
 def test_records_look_like_tourism_listings(dataset: GenerationSummary) -> None:
     rows = read_rows(dataset.dmos[0].snapshot_files[0]["csv"])
     phone = re.compile(r"^(\(\d{3}\) \d{3}-\d{4}|\d{3}\.\d{3}\.\d{4}|\+1 \d{3} \d{3} \d{4}|\d{10}|"
@@ -323,7 +333,7 @@ def test_cli_writes_and_reports(tmp_path: Path, capsys: pytest.CaptureFixture[st
         ({"overlap": 1.5}, "overlap must be between 0 and 1"),
         ({"changed_share": 0.8, "removed_share": 0.3}, "must not exceed 1"),
         ({"formats": ["xml"]}, "formats must be one or more"),
-        ({"snapshots": 0}, "snapshots must be at least 1"),
+        ({"snapshots": 0}, "snapshots must be between 1"),
     ],
 )
 def test_bad_parameters_are_named(tmp_path: Path, overrides: dict, message: str) -> None:

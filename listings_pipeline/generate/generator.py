@@ -7,6 +7,8 @@ them, written, and dropped.
 
 from __future__ import annotations
 
+import hashlib
+import re
 import resource
 import time
 from array import array
@@ -25,11 +27,15 @@ from listings_pipeline.generate.output import (
 )
 from listings_pipeline.generate.places import (
     CHANGE_KINDS,
+    MAX_SNAPSHOTS,
+    NAME_ATTEMPTS,
     DmoRenderer,
+    Place,
     blank_fields,
     bump,
     has_name_typo,
     make_place,
+    place_name,
     revision,
 )
 from listings_pipeline.generate.vocabulary import CITIES, DMOS, City, DmoSpec
@@ -47,7 +53,10 @@ _KIND_WEIGHTS = {
     "attributes": 6,
     "dates": 4,
 }
-_THREE_WAY_SHARE = 0.15  # shared places that a third DMO lists as well, where one can
+_THREE_WAY_SHARE = 0.15
+_DOUBLED_WORD = re.compile(
+    r"\b(\w+) \1\b"
+)  # shared places that a third DMO lists as well, where one can
 
 
 class GenerateError(ValueError):
@@ -139,6 +148,8 @@ class _World:
     def __init__(self, seed: int, specs: Sequence[DmoSpec]) -> None:
         self.seed = seed
         self.place_city = array("H")
+        self.name_attempt = array("B")
+        self.names: set[bytes] = set()  # hashes of (city, name) in use
         self.catalogues = [
             _Catalogue(i + 1, spec, frozenset(_CITY_INDEX[c] for c in spec.cities))
             for i, spec in enumerate(specs)
@@ -149,11 +160,23 @@ class _World:
         }
 
     def new_place(self, city_index: int) -> int:
+        """A new place in the city, named unlike any other place there (unless even the
+        street-qualified draws are all taken)."""
+        place_id = len(self.place_city)
+        for attempt in range(2 * NAME_ATTEMPTS):
+            name = place_name(self.seed, place_id, attempt)
+            key = hashlib.blake2b(f"{city_index}/{name.casefold()}".encode(), digest_size=8)
+            # A doubled word ("Herring Cove Cove Hotel") counts as taken.
+            if key.digest() not in self.names and not _DOUBLED_WORD.search(name):
+                break
+        self.names.add(key.digest())
         self.place_city.append(city_index)
-        return len(self.place_city) - 1
+        self.name_attempt.append(attempt)
+        return place_id
 
-    def city_of(self, place_id: int) -> City:
-        return CITY_LIST[self.place_city[place_id]]
+    def place(self, place_id: int) -> Place:
+        city = CITY_LIST[self.place_city[place_id]]
+        return make_place(self.seed, place_id, city, self.name_attempt[place_id])
 
     def pick_city(self, rng: Random, indexes: frozenset[int], k: int = 1) -> list[int]:
         ordered = sorted(indexes)
@@ -295,8 +318,10 @@ def _validate(
         raise GenerateError(f"listings_per_dmo must be at least 1, got {listings_per_dmo}")
     if description_kb < 0:
         raise GenerateError(f"description_kb must not be negative, got {description_kb}")
-    if snapshots < 1:
-        raise GenerateError(f"snapshots must be at least 1 (the initial one), got {snapshots}")
+    if not 1 <= snapshots <= MAX_SNAPSHOTS:
+        raise GenerateError(
+            f"snapshots must be between 1 (the initial one) and {MAX_SNAPSHOTS}, got {snapshots}"
+        )
     for name, value in {"overlap": overlap, **shares}.items():
         if not 0 <= value <= 1:
             raise GenerateError(f"{name} must be between 0 and 1, got {value}")
@@ -395,7 +420,7 @@ def generate(
                 renderer = renderers[catalogue.dmo_id]
                 with SnapshotWriter(paths) as writer:
                     for i, place_id in enumerate(catalogue.places):
-                        place = make_place(seed, place_id, world.city_of(place_id))
+                        place = world.place(place_id)
                         writer.write(renderer.render(catalogue.key(i), place, catalogue.revs[i]))
                 records_written += writer.records
                 bytes_written += writer.bytes_written()

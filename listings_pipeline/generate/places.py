@@ -25,6 +25,7 @@ from listings_pipeline.generate.vocabulary import (
     CLOSERS,
     COAST_WORDS,
     FIRST_NAMES,
+    LOCALITIES,
     NOUNS,
     OPENERS,
     PHONE_FORMATS,
@@ -105,6 +106,8 @@ CHANGE_KINDS = ("name", "description", "phone", "hours", "email", "images", "att
 KIND_INDEX = {kind: i for i, kind in enumerate(CHANGE_KINDS)}
 _REV_BITS = 8
 _REV_MAX = (1 << _REV_BITS) - 1
+MAX_SNAPSHOTS = _REV_MAX + 1  # each later snapshot changes a field at most once
+NAME_ATTEMPTS = 8  # fresh draws of a taken name before it gets an "on <street>" qualifier
 TYPO_SHARE = 0.04  # records whose first version misspells the name (fixed by a "name" change)
 SEASON_YEAR = 2026
 
@@ -147,9 +150,9 @@ def revision(revs: int, kind: str) -> int:
 
 
 def bump(revs: int, kind: str) -> int:
-    """`revs` with the revision of `kind` raised by one (saturating: the counter never spills)."""
-    if revision(revs, kind) == _REV_MAX:
-        return revs
+    """`revs` with the revision of `kind` raised by one."""
+    if revision(revs, kind) == _REV_MAX:  # the generator allows no more snapshots than this
+        raise OverflowError(f"more than {_REV_MAX} revisions of {kind}")
     return revs + (1 << (_REV_BITS * KIND_INDEX[kind]))
 
 
@@ -209,9 +212,15 @@ def _winter(rng: Random) -> tuple[str, str]:
     return start, _date(rng, SEASON_YEAR + 1, rng.choice((3, 4)), 1, 15)
 
 
-def make_place(seed: int, place_id: int, city: City) -> Place:
-    rng = Random(f"{seed}/place/{place_id}")
-    category = rng.choices(CATEGORIES, weights=_CATEGORY_WEIGHTS)[0]
+def place_category(seed: int, place_id: int) -> Category:
+    return Random(f"{seed}/category/{place_id}").choices(CATEGORIES, weights=_CATEGORY_WEIGHTS)[0]
+
+
+def place_name(seed: int, place_id: int, attempt: int) -> str:
+    """The place's name at the `attempt`-th draw. The generator keeps the first draw no other
+    place in the same city has; from NAME_ATTEMPTS on, names say which street they are on."""
+    category = place_category(seed, place_id)
+    rng = Random(f"{seed}/name/{place_id}/{attempt}")
     noun, noun2 = rng.sample(NOUNS, 2)
     name = rng.choice(category.names).format(
         surname=rng.choice(SURNAMES),
@@ -220,10 +229,19 @@ def make_place(seed: int, place_id: int, city: City) -> Place:
         tree=rng.choice(TREES),
         coast=rng.choice(COAST_WORDS),
         topic=rng.choice(TOPICS),
+        locality=rng.choice(LOCALITIES),
         noun=noun,
         noun2=noun2,
-        city=city.name,
     )
+    if attempt >= NAME_ATTEMPTS:
+        name = f"{name} on {rng.choice(STREETS)}"
+    return name
+
+
+def make_place(seed: int, place_id: int, city: City, name_attempt: int = 0) -> Place:
+    rng = Random(f"{seed}/place/{place_id}")
+    category = place_category(seed, place_id)
+    name = place_name(seed, place_id, name_attempt)
     number = rng.choice((rng.randint(1, 99), rng.randint(100, 999), rng.randint(1000, 7999)))
     street = rng.choice(STREETS)
     suffix = rng.choices(_SUFFIXES, weights=SUFFIX_WEIGHTS)[0]
