@@ -35,6 +35,7 @@ from listings_pipeline.generate.places import (
     bump,
     has_name_typo,
     make_place,
+    place_category,
     place_name,
     revision,
 )
@@ -163,8 +164,9 @@ class _World:
         """A new place in the city, named unlike any other place there (unless even the
         street-qualified draws are all taken)."""
         place_id = len(self.place_city)
+        category = place_category(self.seed, place_id)
         for attempt in range(2 * NAME_ATTEMPTS):
-            name = place_name(self.seed, place_id, attempt)
+            name = place_name(self.seed, place_id, attempt, category)
             key = hashlib.blake2b(f"{city_index}/{name.casefold()}".encode(), digest_size=8)
             # A doubled word ("Herring Cove Cove Hotel") counts as taken.
             if key.digest() not in self.names and not _DOUBLED_WORD.search(name):

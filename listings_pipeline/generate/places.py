@@ -216,10 +216,10 @@ def place_category(seed: int, place_id: int) -> Category:
     return Random(f"{seed}/category/{place_id}").choices(CATEGORIES, weights=_CATEGORY_WEIGHTS)[0]
 
 
-def place_name(seed: int, place_id: int, attempt: int) -> str:
+def place_name(seed: int, place_id: int, attempt: int, category: Category | None = None) -> str:
     """The place's name at the `attempt`-th draw. The generator keeps the first draw no other
     place in the same city has; from NAME_ATTEMPTS on, names say which street they are on."""
-    category = place_category(seed, place_id)
+    category = category or place_category(seed, place_id)
     rng = Random(f"{seed}/name/{place_id}/{attempt}")
     noun, noun2 = rng.sample(NOUNS, 2)
     name = rng.choice(category.names).format(
@@ -241,7 +241,7 @@ def place_name(seed: int, place_id: int, attempt: int) -> str:
 def make_place(seed: int, place_id: int, city: City, name_attempt: int = 0) -> Place:
     rng = Random(f"{seed}/place/{place_id}")
     category = place_category(seed, place_id)
-    name = place_name(seed, place_id, name_attempt)
+    name = place_name(seed, place_id, name_attempt, category)
     number = rng.choice((rng.randint(1, 99), rng.randint(100, 999), rng.randint(1000, 7999)))
     street = rng.choice(STREETS)
     suffix = rng.choices(_SUFFIXES, weights=SUFFIX_WEIGHTS)[0]
@@ -395,7 +395,7 @@ def description(
         size = len(lead.encode()) + 1 if lead else 0
         # Most sentences in one call, then one at a time until the paragraph is long enough.
         sentences = rng.choices(_SENTENCES, k=max(0, int((goal - size) / _AVG_SENTENCE_BYTES) - 1))
-        size += sum(_SENTENCE_BYTES[s] for s in sentences)
+        size += sum(map(_SENTENCE_BYTES.__getitem__, sentences))
         while not sentences or size + _AVG_SENTENCE_BYTES / 2 < goal:
             sentence = rng.choice(_SENTENCES)
             sentences.append(sentence)
@@ -430,11 +430,13 @@ class DmoRenderer:
     def render(self, key: str, place: Place, revs: int) -> dict[str, object]:
         """The record as column → value: strings, except Lat/Lng (float or None)."""
         spec, pid = self.spec, place.place_id
+        # Formatting choices come from one stream that never depends on revisions, so an
+        # unchanged field renders identically in every snapshot.
         style = self._stream("style", pid)
         gaps = blank_fields(self.seed, self.dmo_id, pid)
         record: dict[str, object] = {"ID": key}
 
-        # Name: each variant is drawn every time so the stream's sequence never shifts.
+        # Name
         drop_the, add_the = style.random() < 0.25, style.random() < 0.08
         swap_and, drop_apostrophes = style.random() < 0.3, style.random() < 0.2
         abbreviate, upper, trailing = style.random() < 0.3, style.random() < 0.04, style.random()
@@ -502,7 +504,6 @@ class DmoRenderer:
         box = _revised(
             place.email_box, revision(revs, "email"), self._key("email", pid), _new_email_box
         )
-
         email = f"{box}@{place.domain}"
         record["Email"] = (
             "" if "Email" in gaps else email.upper() if style.random() < 0.03 else email
