@@ -18,6 +18,10 @@ _LOCK_KEY = 7_231_001  # arbitrary, constant: pg_advisory_xact_lock key for migr
 _NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
 
 
+class MigrationError(Exception):
+    pass
+
+
 @dataclass(frozen=True)
 class Migration:
     version: int
@@ -55,9 +59,16 @@ def upgrade(engine: Engine, sql_dir: Path = SQL_DIR) -> list[str]:
                 " applied_at TIMESTAMP NOT NULL DEFAULT now())"
             )
         )
-        done = set(conn.execute(text("SELECT version FROM pipeline.schema_migrations")).scalars())
+        done = dict(
+            conn.execute(text("SELECT version, checksum FROM pipeline.schema_migrations")).all()
+        )
         for migration in migrations(sql_dir):
             if migration.version in done:
+                if done[migration.version] != migration.checksum:
+                    raise MigrationError(
+                        f"{migration.path}: changed after it was applied to this database;"
+                        " add a new migration instead of editing an applied one"
+                    )
                 continue
             # Straight to the driver without parameters: a file holds several statements and
             # may contain literal colons and percent signs.

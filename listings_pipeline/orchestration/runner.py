@@ -7,6 +7,7 @@ import contextlib
 import os
 import shutil
 import sys
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,8 +54,13 @@ def _execute(
     if not instance.has_dynamic_partition(source_configs.name, slug):
         instance.add_dynamic_partitions(source_configs.name, [slug])
     job = defs.resolve_job_def(job_name)
+    # The run's events are in the instance (and the UI); the terminal gets only what matters.
+    level = os.environ.get("LISTINGS_DAGSTER_LOG_LEVEL", "CRITICAL").upper()
+    run_config = {**run_config, "loggers": {"console": {"config": {"log_level": level}}}}
     # Dagster's own log lines go to stderr; keep stdout for the CLI's answer.
-    with contextlib.redirect_stdout(sys.stderr):
+    with contextlib.redirect_stdout(sys.stderr), warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=dg.BetaWarning)
+        warnings.simplefilter("ignore", category=dg.PreviewWarning)
         result = job.execute_in_process(
             instance=instance,
             partition_key=slug,
