@@ -14,6 +14,19 @@ from listings_pipeline.console.sql import query
 JOB_STATUSES = ("pending", "running", "review", "completed", "failed", "cancelled", "superseded")
 ACTIONS = ("pending", "insert", "update", "skip", "delete", "error")
 REVIEW_STATUSES = ("auto_approved", "pending", "approved", "rejected")
+# Columns counted by job_action_counts.sql, in display order.
+ENTITIES = (
+    "listing",
+    "listing_info",
+    "location",
+    "contact_info",
+    "images",
+    "opening_dates",
+    "opening_hours",
+    "attributes",
+    "review_status",
+    "promote_status",
+)
 MAX_LIMIT = 200
 
 
@@ -122,11 +135,11 @@ def job_error_types(engine: Engine, job_id: int) -> list[dict[str, Any]]:
 
 
 def job_action_counts(engine: Engine, job_id: int) -> dict[str, dict[str, int]]:
-    """{entity: {action: rows}} for the job's stage rows, entities in a fixed order."""
-    counts: dict[str, dict[str, int]] = {}
+    """{entity: {action: rows}} for the job's stage rows, entities in ENTITIES order."""
+    found: dict[str, dict[str, int]] = {}
     for row in _all(engine, "job_action_counts", {"job_id": job_id}):
-        counts.setdefault(row["entity"], {})[row["action"]] = row["n"]
-    return counts
+        found.setdefault(row["entity"], {})[row["action"]] = row["n"]
+    return {e: dict(sorted(found[e].items())) for e in ENTITIES if e in found}
 
 
 def stage_rows(
@@ -160,12 +173,10 @@ def search_listings(
     limit: int = 50,
     offset: int = 0,
 ) -> Page:
-    params = {
-        "q": q,
-        "q_pattern": like_pattern(q) if q else None,
-        "city": city,
-        "status": status,
-    }
+    params = {"city": city, "status": status}
+    if not q:
+        return _page(engine, "listings_browse", params, limit, offset)
+    params.update(q=q, q_pattern=like_pattern(q))
     return _page(engine, "listings_search", params, limit, offset)
 
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import HTTPException, Request
+from fastapi import HTTPException, Request, Security
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
@@ -26,6 +27,19 @@ CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 API_PREFIX = "/api/"
+
+
+# Declared on every route so /openapi.json documents both ways in; the lookup reads them below.
+_BEARER = HTTPBearer(
+    auto_error=False,
+    description="API token from `python -m listings_pipeline.console.users token USER --name N`",
+)
+_COOKIE = APIKeyCookie(
+    name=SESSION_COOKIE,
+    auto_error=False,
+    description="Console session; unsafe methods also"
+    f" need the {CSRF_HEADER} header (GET /api/v1/me gives the token).",
+)
 
 
 class LoginRequired(Exception):
@@ -90,7 +104,12 @@ class Access:
     def __repr__(self) -> str:
         return f"Access({self.permission!r})"
 
-    async def __call__(self, request: Request) -> Principal:
+    async def __call__(
+        self,
+        request: Request,
+        _bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_BEARER)],
+        _cookie: Annotated[str | None, Security(_COOKIE)],
+    ) -> Principal:
         principal = await principal_of(request)
         if principal is None:
             raise LoginRequired()
