@@ -592,7 +592,7 @@ def test_api_configs_crud_with_bearer_token(app: Any, db: Engine, config_dir: Pa
     assert load_config(config_dir / "api-feed.yaml").slug == "api-feed"
 
     listed = client.get(url).json()
-    assert [(c["slug"], c["valid"]) for c in listed] == [("api-feed", True)]
+    assert [(c["slug"], c["valid"]) for c in listed["items"]] == [("api-feed", True)]
     put = client.put(
         f"{url}/api-feed",
         json={"yaml": config_yaml("api-feed", active=False), "base_sha256": body["sha256"]},

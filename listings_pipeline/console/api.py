@@ -263,10 +263,17 @@ _CONFIG_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.get("/pipeline/configs", response_model=list[ConfigSummary], tags=["configs"])
-def list_configs(principal: Reader) -> list[dict[str, Any]]:
-    """Every config file in LISTINGS_CONFIG_DIR, valid or not."""
-    return [_summary(c) for c in config_files.list_configs(get_settings().config_dir)]
+@router.get("/pipeline/configs", response_model=PageOut[ConfigSummary], tags=["configs"])
+def list_configs(principal: Reader, limit: Limit = 50, offset: Offset = 0) -> dict[str, Any]:
+    """The config files in LISTINGS_CONFIG_DIR by slug, valid or not."""
+    found = config_files.list_configs(get_settings().config_dir)
+    shown = found[offset : offset + limit]
+    return {
+        "items": [_summary(c) for c in shown],
+        "limit": limit,
+        "offset": offset,
+        "next_offset": offset + limit if offset + limit < len(found) else None,
+    }
 
 
 @router.get("/pipeline/configs/{slug}", response_model=ConfigOut, tags=["configs"])

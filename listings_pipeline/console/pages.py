@@ -6,6 +6,7 @@ Each route declares its `Access` dependency; nothing below runs for a caller wit
 from __future__ import annotations
 
 import secrets
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
@@ -276,7 +277,7 @@ transform:
 """
 
 
-def _config_dir() -> Any:
+def _config_dir() -> Path:
     return get_settings().config_dir
 
 
