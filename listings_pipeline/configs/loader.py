@@ -11,38 +11,60 @@ from listings_pipeline.configs.model import SourceConfig
 
 
 class ConfigError(Exception):
-    """A config file that cannot be used; the message names the file and the key."""
+    """A config file that cannot be used; the message names the file and the key.
+
+    `problems` holds the same as (key path, message) pairs, key path "" for the whole file,
+    so an editor can show each message beside its key.
+    """
+
+    def __init__(self, message: str, problems: list[tuple[str, str]] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems if problems is not None else [("", message)]
 
 
-def _describe(path: Path, err: ValidationError) -> str:
-    lines = [f"{path}: invalid config"]
+def _problems(err: ValidationError) -> list[tuple[str, str]]:
+    problems = []
     for problem in err.errors():
-        key = ".".join(str(p) for p in problem["loc"]) or "(top level)"
+        key = ".".join(str(p) for p in problem["loc"])
         message = problem["msg"]
         if problem["type"] == "missing":
             message = "required key is missing"
         elif problem["type"] == "extra_forbidden":
             message = "unknown key"
-        lines.append(f"  {key}: {message}")
-    return "\n".join(lines)
+        problems.append((key, message))
+    return problems
+
+
+def parse_config(text: str, path: Path) -> SourceConfig:
+    """Validate the YAML `text` of the config file `path` (which need not exist yet)."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise ConfigError(
+            f"{path}: not valid YAML: {err}", [("", f"not valid YAML: {err}")]
+        ) from err
+    if not isinstance(data, dict):
+        message = "expected a mapping of config keys at the top level"
+        raise ConfigError(f"{path}: {message}", [("", message)])
+    try:
+        config = SourceConfig.model_validate(data)
+    except ValidationError as err:
+        problems = _problems(err)
+        lines = [f"{path}: invalid config"]
+        lines += [f"  {key or '(top level)'}: {message}" for key, message in problems]
+        raise ConfigError("\n".join(lines), problems) from err
+    if config.slug != path.stem:
+        message = f"slug {config.slug!r} must match the file name {path.stem!r}"
+        raise ConfigError(f"{path}: {message}", [("slug", message)])
+    return config
 
 
 def load_config(path: Path) -> SourceConfig:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError as err:
         raise ConfigError(f"{path}: file not found") from err
-    except yaml.YAMLError as err:
-        raise ConfigError(f"{path}: not valid YAML: {err}") from err
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping of config keys at the top level")
-    try:
-        config = SourceConfig.model_validate(data)
-    except ValidationError as err:
-        raise ConfigError(_describe(path, err)) from err
-    if config.slug != path.stem:
-        raise ConfigError(f"{path}: slug {config.slug!r} must match the file name {path.stem!r}")
-    return config
+    return parse_config(text, path)
 
 
 def config_paths(config_dir: Path) -> list[Path]:

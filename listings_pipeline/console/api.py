@@ -1,0 +1,354 @@
+"""JSON API under /api/v1 (seed 001 "API Endpoints"), same data and permissions as the pages.
+
+Lists take `limit` (1-200) and `offset` and return `next_offset` (null on the last page).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import yaml
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+
+from listings_pipeline.console import config_files, queries
+from listings_pipeline.console.schemas import (
+    ConfigIn,
+    ConfigOut,
+    ConfigProblem,
+    ConfigSummary,
+    FileInfo,
+    Job,
+    JobDetail,
+    JobError,
+    ListingDetail,
+    ListingSummary,
+    Me,
+    PageOut,
+    StageRow,
+)
+from listings_pipeline.console.security import ADMIN, READ, SIGNED_IN, access_of, engine_of
+from listings_pipeline.console.users import Principal
+from listings_pipeline.settings import get_settings
+
+router = APIRouter(prefix="/api/v1")
+
+Reader = Annotated[Principal, Depends(READ)]
+Admin = Annotated[Principal, Depends(ADMIN)]
+Limit = Annotated[int, Query(ge=1, le=queries.MAX_LIMIT)]
+Offset = Annotated[int, Query(ge=0)]
+
+
+def _page(page: queries.Page) -> dict[str, Any]:
+    return {
+        "items": page.items,
+        "limit": page.limit,
+        "offset": page.offset,
+        "next_offset": page.next_offset,
+    }
+
+
+def _not_found(what: str) -> HTTPException:
+    return HTTPException(404, f"{what} does not exist.")
+
+
+@router.get("/me", response_model=Me, tags=["session"])
+def me(principal: Annotated[Principal, Depends(SIGNED_IN)]) -> dict[str, Any]:
+    """The caller, its permissions, and the CSRF token of its session (null for API tokens)."""
+    return {
+        "username": principal.username,
+        "permissions": sorted(principal.permissions),
+        "csrf_token": principal.csrf_token,
+    }
+
+
+# --- jobs, files, errors, staged rows -------------------------------------------------------
+
+
+@router.get("/pipeline/jobs", response_model=PageOut[Job], tags=["jobs"])
+def list_jobs(
+    request: Request,
+    principal: Reader,
+    slug: str | None = None,
+    status: str | None = None,
+    dmo_id: int | None = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> dict[str, Any]:
+    """Pipeline jobs, newest first."""
+    return _page(
+        queries.list_jobs(
+            engine_of(request), slug=slug, status=status, dmo_id=dmo_id, limit=limit, offset=offset
+        )
+    )
+
+
+@router.get("/pipeline/jobs/{job_id}", response_model=JobDetail, tags=["jobs"])
+def get_job(request: Request, principal: Reader, job_id: int) -> dict[str, Any]:
+    """A job with its stages, stage-row counts per action and error counts per type."""
+    engine = engine_of(request)
+    job = queries.get_job(engine, job_id)
+    if job is None:
+        raise _not_found(f"Job {job_id}")
+    return {
+        **job,
+        "stages": queries.job_stages(engine, job_id),
+        "action_counts": queries.job_action_counts(engine, job_id),
+        "error_counts": {r["error_type"]: r["n"] for r in queries.job_error_types(engine, job_id)},
+    }
+
+
+def _require_job(request: Request, job_id: int) -> None:
+    if queries.get_job(engine_of(request), job_id) is None:
+        raise _not_found(f"Job {job_id}")
+
+
+@router.get("/pipeline/jobs/{job_id}/errors", response_model=PageOut[JobError], tags=["jobs"])
+def list_job_errors(
+    request: Request,
+    principal: Reader,
+    job_id: int,
+    error_type: str | None = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> dict[str, Any]:
+    """Records the job could not use, with the original record and the reason."""
+    _require_job(request, job_id)
+    return _page(
+        queries.job_errors(
+            engine_of(request), job_id, error_type=error_type, limit=limit, offset=offset
+        )
+    )
+
+
+@router.get("/pipeline/files", response_model=PageOut[FileInfo], tags=["files"])
+def list_files(
+    request: Request,
+    principal: Reader,
+    job_id: int | None = None,
+    dmo_id: int | None = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> dict[str, Any]:
+    """Raw and intermediate files the pipeline wrote, newest job first."""
+    return _page(
+        queries.list_files(
+            engine_of(request), job_id=job_id, dmo_id=dmo_id, limit=limit, offset=offset
+        )
+    )
+
+
+@router.get("/pipeline/files/{file_id}", response_model=FileInfo, tags=["files"])
+def get_file(request: Request, principal: Reader, file_id: int) -> dict[str, Any]:
+    found = queries.get_file(engine_of(request), file_id)
+    if found is None:
+        raise _not_found(f"File {file_id}")
+    return found
+
+
+@router.get("/pipeline/staging/listings", response_model=PageOut[StageRow], tags=["staging"])
+def list_stage_rows(
+    request: Request,
+    principal: Reader,
+    job_id: int,
+    listing_action: str | None = None,
+    review_status: str | None = None,
+    source_id: str | None = None,
+    name: Annotated[str | None, Query(description="Part of the listing name.")] = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> dict[str, Any]:
+    """Stage rows of one job in import order, filtered."""
+    _require_job(request, job_id)
+    return _page(
+        queries.stage_rows(
+            engine_of(request),
+            job_id,
+            listing_action=listing_action,
+            review_status=review_status,
+            source_id=source_id,
+            name=name,
+            limit=limit,
+            offset=offset,
+        )
+    )
+
+
+# --- production listings ---------------------------------------------------------------------
+
+
+@router.get("/pipeline/listings", response_model=PageOut[ListingSummary], tags=["listings"])
+def search_listings(
+    request: Request,
+    principal: Reader,
+    q: Annotated[str | None, Query(description="Name: substring or similar words.")] = None,
+    city: str | None = None,
+    status: str | None = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> dict[str, Any]:
+    """Production listings, best name matches first."""
+    return _page(
+        queries.search_listings(
+            engine_of(request), q=q, city=city, status=status, limit=limit, offset=offset
+        )
+    )
+
+
+_LOCATION_KEYS = ("address1", "address2", "region", "city", "state", "zip", "country", "lat", "lng")
+
+
+@router.get("/pipeline/listings/{listing_id}", response_model=ListingDetail, tags=["listings"])
+def get_listing(request: Request, principal: Reader, listing_id: int) -> dict[str, Any]:
+    """A production listing with its location, listing_info per DMO and source ids."""
+    engine = engine_of(request)
+    listing = queries.get_listing(engine, listing_id)
+    if listing is None:
+        raise _not_found(f"Listing {listing_id}")
+    location = (
+        {k: listing[k] for k in ("location_id", *_LOCATION_KEYS)}
+        if listing["location_id"]
+        else None
+    )
+    return {
+        **listing,
+        "location": location,
+        "attributes": queries.listing_attributes(engine, listing_id),
+        "listing_info": queries.listing_infos(engine, listing_id),
+        "sources": queries.listing_sources(engine, listing_id),
+    }
+
+
+# --- configs ---------------------------------------------------------------------------------
+
+
+def _summary(found: config_files.ConfigFile) -> dict[str, Any]:
+    config = found.config
+    return {
+        "slug": found.slug,
+        "valid": found.valid,
+        "name": config.name if config else None,
+        "dmo_id": config.dmo_id if config else None,
+        "source_type": config.source_type if config else None,
+        "schedule": config.schedule if config else None,
+        "active": config.active if config else None,
+        "problems": [vars(p) for p in found.problems],
+    }
+
+
+def _detail(found: config_files.ConfigFile) -> dict[str, Any]:
+    return {
+        **_summary(found),
+        "yaml": found.text,
+        "sha256": found.sha256,
+        "config": found.config.to_json() if found.config else None,
+    }
+
+
+def _text(body: ConfigIn) -> str:
+    if body.yaml is not None:
+        return body.yaml
+    return yaml.safe_dump(body.config, sort_keys=False, allow_unicode=True)
+
+
+def _invalid(problems: list[config_files.Problem], status_code: int = 422) -> JSONResponse:
+    detail = [ConfigProblem(**vars(p)).model_dump() for p in problems]
+    return JSONResponse({"detail": detail}, status_code=status_code)
+
+
+_CONFIG_ERRORS: dict[int | str, dict[str, Any]] = {
+    409: {"description": "Slug taken, or the file changed since base_sha256."},
+    422: {"description": "Invalid config: one problem per key, with its line."},
+}
+
+
+@router.get("/pipeline/configs", response_model=PageOut[ConfigSummary], tags=["configs"])
+def list_configs(principal: Reader, limit: Limit = 50, offset: Offset = 0) -> dict[str, Any]:
+    """The config files in LISTINGS_CONFIG_DIR by slug, valid or not."""
+    found = config_files.list_configs(get_settings().config_dir)
+    shown = found[offset : offset + limit]
+    return {
+        "items": [_summary(c) for c in shown],
+        "limit": limit,
+        "offset": offset,
+        "next_offset": offset + limit if offset + limit < len(found) else None,
+    }
+
+
+@router.get("/pipeline/configs/{slug}", response_model=ConfigOut, tags=["configs"])
+def get_config(principal: Reader, slug: str) -> dict[str, Any]:
+    found = config_files.read_config(get_settings().config_dir, slug)
+    if found is None:
+        raise _not_found(f"Config {slug!r}")
+    return _detail(found)
+
+
+@router.post(
+    "/pipeline/configs",
+    response_model=ConfigOut,
+    status_code=201,
+    responses=_CONFIG_ERRORS,
+    tags=["configs"],
+)
+def create_config(principal: Admin, body: ConfigIn) -> Any:
+    """Create a config; its file is named after its slug. Nothing is written when invalid."""
+    try:
+        created = config_files.create_config(get_settings().config_dir, _text(body))
+    except config_files.ConfigInvalid as err:
+        return _invalid(err.problems)
+    except config_files.ConfigExists as err:
+        return _invalid([config_files.Problem("slug", str(err))], 409)
+    return _detail(created)
+
+
+@router.put(
+    "/pipeline/configs/{slug}", response_model=ConfigOut, responses=_CONFIG_ERRORS, tags=["configs"]
+)
+def update_config(principal: Admin, slug: str, body: ConfigIn) -> Any:
+    """Replace a config (the slug cannot change). Nothing is written when invalid."""
+    config_dir = get_settings().config_dir
+    if config_files.read_config(config_dir, slug) is None:
+        raise _not_found(f"Config {slug!r}")
+    try:
+        updated = config_files.update_config(config_dir, slug, _text(body), body.base_sha256)
+    except config_files.ConfigInvalid as err:
+        return _invalid(err.problems)
+    except config_files.ConfigChanged as err:
+        return _invalid([config_files.Problem("", str(err))], 409)
+    return _detail(updated)
+
+
+@router.delete(
+    "/pipeline/configs/{slug}", status_code=204, responses=_CONFIG_ERRORS, tags=["configs"]
+)
+def delete_config(principal: Admin, slug: str, base_sha256: str | None = None) -> Response:
+    """Delete a config file (its jobs and stage rows stay)."""
+    config_dir = get_settings().config_dir
+    if config_files.read_config(config_dir, slug) is None:
+        raise _not_found(f"Config {slug!r}")
+    try:
+        config_files.delete_config(config_dir, slug, base_sha256)
+    except config_files.ConfigChanged as err:
+        return _invalid([config_files.Problem("", str(err))], 409)
+    return Response(status_code=204)
+
+
+schema_router = APIRouter()
+
+
+@schema_router.get("/openapi.json", include_in_schema=False)
+def openapi(request: Request, principal: Reader) -> dict[str, Any]:
+    return request.app.openapi()
+
+
+def document_permissions(router: APIRouter) -> None:
+    """Say in each operation's OpenAPI description which permission it needs."""
+    for route in router.routes:
+        access = access_of(route)
+        if isinstance(route, APIRoute) and access is not None:
+            need = f"`{access.permission}`" if access.permission else "a signed-in user"
+            route.description = f"{route.description}\n\nRequires: {need}.".strip()
+
+
+document_permissions(router)

@@ -1,0 +1,20 @@
+-- Production listings, newest first (primary key order), by city (idx_locations_city_lower)
+-- and status when given. The page is chosen first so rows skipped by OFFSET are never
+-- joined or counted.
+WITH page AS (
+    SELECT l.id
+    FROM public.listings l
+    LEFT JOIN public.locations loc ON loc.id = l.location_id
+    WHERE (CAST(:city AS TEXT) IS NULL OR lower(loc.city) = lower(:city))
+      AND (CAST(:status AS TEXT) IS NULL OR l.listing_status = :status)
+    ORDER BY l.id DESC
+    LIMIT :limit OFFSET :offset
+)
+SELECT l.id, l.name, l.listing_status, l.listing_visible, l.manually_modified, l.updated_at,
+       loc.city, loc.state, loc.country,
+       (SELECT count(*) FROM public.listing_info li WHERE li.listing_id = l.id) AS dmo_count,
+       CAST(NULL AS REAL) AS score
+FROM page
+JOIN public.listings l ON l.id = page.id
+LEFT JOIN public.locations loc ON loc.id = l.location_id
+ORDER BY l.id DESC;

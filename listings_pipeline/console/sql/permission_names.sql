@@ -1,0 +1,1 @@
+SELECT name FROM auth.permissions ORDER BY name;

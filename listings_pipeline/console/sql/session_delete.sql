@@ -1,0 +1,1 @@
+DELETE FROM auth.sessions WHERE token_hash = :token_hash;

@@ -1,0 +1,1 @@
+SELECT id, password_hash, active FROM auth.users WHERE username = :username;
