@@ -147,7 +147,7 @@ class SourceConfig(Strict):
 
         problem = cron_problem(value)
         if problem is not None:
-            raise ValueError(f"not a valid cron schedule {value!r}: {problem}")
+            raise ValueError(f"schedule {value!r} {problem}")
         return value
 
     @model_validator(mode="after")
