@@ -56,7 +56,7 @@ def migrated_engine(listings_home: Path) -> Engine:
 def engine(migrated_engine: Engine) -> Engine:
     """The migrated database, emptied of all rows."""
     with migrated_engine.begin() as conn:
-        conn.exec_driver_sql(_TRUNCATE)
+        conn.execute(text(_TRUNCATE))  # text() escapes the % of format() for psycopg
     return migrated_engine
 
 
