@@ -235,7 +235,7 @@ def test_promoted_images_are_stored_as_resized_variants(
     bridged_url = server.add("/bridged.gif", encode(picture((500, 50), 3), "GIF"), "image/gif")
 
     hotel = add_listing(engine, 7, "Hotel", [large_url, small_url, small_url])  # URL twice
-    museum = add_listing(engine, 7, "Museum", [alpha_url])
+    museum = add_listing(engine, 7, "Museum", [alpha_url, small_url])  # shared with the hotel
     unchanged = add_listing(engine, 7, "Unchanged", [unchanged_url])
     failed = add_listing(engine, 7, "Failed promotion", [failed_url])
     bridged = add_listing(engine, 7, "Bridged", [bridged_url])
@@ -262,13 +262,25 @@ def test_promoted_images_are_stored_as_resized_variants(
 
     summary = process_images(engine, job_id=job, settings=settings)
 
-    assert (summary.listing_infos, summary.images, summary.downloaded) == (3, 4, 4)
-    assert (summary.stored, summary.failed, summary.skipped_unchanged) == (4, 0, 0)
+    assert (summary.listing_infos, summary.images, summary.downloaded) == (3, 5, 4)
+    assert (summary.stored, summary.failed, summary.skipped_unchanged) == (5, 0, 0)
     assert summary.bytes_downloaded == len(large) + len(small) + len(alpha) + len(
         encode(picture((500, 50), 3), "GIF")
     )
     assert server.hits["/not-changed.jpg"] == 0 and server.hits["/promotion-failed.jpg"] == 0
-    assert server.hits["/small.jpg"] == 1
+    assert server.hits["/small.jpg"] == 1  # one download for both listings
+    with engine.connect() as conn:
+        shared = conn.execute(
+            text(
+                "SELECT listing_info_id, listing_id, variants FROM pipeline.image_assets"
+                " WHERE source_url = :u ORDER BY listing_info_id"
+            ),
+            {"u": small_url},
+        ).all()
+    assert [r.listing_info_id for r in shared] == [hotel, museum]
+    for r in shared:  # stored under each listing's own path
+        key = r.variants["thumb"]["files"]["jpeg"]["key"]
+        assert key.startswith(f"7/{r.listing_id}/") and (settings.images_dir() / key).is_file()
     rows = assets(engine)
     assert set(rows) == {large_url, small_url, alpha_url, bridged_url}
     big = rows[large_url]
@@ -387,15 +399,20 @@ def test_broken_images_are_recorded_and_do_not_affect_others(
         "oversized": server.add("/huge.jpg", os.urandom(300_000), no_length=True),
         "declared": server.add("/declared.jpg", os.urandom(300_000)),
         "loop": server.redirect("/loop-a", "/loop-b"),
+        "chain": server.redirect("/hop1", "/hop2"),
         "missing": server.url("/missing.jpg"),
         "ftp": "ftp://example.org/picture.jpg",
         "relative": "images/picture.jpg",
     }
     server.redirect("/loop-b", "/loop-a")
+    server.redirect("/hop2", "/hop3")
+    server.redirect("/hop3", "/good.jpg")
     other = server.add("/other.png", encode(picture((200, 100)), "PNG"), "image/png")
     info = add_listing(engine, 2, "Broken", list(urls.values()))
     neighbour = add_listing(engine, 2, "Neighbour", [other])
-    settings = image_settings(tmp_path, max_dimension=2500, max_pixels=2_000_000, max_bytes=200_000)
+    settings = image_settings(
+        tmp_path, max_dimension=2500, max_pixels=2_000_000, max_bytes=200_000, max_redirects=1
+    )
 
     summary = process_images(engine, listing_info_ids=[info, neighbour], settings=settings)
 
@@ -410,6 +427,7 @@ def test_broken_images_are_recorded_and_do_not_affect_others(
         "oversized": ("failed", "too_large", "200000"),
         "declared": ("failed", "too_large", "Content-Length 300000"),
         "loop": ("failed", "redirect_loop", "/loop-a -> "),
+        "chain": ("failed", "too_many_redirects", "more than 1 redirects"),
         "missing": ("failed", "http_status", "HTTP 404"),
         "ftp": ("skipped", "unsupported_scheme", "'ftp'"),
         "relative": ("skipped", "unsupported_scheme", "is not http"),
@@ -422,7 +440,7 @@ def test_broken_images_are_recorded_and_do_not_affect_others(
     assert rows[urls["good"]]["status"] == "stored" and rows[other]["status"] == "stored"
     assert rows[urls["ftp"]]["attempts"] == 0 and rows[urls["html"]]["attempts"] == 1
     assert server.hits["/missing.jpg"] == 1  # a 404 is not retried
-    assert summary.stored == 2 and summary.skipped_invalid_url == 2 and summary.failed == 10
+    assert summary.stored == 2 and summary.skipped_invalid_url == 2 and summary.failed == 11
     assert summary.failed_by_reason == {
         "corrupt_image": 1,
         "decompression_bomb": 2,
@@ -431,6 +449,7 @@ def test_broken_images_are_recorded_and_do_not_affect_others(
         "not_an_image": 1,
         "redirect_loop": 1,
         "too_large": 2,
+        "too_many_redirects": 1,
         "unsupported_format": 1,
     }
 
@@ -438,11 +457,11 @@ def test_broken_images_are_recorded_and_do_not_affect_others(
     retry = process_images(
         engine, listing_info_ids=[info], settings=settings.model_copy(update={"max_attempts": 2})
     )
-    assert (retry.failed, retry.skipped_unchanged, retry.not_retried) == (10, 1, 0)
+    assert (retry.failed, retry.skipped_unchanged, retry.not_retried) == (11, 1, 0)
     last = process_images(
         engine, listing_info_ids=[info], settings=settings.model_copy(update={"max_attempts": 2})
     )
-    assert (last.failed, last.not_retried, last.downloaded) == (0, 10, 0)
+    assert (last.failed, last.not_retried, last.downloaded) == (0, 11, 0)
     assert server.hits["/page.jpg"] == 2 and assets(engine)[urls["html"]]["attempts"] == 2
 
 
@@ -537,6 +556,7 @@ def test_store_failure_fails_the_run_after_recording(
 
     row = assets(engine)[url]
     assert (row["status"], row["error_reason"]) == ("failed", "store_error")
+    assert row["attempts"] == 0  # not counted against the image: retried however often
 
 
 def test_s3_store_writes_variants_to_the_bucket(

@@ -178,5 +178,5 @@ def _encode(image: Image.Image, fmt: str, settings: ImageSettings) -> bytes:
             image = flat
         image.save(buffer, "JPEG", quality=settings.jpeg_quality, optimize=True, progressive=True)
     else:
-        image.save(buffer, "WEBP", quality=settings.webp_quality, method=4)
+        image.save(buffer, "WEBP", quality=settings.webp_quality, method=settings.webp_method)
     return buffer.getvalue()

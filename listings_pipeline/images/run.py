@@ -18,15 +18,15 @@ from __future__ import annotations
 import itertools
 import json
 import logging
-import threading
 import time
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from PIL import Image
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, RowMapping, text
 
 from listings_pipeline.db import load_sql
 from listings_pipeline.images.fetch import Download, Downloader, check_url
@@ -163,12 +163,12 @@ class _Run:
         self.reusable = reusable
         self.summary = summary
         self.store: ImageStore = get_image_store(settings)
-        self.decode_slots = threading.BoundedSemaphore(settings.decode_concurrency)
         self.pending_rows: list[dict[str, Any]] = []
         self.reasons: Counter[str] = Counter()
         self.store_error: str | None = None
+        self.decoders: ThreadPoolExecutor
 
-    def classify(self, rows: Any) -> list[tuple[str, list[_Target]]]:
+    def classify(self, rows: Sequence[RowMapping]) -> list[tuple[str, list[_Target]]]:
         """Record what needs no download; group the rest by URL, hosts interleaved."""
         unchanged: list[dict[str, Any]] = []
         groups: dict[str, list[_Target]] = defaultdict(list)
@@ -226,9 +226,14 @@ class _Run:
     def execute(self, groups: list[tuple[str, list[_Target]]]) -> None:
         window = self.settings.concurrency * 2  # futures in flight: bounded memory for any size
         todo = iter(groups)
+        # Decoding runs in its own few threads, not in the download threads: it bounds CPU use,
+        # and only those threads' malloc arenas ever grow to hold a decoded image.
         with (
             Downloader(self.settings) as downloader,
-            ThreadPoolExecutor(self.settings.concurrency, thread_name_prefix="images") as pool,
+            ThreadPoolExecutor(
+                self.settings.decode_concurrency, thread_name_prefix="images-decode"
+            ) as self.decoders,
+            ThreadPoolExecutor(self.settings.concurrency, thread_name_prefix="images-get") as pool,
         ):
             pending: set[Future[_Outcome]] = set()
 
@@ -326,8 +331,9 @@ class _Run:
         if not todo:
             return
         try:
-            with self.decode_slots:
-                rendered = render(download.body, self.settings, download.content_type)
+            rendered = self.decoders.submit(
+                render, download.body, self.settings, download.content_type
+            ).result()
         except ImageProblem as problem:
             _fail(outcome, todo, problem)
             return
@@ -340,7 +346,9 @@ class _Run:
                 variants = self._store(outcome, target, download.sha256, rendered)
             except Exception as exc:
                 outcome.store_error = f"{type(exc).__name__}: {exc}"
-                _fail(outcome, [target], ImageProblem("store_error", outcome.store_error))
+                # Not the image's fault: not counted against its max_attempts.
+                problem = ImageProblem("store_error", outcome.store_error)
+                _fail(outcome, [target], problem, attempted=0)
                 continue
             outcome.rows.append(
                 _row(
@@ -392,10 +400,12 @@ def _covers(variants: dict[str, Any] | None, settings: ImageSettings) -> bool:
     return True
 
 
-def _fail(outcome: _Outcome, targets: list[_Target], problem: ImageProblem) -> None:
+def _fail(
+    outcome: _Outcome, targets: list[_Target], problem: ImageProblem, attempted: int = 1
+) -> None:
     for target in targets:
         outcome.failures.append((target, problem))
-        outcome.rows.append(_row(target, "failed", 1, reason=problem))
+        outcome.rows.append(_row(target, "failed", attempted, reason=problem))
 
 
 def _row(
