@@ -74,8 +74,6 @@ def render(body: IO[bytes], settings: ImageSettings, content_type: str | None) -
         if orientation in _TRANSPOSE:  # EXIF orientation goes into the pixels, the tag away
             pixels = pixels.transpose(_TRANSPOSE[orientation])
         pixels.info = {}  # no metadata travels to the encoders
-    except ImageProblem:
-        raise
     except Exception as exc:  # Pillow signals broken data with OSError, SyntaxError, ValueError…
         raise ImageProblem(
             "corrupt_image", f"cannot decode the {source_format} data: {exc}"
