@@ -114,8 +114,9 @@ def test_missing_listing_waits_at_gate_then_promotes(cli: Cli, tmp_path: Path) -
     assert approved.returncode == 0 and "approved 1 rows" in approved.stdout
     promoted = cli("promote", "coast-csv", "--json")
     assert promoted.returncode == 0, promoted.stderr
-    assert cli.sql("SELECT name, listing_visible, listing_status FROM public.listings"
-                   " WHERE name = 'Place 2'") == [("Place 2", False, "missing_from_import")]
+    assert cli.sql(
+        "SELECT name, listing_visible, listing_status FROM public.listings WHERE name = 'Place 2'"
+    ) == [("Place 2", False, "missing_from_import")]
 
 
 def test_bad_config_names_file_and_key(cli: Cli) -> None:
