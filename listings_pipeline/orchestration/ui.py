@@ -8,6 +8,8 @@ import signal
 import subprocess
 import sys
 
+import psutil
+
 from listings_pipeline.orchestration.runner import REPO_ROOT, prepare_dagster_home
 
 
@@ -28,8 +30,7 @@ def serve_dagster(port: int = 3000) -> int:
     print(f"Dagster UI: http://127.0.0.1:{port}  (DAGSTER_HOME={env['DAGSTER_HOME']})", flush=True)
 
     def stop(*_: object) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
+        stop_process_tree(proc.pid)
 
     signal.signal(signal.SIGTERM, lambda *a: stop())
     try:
@@ -37,3 +38,22 @@ def serve_dagster(port: int = 3000) -> int:
     except KeyboardInterrupt:
         stop()
         return proc.wait()
+
+
+def stop_process_tree(pid: int, timeout: float = 15.0) -> None:
+    """Terminate `pid` and every process under it; kill what is still alive after `timeout`.
+    `dagster dev` does not always exit on SIGTERM/SIGINT, and its webserver, daemon and code
+    servers must not outlive it."""
+    try:
+        root = psutil.Process(pid)
+        procs = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return
+    for p in procs:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            p.terminate()
+    _, alive = psutil.wait_procs(procs, timeout=timeout)
+    for p in alive:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            p.kill()
+    psutil.wait_procs(alive, timeout=5)
