@@ -78,7 +78,7 @@ def raw_file(
             input_path=input_path,
             triggered_by=config.triggered_by,
             trigger_type=config.trigger_type,
-            dagster_run_id=context.run_id,
+            dagster_run_id=context.run.run_id,
         )
         result = pipeline.import_stage(engine, job_id, source, input_path)
     except ImportFailed as err:
@@ -191,7 +191,7 @@ def promoted_listings(
     job_id = _current_job(context, engine)
     try:
         result = pipeline.promote_stage(
-            engine, job_id, source, promoted_by=f"dagster:{context.run_id[:8]}"
+            engine, job_id, source, promoted_by=f"dagster:{context.run.run_id[:8]}"
         )
     except (pipeline.PromotionRefused, pipeline.StageNotReady) as err:
         raise dg.Failure(description=str(err), allow_retries=False) from err
