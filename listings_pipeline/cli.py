@@ -329,5 +329,20 @@ def demo() -> None:
     run_demo(echo=click.echo)
 
 
+@main.command(
+    "generate",
+    context_settings={"ignore_unknown_options": True, "help_option_names": []},
+    add_help_option=False,
+)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def generate(args: tuple[str, ...]) -> None:
+    """Generate realistic test listings (see `listings-pipeline generate --help`)."""
+    from listings_pipeline.generate.__main__ import build_parser
+    from listings_pipeline.generate.__main__ import main as generate_main
+
+    build_parser().prog = "listings-pipeline generate"
+    sys.exit(generate_main(list(args)))
+
+
 if __name__ == "__main__":
     main()
