@@ -21,7 +21,7 @@ _TRUNCATE = """
 DO $$
 DECLARE names TEXT;
 BEGIN
-  SELECT string_agg(format('%I.%I', schemaname, tablename), ', ') INTO names
+  SELECT string_agg(quote_ident(schemaname) || '.' || quote_ident(tablename), ', ') INTO names
   FROM pg_tables
   WHERE schemaname IN ('public', 'pipeline', 'stage') AND tablename <> 'schema_migrations';
   IF names IS NOT NULL THEN EXECUTE 'TRUNCATE ' || names || ' RESTART IDENTITY CASCADE'; END IF;

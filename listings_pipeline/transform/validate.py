@@ -49,8 +49,9 @@ _TYPE_RULES = frozenset(
     ("lat_lng", "email", "phone", "url", "date", "time", "country", "status", "boolean",
      "data_type", "pattern")
 )  # fmt: skip
-# Completeness already scores empty fields; the score rule is about the score itself.
-_UNSCORED = frozenset(("required", "quality_score"))
+# Completeness already scores empty fields; the score rule is about the score itself;
+# geocoding warnings are about the provider, not the data.
+_UNSCORED = frozenset(("required", "quality_score", "geocode"))
 
 
 @dataclass(slots=True)
