@@ -78,7 +78,10 @@ class MatchingSettings(Strict):
     auto_threshold: float = Field(default=0.9, ge=0, le=1)
     suggest_threshold: float = Field(default=0.7, ge=0, le=1)
     min_margin: float = Field(default=0.05, ge=0, le=1)
-    candidate_name_similarity: float = Field(default=0.4, gt=0, le=1)  # pg_trgm threshold
+    candidate_name_similarity: float = Field(default=0.5, gt=0, le=1)  # pg_trgm threshold
+    # Below this name similarity no automatic link, whatever else agrees: two businesses
+    # in one building share address, city and sometimes phone.
+    auto_min_name_similarity: float = Field(default=0.6, ge=0, le=1)
     near_distance_m: float = Field(default=100, gt=0)  # closer than this: same place
     far_distance_m: float = Field(default=1000, gt=0)  # farther: never an automatic link
 
