@@ -158,7 +158,16 @@ def _plan(settings: ValidationSettings) -> _Plan:
 class _Checker:
     """Collects issues and the counts behind the accuracy and consistency scores."""
 
-    __slots__ = ("plan", "errors", "warnings", "checked", "failed", "cross", "cross_failed")
+    __slots__ = (
+        "plan",
+        "errors",
+        "warnings",
+        "checked",
+        "failed",
+        "cross",
+        "cross_failed",
+        "reported",
+    )
 
     def __init__(self, plan: _Plan) -> None:
         self.plan = plan
@@ -168,6 +177,7 @@ class _Checker:
         self.failed = 0
         self.cross = 0  # cross-field checks made
         self.cross_failed = 0
+        self.reported: set[str] = set()  # fields normalize_row already reported
 
     def count(self, rule: str, failed: bool) -> None:
         if rule in _TYPE_RULES:
@@ -178,7 +188,7 @@ class _Checker:
             self.cross_failed += failed
 
     def check(self, rule: str, ok: bool, target: str, value: Any, message: str) -> None:
-        if rule not in self.plan.on:
+        if rule not in self.plan.on or target in self.reported:
             return
         self.count(rule, not ok)
         if not ok:
@@ -212,28 +222,31 @@ def validate_row(
     severities follow the config too and they count in the quality score."""
     plan = compiled(settings, _plan)
     c = _Checker(plan)
-    prior_fields = set()
     for issue in prior:
         if issue.rule not in RULES or issue.rule in plan.on:
             c.count(issue.rule, True)
         c.report(issue)
-        prior_fields.add(issue.field)
+    # A value normalize_row could not read is empty now: say so once, not again as missing.
+    c.reported.update(issue.field for issue in prior if issue.severity == "error")
 
     for target, column in plan.required:
-        if target not in prior_fields:  # already reported as unreadable
-            c.check("required", _present(row.get(column)), target, None, "required but empty")
+        c.check("required", _present(row.get(column)), target, None, "required but empty")
 
     _coordinates(row, c)
     email = row.get("ci_email")
     if email is not None:
         c.check(
-            "email", bool(_EMAIL.match(email)), "contact_info.email", email, "not an email address"
+            "email",
+            bool(_EMAIL.match(str(email))),
+            "contact_info.email",
+            email,
+            "not an email address",
         )
     phone = row.get("ci_international_phone")
     if phone is not None:
         c.check(
             "phone",
-            bool(_E164.match(phone)),
+            bool(_E164.match(str(phone))),
             "contact_info.international_phone",
             phone,
             "not an international phone number (+ and 7-15 digits)",
@@ -242,7 +255,7 @@ def validate_row(
     if phone is not None:
         c.check(
             "phone",
-            bool(_LOCAL_PHONE.match(phone)),
+            bool(_LOCAL_PHONE.match(str(phone))),
             "contact_info.local_phone",
             phone,
             "not a phone number",
@@ -251,7 +264,7 @@ def validate_row(
     if url is not None:
         c.check(
             "url",
-            bool(_URL.match(url)),
+            bool(_URL.match(str(url))),
             "contact_info.website_url",
             url,
             "not a web address (http/https)",
@@ -262,16 +275,16 @@ def validate_row(
             if isinstance(link, str) and link.startswith(("http:", "https:")):
                 c.check(
                     "url",
-                    bool(_URL.match(link)),
+                    bool(_URL.match(str(link))),
                     f"contact_info.socials.{network}",
                     link,
                     "not a web address",
                 )
     for number, image in enumerate(row.get("images") or (), start=1):
-        if not image.startswith("/") or image.startswith("//"):
+        if not str(image).startswith("/") or str(image).startswith("//"):
             c.check(
                 "url",
-                bool(_URL.match(image)),
+                bool(_URL.match(str(image))),
                 f"listing_images.image_{number}",
                 image,
                 "not a web address (http/https)",
@@ -280,7 +293,7 @@ def validate_row(
     if country is not None:
         c.check(
             "country",
-            bool(_COUNTRY.match(country)),
+            bool(_COUNTRY.match(str(country))),
             "locations.country",
             country,
             "not an ISO 3166-1 alpha-2 country code",
@@ -415,7 +428,12 @@ def _hours(row: dict[str, Any], c: _Checker) -> None:
                     value,
                     "not a time of day (HH:MM)",
                 )
-        if opens is not None and closes is not None:
+        if (
+            opens is not None
+            and closes is not None
+            and _HHMM.match(str(opens))
+            and _HHMM.match(str(closes))
+        ):
             c.check(
                 "hours_order",
                 str(closes) > str(opens) or closes == opens,
@@ -432,7 +450,7 @@ def _attributes(row: dict[str, Any], c: _Checker) -> None:
     allowed, forbidden = c.plan.allowed, c.plan.forbidden
     table = COLLECTIONS["attributes"]
     for number, attribute in enumerate(attributes, start=1):
-        key = attribute.strip().lower()
+        key = str(attribute).strip().lower()
         if allowed is not None:
             c.check(
                 "allowed_categories",
