@@ -278,16 +278,19 @@ def test_garbage_never_raises() -> None:
         "loc_lng": float("nan"),
         "ci_local_phone": "+",
         "ci_socials": "facebook.com/x",
-        "dates": [{"start_date": 20250101}, {}],
-        "hours": [{"day_id": 9, "open_time": "x"}],
+        "dates": [{"start_date": 20250101}, {"end_date": ["2025-01-01"]}, "2025-01-01"],
+        "hours": [{"day_id": 9, "open_time": "x"}, None],
+        "images": "http://img.example.com/a.jpg",
         "listing_visible": 2,
         "loc_country": 124,
     }
     issues = normalize_row(row, settings())
     assert {i.field for i in issues} == {
         "locations.lat", "locations.lng", "contact_info.local_phone", "contact_info.socials",
-        "opening_dates.start_date_1", "opening_hours.day_open", "listings.listing_visible",
+        "opening_dates.start_date_1", "opening_dates.end_date_2", "opening_dates.start_date_3",
+        "opening_hours.day_open", "opening_hours.day", "listings.listing_visible",
     }  # fmt: skip
+    assert row["images"] == ["http://img.example.com/a.jpg"]
     assert all(i.severity == "error" for i in issues)
     assert row["loc_country"] == "CA"  # ISO numeric code
     assert row["dates"] == []

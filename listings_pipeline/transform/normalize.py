@@ -289,6 +289,11 @@ def _text(value: Any) -> str | None:
     return text or None
 
 
+def _listed(value: Any) -> list[Any]:
+    """A collection as a list: a lone value is a list of one."""
+    return value if isinstance(value, list | tuple) else [value]
+
+
 # --- the row -------------------------------------------------------------------------
 
 
@@ -567,7 +572,7 @@ def _images(row: Row, plan: _Plan, issues: list[Issue]) -> None:
         return
     seen: set[str] = set()
     kept: list[str] = []
-    for number, raw in enumerate(images, start=1):
+    for number, raw in enumerate(_listed(images), start=1):
         text = _text(raw)
         if text is None:
             continue
@@ -589,7 +594,7 @@ def _attributes(row: Row, plan: _Plan) -> None:
     cleanup = "attributes" in plan.cleanup
     seen: set[str] = set()
     kept: list[str] = []
-    for raw in attributes:
+    for raw in _listed(attributes):
         text = _text(raw)
         if text is None:
             continue
@@ -609,14 +614,24 @@ def _dates(row: Row, month_first: bool, issues: list[Issue]) -> None:
         row["dates"] = []
         return
     kept: list[dict[str, str | None]] = []
-    for number, entry in enumerate(ranges, start=1):
+    for number, entry in enumerate(_listed(ranges), start=1):
+        if not isinstance(entry, dict):
+            issues.append(
+                Issue(
+                    f"opening_dates.start_date_{number}",
+                    entry,
+                    "expected a start_date/end_date pair",
+                    rule="date",
+                )
+            )
+            continue
         parsed: dict[str, str | None] = {}
         for key in ("start_date", "end_date"):
             raw = entry.get(key)
             if _text(raw) is None:
                 parsed[key] = None
                 continue
-            result = parse_date(raw, month_first)
+            result = parse_date(raw if isinstance(raw, date) else _text(raw), month_first)
             if isinstance(result, str):
                 issues.append(Issue(f"opening_dates.{key}_{number}", raw, result, rule="date"))
                 parsed[key] = None
@@ -633,7 +648,14 @@ def _hours(row: Row, issues: list[Issue]) -> None:
         row["hours"] = []
         return
     kept: list[dict[str, Any]] = []
-    for entry in hours:
+    for entry in _listed(hours):
+        if not isinstance(entry, dict):
+            issues.append(
+                Issue(
+                    "opening_hours.day", entry, "expected day_id/open_time/close_time", rule="time"
+                )
+            )
+            continue
         day_id = entry.get("day_id")
         day = DAY_NAMES[day_id - 1] if isinstance(day_id, int) and 1 <= day_id <= 7 else "day"
         values = {key: _text(entry.get(key)) for key in ("open_time", "close_time")}
