@@ -12,7 +12,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from listings_pipeline.importing.options import ApiOptions, WebsiteOptions, WordPressOptions
-from listings_pipeline.transform.targets import validate_target
+from listings_pipeline.transform.fields import COLLECTION_TARGETS
+from listings_pipeline.transform.targets import FLAT_TARGETS, LIST_TARGETS, validate_target
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 SourceType = Literal["csv", "json", "jsonl", "xlsx", "api", "wordpress", "website"]
@@ -58,13 +59,54 @@ class ImportSettings(Strict):
     website: WebsiteOptions | None = None
 
 
+class GeocodeSettings(Strict):
+    """Geocoding of rows without lat/lng (the provider itself is chosen by LISTINGS_GEOCODER)."""
+
+    enabled: bool = True
+    # A street address is needed: a city alone would place the listing at the city centre.
+    require_address1: bool = True
+
+
+class MatchingSettings(Strict):
+    """Fuzzy matching of rows that neither the bridge table nor the match hash linked.
+
+    A wrong automatic link is worse than a missed one: below `auto_threshold`, or with a
+    second candidate within `min_margin`, the best candidate is only suggested for review.
+    """
+
+    enabled: bool = True
+    auto_threshold: float = Field(default=0.9, ge=0, le=1)
+    suggest_threshold: float = Field(default=0.7, ge=0, le=1)
+    min_margin: float = Field(default=0.05, ge=0, le=1)
+    candidate_name_similarity: float = Field(default=0.5, gt=0, le=1)  # pg_trgm threshold
+    # Below this name similarity no automatic link, whatever else agrees: two businesses
+    # in one building share address, city and sometimes phone.
+    auto_min_name_similarity: float = Field(default=0.6, ge=0, le=1)
+    near_distance_m: float = Field(default=100, gt=0)  # closer than this: same place
+    far_distance_m: float = Field(default=1000, gt=0)  # farther: never an automatic link
+
+    @model_validator(mode="after")
+    def _ordered(self) -> MatchingSettings:
+        if self.suggest_threshold > self.auto_threshold:
+            raise ValueError("suggest_threshold must not be above auto_threshold")
+        if self.near_distance_m >= self.far_distance_m:
+            raise ValueError("near_distance_m must be below far_distance_m")
+        return self
+
+
 class TransformSettings(Strict):
     map_fields: dict[str, str]
     normalize_fields: list[str] = Field(default_factory=list)
     value_maps: dict[str, dict[str, Any]] = Field(default_factory=dict)
     list_delimiter: str = ","
     round_lat_lng: int = Field(default=6, ge=0, le=8)
-    default_country: str | None = None
+    default_country: str | None = None  # ISO alpha-2 (or a name): phone region, geocoding
+    # How to read an ambiguous numeric date such as 03/04/2025 (ISO dates are always read).
+    date_order: Literal["mdy", "dmy"] = "mdy"
+    letter_case: dict[str, Literal["lower", "upper", "title"]] = Field(default_factory=dict)
+    url_default_scheme: Literal["https", "http"] = "https"
+    geocode: GeocodeSettings = Field(default_factory=GeocodeSettings)
+    matching: MatchingSettings = Field(default_factory=MatchingSettings)
 
     @field_validator("map_fields")
     @classmethod
@@ -84,19 +126,166 @@ class TransformSettings(Strict):
             validate_target(target)
         return value
 
+    @field_validator("letter_case")
+    @classmethod
+    def _case_targets(cls, value: dict[str, str]) -> dict[str, str]:
+        for target in value:
+            validate_target(target)
+        return value
+
+    @field_validator("default_country")
+    @classmethod
+    def _country(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        from listings_pipeline.transform.countries import country_code
+
+        code = country_code(value)
+        if code is None:
+            raise ValueError(f"unknown country {value!r}; use an ISO 3166-1 code such as CA")
+        return code
+
+
+Severity = Literal["error", "warning", "off"]
+DataType = Literal["numeric", "integer", "email", "phone", "url", "date", "time", "boolean"]
+# Validation rules whose severity a config may change (README "Validation rules").
+RULES: dict[str, Severity] = {
+    "required": "error",  # a required field is empty
+    "lat_lng": "error",  # lat/lng not a number or outside lat_bounds / lng_bounds
+    "lat_lng_pair": "warning",  # only one of lat and lng
+    "lat_lng_zero": "warning",  # 0,0: almost always a placeholder
+    "email": "error",
+    "phone": "error",
+    "url": "error",
+    "date": "error",  # not a real date
+    "date_range": "error",  # end before start
+    "time": "error",  # not a time of day, or day_id not 1-7
+    "hours_order": "warning",  # closes before it opens (may be overnight)
+    "country": "error",  # not an ISO 3166-1 country
+    "status": "error",  # not in the status vocabulary
+    "boolean": "error",
+    "data_type": "error",  # a value does not fit validation.data_types
+    "pattern": "error",  # business_rules.patterns
+    "dmo_geographic_bounds": "error",
+    "allowed_categories": "error",
+    "forbidden_categories": "error",
+    "quality_score": "warning",  # below quality_scoring.min_score
+}
+
+
+class GeographicBounds(Strict):
+    min_lat: float = Field(ge=-90, le=90)
+    max_lat: float = Field(ge=-90, le=90)
+    min_lng: float = Field(ge=-180, le=180)
+    max_lng: float = Field(ge=-180, le=180)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> GeographicBounds:
+        if self.min_lat > self.max_lat or self.min_lng > self.max_lng:
+            raise ValueError("min_lat/min_lng must not be above max_lat/max_lng")
+        return self
+
+
+class BusinessRules(Strict):
+    lat_bounds: tuple[float, float] = (-90.0, 90.0)
+    lng_bounds: tuple[float, float] = (-180.0, 180.0)
+    dmo_geographic_bounds: GeographicBounds | None = None
+    # Attributes (categories): if allowed is set, every attribute must be in it.
+    allowed_categories: list[str] | None = None
+    forbidden_categories: list[str] = Field(default_factory=list)
+    patterns: dict[str, str] = Field(default_factory=dict)  # target -> regular expression
+
+    @field_validator("patterns")
+    @classmethod
+    def _patterns(cls, value: dict[str, str]) -> dict[str, str]:
+        for target, pattern in value.items():
+            if target not in FLAT_TARGETS and target not in LIST_TARGETS:
+                raise ValueError(
+                    f"{target}: patterns apply to text fields and image/attribute lists"
+                )
+            try:
+                re.compile(pattern)
+            except re.error as err:
+                raise ValueError(f"{target}: not a valid regular expression: {err}") from err
+        return value
+
+
+class QualityWeights(Strict):
+    completeness: float = Field(default=0.4, ge=0)
+    accuracy: float = Field(default=0.3, ge=0)
+    consistency: float = Field(default=0.3, ge=0)
+
+
+def _default_completeness_fields() -> dict[str, float]:
+    return {
+        "listings.name": 0.15,
+        "listing_info.description": 0.15,
+        "locations.address1": 0.1,
+        "locations.city": 0.05,
+        "locations.lat": 0.1,
+        "contact_info.international_phone": 0.1,
+        "contact_info.email": 0.05,
+        "contact_info.website_url": 0.1,
+        "listing_images.images": 0.1,
+        "opening_hours.hours": 0.05,
+        "bridge_attributes_listings.attributes": 0.05,
+    }
+
+
+class QualityScoring(Strict):
+    """Quality score 0-100: weighted completeness, accuracy (values that passed their checks)
+    and consistency (cross-field checks: date ranges, hours, lat/lng pair, bounds)."""
+
+    enabled: bool = True
+    weights: QualityWeights = Field(default_factory=QualityWeights)
+    completeness_fields: dict[str, float] = Field(default_factory=_default_completeness_fields)
+    min_score: float | None = Field(default=None, ge=0, le=100)
+
+    @field_validator("completeness_fields")
+    @classmethod
+    def _fields(cls, value: dict[str, float]) -> dict[str, float]:
+        for target, weight in value.items():
+            if target not in COLLECTION_TARGETS:
+                validate_target(target)
+            if weight < 0:
+                raise ValueError(f"{target}: weight must not be negative")
+        return value
+
 
 class ValidationSettings(Strict):
     required_fields: list[str] = Field(default_factory=lambda: ["listings.name"])
-    data_types: dict[str, str] = Field(default_factory=dict)
-    business_rules: dict[str, Any] = Field(default_factory=dict)
-    quality_scoring: dict[str, Any] = Field(default_factory=dict)
+    data_types: dict[str, DataType] = Field(default_factory=dict)
+    business_rules: BusinessRules = Field(default_factory=BusinessRules)
+    quality_scoring: QualityScoring = Field(default_factory=QualityScoring)
+    severities: dict[str, Severity] = Field(default_factory=dict)
 
     @field_validator("required_fields")
     @classmethod
     def _required_targets(cls, value: list[str]) -> list[str]:
         for target in value:
-            validate_target(target)
+            if target not in COLLECTION_TARGETS:
+                validate_target(target)
         return value
+
+    @field_validator("data_types")
+    @classmethod
+    def _typed_targets(cls, value: dict[str, str]) -> dict[str, str]:
+        for target in value:
+            if target not in FLAT_TARGETS:
+                validate_target(target)
+                raise ValueError(f"{target}: data_types apply to single-value fields only")
+        return value
+
+    @field_validator("severities")
+    @classmethod
+    def _rules(cls, value: dict[str, str]) -> dict[str, str]:
+        for rule in value:
+            if rule not in RULES:
+                raise ValueError(f"unknown rule {rule!r}; expected one of {', '.join(RULES)}")
+        return value
+
+    def severity(self, rule: str) -> Severity:
+        return self.severities.get(rule) or RULES.get(rule, "error")
 
 
 class ReviewSettings(Strict):
