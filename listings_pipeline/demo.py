@@ -57,6 +57,28 @@ def _production(engine: Engine, echo: Callable[[str], None]) -> None:
         echo(f"    shared by {row.dmos} DMOs: {row.name} ({row.city})")
 
 
+def _review_matches(engine: Engine, job_id: int, echo: Callable[[str], None]) -> None:
+    with engine.connect() as conn:
+        suggested = list(conn.execute(text(Q["suggested_matches"]), {"job_id": job_id}))
+    for row in suggested:
+        echo(
+            f"    row {row.id}: {row.listing_name!r} ({row.loc_address1}) may be the existing"
+            f" {row.candidate!r} ({row.candidate_address}); score {row.match_score}"
+        )
+    echo(f"  $ listings-pipeline review approve {job_id} --kind uncertain_match --reviewer demo")
+    result = decide(engine, job_id, "approve", kind="uncertain_match", reviewer="demo")
+    echo(f"  approved {len(result.decided)} row(s)")
+
+
+def _promote(engine: Engine, slug: str, job_id: int, echo: Callable[[str], None]) -> None:
+    echo(f"  $ listings-pipeline promote {slug}")
+    outcome = promote_partition(slug)
+    if not outcome.success:
+        raise DemoError(f"promotion failed: {outcome.failures}")
+    with engine.connect() as conn:
+        echo(format_summary(job_summary(conn, job_id)))
+
+
 def run_demo(echo: Callable[[str], None] = print, reset: bool = True) -> None:
     settings = get_settings()
     configs = {}
@@ -78,6 +100,7 @@ def run_demo(echo: Callable[[str], None] = print, reset: bool = True) -> None:
             )
         with engine.begin() as conn:
             conn.connection.driver_connection.execute(Q["reset"])
+        shutil.rmtree(settings.raw_dir, ignore_errors=True)  # raw files of the old jobs
     data = settings.home / "demo-data"
     shutil.rmtree(data, ignore_errors=True)
     manifest = write_demo_data(data)
@@ -88,8 +111,12 @@ def run_demo(echo: Callable[[str], None] = print, reset: bool = True) -> None:
     _production(engine, echo)
 
     echo("\n== 2. Tourism Nova Scotia sends its export; 3 of its places are Halifax's too,")
-    echo("      spelled differently. They are matched to the existing listings, not duplicated.")
-    _run(engine, NOVA_SCOTIA, data / "dmo-2/snapshot-0.csv", echo)
+    echo("      spelled differently. Confident matches link to the existing listings; an")
+    echo("      uncertain one waits for a reviewer with the candidate shown.")
+    summary = _run(engine, NOVA_SCOTIA, data / "dmo-2/snapshot-0.csv", echo)
+    if not summary["gate"]["passed"]:
+        _review_matches(engine, summary["job_id"], echo)
+        _promote(engine, NOVA_SCOTIA, summary["job_id"], echo)
     _production(engine, echo)
 
     changes = halifax["snapshots"][1]
@@ -118,12 +145,8 @@ def run_demo(echo: Callable[[str], None] = print, reset: bool = True) -> None:
         engine, job_id, "approve", kind="delete", reviewer="demo", note="confirmed closed"
     )
     echo(f"  approved {len(result.decided)} row(s)")
-    echo(f"  $ listings-pipeline promote {HALIFAX}")
-    outcome = promote_partition(HALIFAX)
-    if not outcome.success:
-        raise DemoError(f"promotion failed: {outcome.failures}")
+    _promote(engine, HALIFAX, job_id, echo)
     with engine.connect() as conn:
-        echo(format_summary(job_summary(conn, job_id)))
         hidden = list(conn.execute(text(Q["hidden_listings"])))
     for row in hidden:
         echo(

@@ -27,3 +27,12 @@ GROUP BY l.id, l.name, loc.city HAVING count(DISTINCT li.dmo_id) > 1 ORDER BY l.
 -- name: hidden_listings
 SELECT name, listing_status, listing_visible FROM public.listings
 WHERE NOT listing_visible ORDER BY name;
+
+-- name: suggested_matches
+SELECT s.id, s.listing_name, s.loc_address1, s.match_score, l.name AS candidate,
+       lo.address1 AS candidate_address
+FROM stage.listings_flat s
+JOIN public.listings l ON l.id = s.match_candidate_id
+LEFT JOIN public.locations lo ON lo.id = l.location_id
+WHERE s.job_id = :job_id AND s.review_status = 'pending' AND s.change_kind = 'uncertain_match'
+ORDER BY s.id;

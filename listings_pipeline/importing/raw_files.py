@@ -58,8 +58,16 @@ class RawFileWriter:
     registration. On error, `abort()` removes whatever this writer stored.
     """
 
-    def __init__(self, store: RawStore, prefix: str, max_records: int, max_bytes: int) -> None:
+    def __init__(
+        self,
+        store: RawStore,
+        prefix: str,
+        max_records: int,
+        max_bytes: int,
+        registered: frozenset[str] = frozenset(),
+    ) -> None:
         self.store = store
+        self.registered = registered  # keys pipeline.files knows: never replaced
         self.prefix = prefix
         self.max_records = max_records
         self.max_bytes = max_bytes
@@ -80,6 +88,8 @@ class RawFileWriter:
         self._seq += 1
         self._key = self.key(self._seq)
         if self.store.exists(self._key):
+            if self._key in self.registered:
+                raise FileExistsError(f"{self._key}: a registered raw file is never replaced")
             # Left by an attempt that crashed before registering its files: never registered,
             # so never seen by anyone; replace it.
             self.store.delete(self._key)

@@ -59,7 +59,13 @@ def run_import(
     )
     source_id = SourceIdRule(config)
     opts = config.import_
-    writer = RawFileWriter(store, prefix, opts.max_records_per_file, opts.max_bytes_per_file)
+    with engine.connect() as conn:
+        registered = frozenset(
+            conn.execute(text(Q["registered_keys"]), {"prefix": prefix + "%"}).scalars()
+        )
+    writer = RawFileWriter(
+        store, prefix, opts.max_records_per_file, opts.max_bytes_per_file, registered
+    )
     imported_at = datetime.now(UTC).isoformat(timespec="seconds")
     counts = StageCounts()
     pending: list[JobError] = []

@@ -11,3 +11,6 @@ FROM pipeline.files WHERE job_id = :job_id AND stage_name = 'import' ORDER BY fi
 -- name: clear_import_errors
 DELETE FROM pipeline.job_errors e USING pipeline.job_stages s
 WHERE e.job_stages_id = s.id AND s.job_id = :job_id AND s.name = 'import';
+
+-- name: registered_keys
+SELECT file_path FROM pipeline.files WHERE file_path LIKE :prefix;

@@ -2,10 +2,12 @@
 with the seed's hashes, lookups and actions decided set-based in SQL.
 
 Records stream from the raw files in batches (by rows or bytes). Each batch is one
-transaction: COPY into a temp table, lookups/hashes/actions as SQL over the batch, one
-INSERT into the stage table. A failed transform keeps its finished batches; the retry starts
-at the first record not yet staged. Whole-job decisions (duplicates, deletions, review flags)
-run once at the end and are idempotent.
+transaction: COPY into a temp table, lookups (bridge table, match hash), hashes and actions as
+SQL over the batch, one INSERT into the stage table. Then, over the job: fuzzy matching of the
+rows still unlinked, geocoding of new rows without coordinates (through the persistent cache),
+the same row steps again for the rows those changed, and the whole-job decisions (duplicates,
+deletions, review flags). A failed transform keeps its finished batches and geocoding results;
+the retry starts at the first record not yet staged, and every whole-job step is idempotent.
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ from listings_pipeline.importing.raw_files import read_raw_file
 from listings_pipeline.importing.raw_store import RawStore, get_raw_store
 from listings_pipeline.importing.stage import job_files
 from listings_pipeline.jobs import JobError, StageCounts, record_errors
+from listings_pipeline.transform.fuzzy import match_unmatched
+from listings_pipeline.transform.geocode import Geocoder, geocode_stage
+from listings_pipeline.transform.issues import format_issues
 from listings_pipeline.transform.mapping import Mapper
 from listings_pipeline.transform.normalize import normalize_row
 from listings_pipeline.transform.validate import validate_row
@@ -46,18 +51,44 @@ COPY_COLUMNS = (
     "validation_errors", "validation_warnings", "quality_score",
 )  # fmt: skip
 _JSON_COLUMNS = {"ci_socials", "images", "dates", "hours", "attributes"}
-BATCH_STEPS = (
-    "batch_match_hash",
-    "batch_lookup_bridge",
-    "batch_lookup_match_hash",
-    "batch_lookup_listing_info",
-    "batch_production_ids",
-    "batch_fill_location",
-    "batch_content_hashes",
+LOOKUP_STEPS = (
+    "match_hash",
+    "lookup_bridge",
+    "lookup_match_hash",
+    "lookup_listing_info",
+    "production_ids",
+    "fill_location",
 )
+DECIDE_STEPS = ("content_hashes", "actions")
 
-# A hook between lookups and hashing, e.g. geocoding rows still without coordinates.
+# A hook run on each batch after the lookups, before hashes and actions.
 BatchHook = Callable[[Connection], dict[str, int]]
+
+
+def action_flags(config: SourceConfig) -> dict[str, bool]:
+    """Which collections the config maps (an unmapped one is never cleared)."""
+    mapped = set(config.transform.map_fields)
+    return {
+        "images_mapped": any(t.startswith("listing_images.") for t in mapped),
+        "dates_mapped": any(t.startswith("opening_dates.") for t in mapped),
+        "hours_mapped": any(t.startswith("opening_hours.") for t in mapped),
+        "attributes_mapped": any(t.startswith("bridge_attributes_listings.") for t in mapped),
+    }
+
+
+def row_step(name: str, rows: str, where: str) -> str:
+    return Q[name].replace("{rows}", rows).replace("{where}", where)
+
+
+def redo_rows(
+    conn: Connection, config: SourceConfig, ids: list[int], steps: tuple[str, ...]
+) -> None:
+    """Run row steps again over chosen stage rows (after fuzzy matching or geocoding)."""
+    if not ids:
+        return
+    params = {"ids": ids, **action_flags(config)}
+    for step in steps:
+        conn.execute(text(row_step(step, "stage.listings_flat", "b.id = ANY(:ids)")), params)
 
 
 @dataclass
@@ -85,13 +116,9 @@ class _Batcher:
         self.rows: list[tuple] = []
         self.bytes = 0
         self.hook_counts: dict[str, int] = {}
-        mapped = set(config.transform.map_fields)
-        self.flags = {
-            "images_mapped": any(t.startswith("listing_images.") for t in mapped),
-            "dates_mapped": any(t.startswith("opening_dates.") for t in mapped),
-            "hours_mapped": any(t.startswith("opening_hours.") for t in mapped),
-            "attributes_mapped": any(t.startswith("bridge_attributes_listings.") for t in mapped),
-        }
+        self.flags = action_flags(config)
+        self.lookups = [text(row_step(s, "batch_rows", "true")) for s in LOOKUP_STEPS]
+        self.decide = [text(row_step(s, "batch_rows", "true")) for s in DECIDE_STEPS]
         with engine.connect() as conn:
             columns = ", ".join(conn.execute(text(Q["stage_columns"])).scalars())
         self.insert_sql = Q["batch_to_stage"].format(columns=columns)
@@ -115,15 +142,36 @@ class _Batcher:
             ):
                 for row in self.rows:
                     copy.write_row(row)
-            for step in BATCH_STEPS:
-                conn.execute(text(Q[step]))
+            for step in self.lookups:
+                conn.execute(step)
             for hook in self.hooks:
                 for key, value in hook(conn).items():
                     self.hook_counts[key] = self.hook_counts.get(key, 0) + value
-            conn.execute(text(Q["batch_actions"]), self.flags)
+            for step in self.decide:
+                conn.execute(step, self.flags)
             conn.execute(text(self.insert_sql))
         self.rows = []
         self.bytes = 0
+
+
+def _match_and_geocode(engine: Engine, job_id: int, config: SourceConfig) -> dict[str, int]:
+    """Fuzzy matching, then geocoding, over the job's stage rows; redo the row steps of the
+    rows they changed. Idempotent: a retry finds linked rows linked and cached addresses cached."""
+    counts: dict[str, int] = {}
+    with engine.begin() as conn:
+        fuzzy = match_unmatched(conn, job_id, config.transform)
+        linked = list(conn.execute(text(Q["fuzzy_linked"]), {"job_id": job_id}).scalars())
+        redo_rows(conn, config, linked, (*LOOKUP_STEPS[3:], *DECIDE_STEPS))
+    counts.update({f"fuzzy_{k}": v for k, v in fuzzy.as_dict().items()})
+    geocoder = Geocoder.for_transform(config.transform)
+    if geocoder is not None:
+        with engine.connect() as conn:  # geocode_stage commits page by page
+            stats = geocode_stage(conn, job_id, geocoder, config.transform.round_lat_lng)
+            located = list(conn.execute(text(Q["geocoded_rows"]), {"job_id": job_id}).scalars())
+            redo_rows(conn, config, located, DECIDE_STEPS)
+            conn.commit()
+        counts.update({f"geocoder_{k}": v for k, v in stats.as_dict().items()})
+    return counts
 
 
 def run_transform(
@@ -149,9 +197,7 @@ def run_transform(
                 continue
             row = mapper.map_record(rec["record"])
             issues = normalize_row(row, config.transform)
-            result = validate_row(row, config.validation)
-            errors = [i for i in issues if i.severity == "error"] + result.errors
-            warnings = [i for i in issues if i.severity == "warning"] + result.warnings
+            result = validate_row(row, config.validation, prior=issues)
             row.update(
                 job_id=job_id,
                 rec_num=rec["rec_num"],
@@ -159,14 +205,15 @@ def run_transform(
                 dmo_id=rec["dmo_id"],
                 source_id=rec["source_id"],
                 imported_from=config.slug,
-                validation_errors="; ".join(map(str, errors)) or None,
-                validation_warnings="; ".join(map(str, warnings)) or None,
+                validation_errors=format_issues(result.errors),
+                validation_warnings=format_issues(result.warnings),
                 quality_score=result.quality_score,
             )
             description = row.get("listing_info_description") or ""
             batcher.add(_row_tuple(row), 1024 + len(description))
     batcher.flush()
 
+    job_counts = _match_and_geocode(engine, job_id, config)
     import_partial = False
     with engine.begin() as conn:
         import_failures = conn.execute(text(Q["import_failures"]), {"job_id": job_id}).scalar_one()
@@ -204,6 +251,7 @@ def run_transform(
         "uncertain_matches": row["uncertain"],
         "deletions_skipped_partial_import": import_partial,
         **batcher.hook_counts,
+        **job_counts,
     }
     return TransformResult(
         counts=counts,

@@ -1,75 +1,80 @@
--- Transform decisions, set-based. Per batch on the temp table batch_rows (this batch only),
--- then once per job on stage.listings_flat (duplicates, deletions, review flags).
+-- Transform decisions, set-based. The row steps (lookups, hashes, actions) are written over
+-- {rows} restricted by {where}: per batch they run on the temp table batch_rows (WHERE true);
+-- after fuzzy matching or geocoding they run again on the stage rows those changed
+-- (stage.listings_flat, WHERE id = ANY(:ids)). Rows are keyed by id: batch rows draw their
+-- stage id from the stage sequence when they are copied in. Whole-job steps (duplicates,
+-- deletions, review flags) run once per job on stage.listings_flat.
 
 -- name: create_batch_table
 CREATE TEMP TABLE batch_rows (LIKE stage.listings_flat INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;
-ALTER TABLE batch_rows ALTER COLUMN id DROP DEFAULT, ALTER COLUMN id DROP NOT NULL;
-CREATE INDEX ON batch_rows (rec_num);
+CREATE INDEX ON batch_rows (id);
 
 -- name: staged_up_to
 SELECT coalesce(max(rec_num), 0) FROM stage.listings_flat WHERE job_id = :job_id;
 
--- name: batch_match_hash
-UPDATE batch_rows
-SET listing_match_hash = pipeline.listing_match_hash(listing_name, loc_address1, loc_city);
+-- name: match_hash
+UPDATE {rows} b
+SET listing_match_hash = pipeline.listing_match_hash(listing_name, loc_address1, loc_city)
+WHERE {where};
 
--- name: batch_lookup_bridge
+-- name: lookup_bridge
 -- 1. Bridge table: (dmo_id, source_id) → the listing and listing_info this source already maps to.
-UPDATE batch_rows b
+UPDATE {rows} b
 SET listing_internal_id = bl.target_id, match_method = 'bridge', match_score = 1,
     listing_info_internal_id = bi.target_id
 FROM pipeline.bridge_source_target bl
 LEFT JOIN pipeline.bridge_source_target bi
        ON bi.dmo_id = bl.dmo_id AND bi.source_id = bl.source_id AND bi.target_type = 'listing_info'
-WHERE bl.dmo_id = b.dmo_id AND bl.source_id = b.source_id AND bl.target_type = 'listings'
+WHERE {where} AND bl.dmo_id = b.dmo_id AND bl.source_id = b.source_id
+  AND bl.target_type = 'listings'
   AND EXISTS (SELECT 1 FROM public.listings l WHERE l.id = bl.target_id);
 
--- name: batch_lookup_match_hash
+-- name: lookup_match_hash
 -- 2. Not in the bridge: the same name + address + city in production (any DMO).
 WITH m AS (
-    SELECT b.rec_num, l.id
-    FROM batch_rows b
+    SELECT b.id AS row_id, l.id
+    FROM {rows} b
     CROSS JOIN LATERAL (
         SELECT id FROM public.listings l
         WHERE l.listing_match_hash = b.listing_match_hash
         ORDER BY l.listing_visible DESC, l.id
         LIMIT 1) l
-    WHERE b.listing_internal_id IS NULL
+    WHERE {where} AND b.listing_internal_id IS NULL
 )
-UPDATE batch_rows b SET listing_internal_id = m.id, match_method = 'match_hash', match_score = 1
-FROM m WHERE m.rec_num = b.rec_num;
+UPDATE {rows} b SET listing_internal_id = m.id, match_method = 'match_hash', match_score = 1
+FROM m WHERE m.row_id = b.id;
 
--- name: batch_lookup_listing_info
+-- name: lookup_listing_info
 -- The listing is known: its listing_info for this DMO, if the bridge lacked the mapping.
-UPDATE batch_rows b SET listing_info_internal_id = li.id
+UPDATE {rows} b SET listing_info_internal_id = li.id
 FROM public.listing_info li
-WHERE b.listing_info_internal_id IS NULL AND b.listing_internal_id IS NOT NULL
+WHERE {where} AND b.listing_info_internal_id IS NULL AND b.listing_internal_id IS NOT NULL
   AND li.listing_id = b.listing_internal_id AND li.dmo_id = b.dmo_id;
 
--- name: batch_production_ids
-UPDATE batch_rows b
+-- name: production_ids
+UPDATE {rows} b
 SET match_method = coalesce(b.match_method, 'none'),
     location_internal_id = l.location_id,
     contact_info_internal_id = li.contact_info_id
-FROM batch_rows b2
+FROM {rows} b2
 LEFT JOIN public.listings l ON l.id = b2.listing_internal_id
 LEFT JOIN public.listing_info li ON li.id = b2.listing_info_internal_id
-WHERE b2.rec_num = b.rec_num;
+WHERE {where} AND b2.id = b.id;
 
--- name: batch_fill_location
+-- name: fill_location
 -- Seed 000: a match supplies missing coordinates and address fields from production.
-UPDATE batch_rows b
+UPDATE {rows} b
 SET loc_lat = coalesce(b.loc_lat, loc.lat), loc_lng = coalesce(b.loc_lng, loc.lng),
     loc_address1 = coalesce(b.loc_address1, loc.address1),
     loc_address2 = coalesce(b.loc_address2, loc.address2),
     loc_city = coalesce(b.loc_city, loc.city), loc_state = coalesce(b.loc_state, loc.state),
     loc_zip = coalesce(b.loc_zip, loc.zip), loc_country = coalesce(b.loc_country, loc.country)
 FROM public.locations loc
-WHERE loc.id = b.location_internal_id AND (b.loc_lat IS NULL OR b.loc_lng IS NULL);
+WHERE {where} AND loc.id = b.location_internal_id AND (b.loc_lat IS NULL OR b.loc_lng IS NULL);
 
--- name: batch_content_hashes
+-- name: content_hashes
 -- An object the source says nothing about gets no hash (and so no action).
-UPDATE batch_rows SET
+UPDATE {rows} b SET
     listing_content_hash = pipeline.listing_content_hash(listing_name),
     listing_info_content_hash = pipeline.listing_info_content_hash(listing_info_description),
     location_content_hash = CASE
@@ -85,16 +90,17 @@ UPDATE batch_rows SET
     images_content_hash = pipeline.images_content_hash(images),
     opening_dates_content_hash = pipeline.opening_dates_content_hash(dates),
     opening_hours_content_hash = pipeline.opening_hours_content_hash(hours),
-    attributes_content_hash = pipeline.attributes_content_hash(attributes);
+    attributes_content_hash = pipeline.attributes_content_hash(attributes)
+WHERE {where};
 
--- name: batch_actions
+-- name: actions
 -- Seed 000 "Content Change Detection". Listing-level objects (listing, location, attributes)
 -- belong to the source that created the listing (listings.imported_from); other sources that
 -- match it add their own listing_info and do not rewrite the shared listing back and forth.
 -- A soft-deleted listing or listing_info that comes back is updated (reactivated).
 -- Collections the config maps but the record leaves empty are cleared (update); unmapped
 -- collections are left alone.
-UPDATE batch_rows b SET
+UPDATE {rows} b SET
     listing_action = CASE
         WHEN b.validation_errors IS NOT NULL THEN 'error'
         WHEN l.id IS NULL THEN 'insert'
@@ -150,15 +156,28 @@ UPDATE batch_rows b SET
               WHERE h.listing_info_id = li.id) IS DISTINCT FROM b.opening_hours_content_hash
         THEN 'update'
         ELSE 'skip' END
-FROM batch_rows b2
+FROM {rows} b2
 LEFT JOIN public.listings l ON l.id = b2.listing_internal_id
 LEFT JOIN public.locations loc ON loc.id = b2.location_internal_id
 LEFT JOIN public.listing_info li ON li.id = b2.listing_info_internal_id
 LEFT JOIN public.contact_info ci ON ci.id = b2.contact_info_internal_id
-WHERE b2.rec_num = b.rec_num;
+WHERE {where} AND b2.id = b.id;
 
 -- name: batch_to_stage
 INSERT INTO stage.listings_flat ({columns}) SELECT {columns} FROM batch_rows;
+
+-- name: fuzzy_linked
+-- Rows fuzzy matching linked to a listing: their lookups, hashes and actions are redone.
+SELECT id FROM stage.listings_flat
+WHERE job_id = :job_id AND match_method = 'fuzzy' AND listing_info_internal_id IS NULL;
+
+-- name: geocoded_rows
+-- New rows whose location geocoding changed: their location hash no longer fits their fields.
+SELECT id FROM stage.listings_flat
+WHERE job_id = :job_id AND rec_num IS NOT NULL AND listing_internal_id IS NULL
+  AND loc_lat IS NOT NULL
+  AND location_content_hash IS DISTINCT FROM pipeline.location_content_hash(
+        loc_address1, loc_address2, loc_city, loc_state, loc_zip, loc_country, loc_lat, loc_lng);
 
 -- name: job_duplicates
 -- Seed 000 3e: source_id is the dedup key; the first record is the primary, the others skip.
@@ -248,5 +267,5 @@ WHERE s.job_id = :job_id AND s.name = 'import';
 
 -- name: stage_columns
 SELECT column_name FROM information_schema.columns
-WHERE table_schema = 'stage' AND table_name = 'listings_flat' AND column_name <> 'id'
+WHERE table_schema = 'stage' AND table_name = 'listings_flat'
 ORDER BY ordinal_position;
