@@ -110,3 +110,33 @@ def test_cross_dmo_match_update_duplicate_and_deletion(engine: Engine, tmp_path:
         ).one()
     assert desc == "New words."
     assert tuple(hidden) == ("missing_from_import", False)
+
+
+def test_unparseable_values_are_row_errors_and_missing_field_reported_once(
+    engine: Engine, tmp_path: Path
+) -> None:
+    config = csv_config()
+    fields = config.transform.map_fields | {"locations.zip": "Zip"}
+    config = csv_config(transform={"map_fields": fields})
+    rows = [place(1, Lat="abc"), place(2, MonOpen="9 o'clock"), place(3), place(4)]
+    job = run_once(engine, config, write_csv(tmp_path / "a.csv", rows))
+    with engine.connect() as conn:
+        errors = dict(
+            conn.execute(
+                text(
+                    "SELECT source_id, validation_errors FROM stage.listings_flat"
+                    " WHERE job_id = :j AND validation_errors IS NOT NULL"
+                ),
+                {"j": job},
+            ).all()
+        )
+        unmapped = conn.execute(
+            text("SELECT field_name, error_message FROM pipeline.job_errors WHERE job_id = :j"),
+            {"j": job},
+        ).all()
+    assert set(errors) == {"P1", "P2"}
+    assert "locations.lat" in errors["P1"] and "abc" in errors["P1"]
+    assert "opening_hours" in errors["P2"] and "9 o'clock" in errors["P2"]
+    assert actions(engine, job) == {"P1": "error", "P2": "error", "P3": "insert", "P4": "insert"}
+    assert [u.field_name for u in unmapped] == ["Zip"]
+    assert "missing from every record" in unmapped[0].error_message

@@ -7,6 +7,7 @@ The config is compiled once per job; `map_record` then does dictionary work only
 from __future__ import annotations
 
 import json
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +23,20 @@ CHILD_COLUMNS = ("images", "dates", "hours", "attributes")
 class _Rule:
     target: str
     source: str
+
+
+_RANGE = re.compile(r"\s*(?:-|–|—|to)\s*", re.IGNORECASE)
+
+
+def _split_range(value: Any) -> dict[str, Any]:
+    """'09:00-17:00' → open/close; 'closed' or nothing → no hours that day. Unparseable text
+    is kept as the opening time so that normalisation reports it."""
+    if value is None or str(value).strip().lower() in ("closed", "-", ""):
+        return {}
+    parts = _RANGE.split(str(value).strip(), maxsplit=1)
+    if len(parts) != 2:
+        return {"open_time": value}
+    return {"open_time": parts[0], "close_time": parts[1]}
 
 
 class Mapper:
@@ -58,7 +73,8 @@ class Mapper:
                     self.dates[int(match.group(2))][match.group(1)] = rule
                 else:
                     day_id = DAYS.index(match.group(1)) + 1
-                    self.hours[day_id][f"{match.group(2)}_time"] = rule
+                    key = f"{match.group(2)}_time" if match.group(2) else "range"
+                    self.hours[day_id][key] = rule
         self.images.sort()
         self.attributes.sort()
         self.sources = sorted({s for s in t.map_fields.values()})
@@ -112,6 +128,8 @@ class Mapper:
         hours = []
         for day_id, rules in sorted(self.hours.items()):
             entry = {k: self._value(record, r) for k, r in rules.items()}
+            if "range" in entry:
+                entry.update(_split_range(entry.pop("range")))
             if any(v is not None for v in entry.values()):
                 hours.append(
                     {

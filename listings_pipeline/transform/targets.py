@@ -41,7 +41,8 @@ DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 NUMBERED = {
     "listing_images": re.compile(r"^image_(\d+)$"),
     "opening_dates": re.compile(r"^(start_date|end_date)_(\d+)$"),
-    "opening_hours": re.compile(r"^(mon|tue|wed|thu|fri|sat|sun)_(open|close)$"),
+    # mon_open / mon_close, or mon for a whole range such as "09:00-17:00" (or "closed")
+    "opening_hours": re.compile(r"^(mon|tue|wed|thu|fri|sat|sun)(?:_(open|close))?$"),
     "bridge_attributes_listings": re.compile(r"^attribute_(\d+)$"),
 }
 LIST_TARGETS = {"listing_images.images", "bridge_attributes_listings.attributes"}
