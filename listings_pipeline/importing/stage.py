@@ -83,29 +83,13 @@ def run_import(
         for item in iter_source(config, input_path):
             counts.total += 1
             rec_num = counts.total
-            if isinstance(item, RecordProblem):
-                pending.append(
-                    JobError(
-                        message=f"{item.locator}: {item.message}",
-                        record_id=item.locator,
-                        field_name=item.field,
-                        original=item.original,
-                        error_type="unreadable_record",
-                    )
-                )
-            else:
+            problem, error_type = item, "unreadable_record"
+            if not isinstance(item, RecordProblem):
                 try:
                     sid = source_id(item.data)
                 except SourceIdError as err:
-                    pending.append(
-                        JobError(
-                            message=f"{item.locator}: {err}",
-                            record_id=item.locator,
-                            field_name=err.field,
-                            original=item.data,
-                            error_type="missing_source_id",
-                        )
-                    )
+                    problem = RecordProblem(item.locator, str(err), item.data, err.field)
+                    error_type = "missing_source_id"
                 else:
                     writer.write(
                         rec_num,
@@ -120,6 +104,15 @@ def run_import(
                         },
                     )
                     continue
+            pending.append(
+                JobError(
+                    message=f"{problem.locator}: {problem.message}",
+                    record_id=problem.locator,
+                    field_name=problem.field,
+                    original=problem.original,
+                    error_type=error_type,
+                )
+            )
             counts.failed += 1
             if len(pending) >= ERROR_BATCH:
                 flush_errors()
