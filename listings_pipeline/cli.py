@@ -329,5 +329,22 @@ def demo() -> None:
     run_demo(echo=click.echo)
 
 
+# --- console ----------------------------------------------------------------------------------
+@main.command("console")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+def console(host: str, port: int) -> None:
+    """The pipeline console: review, promote, configs, jobs and listings, and its JSON API."""
+    from listings_pipeline.console import serve
+
+    _engine()
+    serve(host=host, port=port)
+
+
+from listings_pipeline.console.users import users_cli  # noqa: E402 - accounts live with the console
+
+main.add_command(users_cli, "users")
+
+
 if __name__ == "__main__":
     main()

@@ -121,6 +121,8 @@ class Access:
 
 SIGNED_IN = Access(None)
 READ = Access("pipeline:read")
+REVIEW = Access("pipeline:review")
+PROMOTE = Access("pipeline:promote")
 ADMIN = Access("pipeline:admin")
 
 
