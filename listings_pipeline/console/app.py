@@ -9,14 +9,14 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from listings_pipeline.console import security
-from listings_pipeline.console.launcher import MAX_UPLOAD_BYTES
+from listings_pipeline.console import launcher, security
 from listings_pipeline.console.rendering import render
 from listings_pipeline.db import get_engine
 
@@ -92,7 +92,7 @@ async def _login_required(request: Request, exc: security.LoginRequired) -> Resp
 
 async def _invalid_request(request: Request, exc: RequestValidationError) -> Response:
     if security.is_api(request):
-        return JSONResponse({"detail": exc.errors()}, status_code=422)
+        return JSONResponse({"detail": jsonable_encoder(exc.errors())}, status_code=422)
     problems = "; ".join(
         f"{'.'.join(str(p) for p in e['loc'][1:])}: {e['msg']}" for e in exc.errors()
     )
@@ -102,7 +102,6 @@ async def _invalid_request(request: Request, exc: RequestValidationError) -> Res
 def create_app(engine_factory: Callable[[], Engine] = get_engine) -> FastAPI:
     """The console. `engine_factory` is called once, on the first request that needs it."""
     from listings_pipeline.console import api, pages, review_pages
-    from listings_pipeline.console.launcher import Launcher
 
     app = FastAPI(
         title="Listings pipeline console",
@@ -120,7 +119,7 @@ def create_app(engine_factory: Callable[[], Engine] = get_engine) -> FastAPI:
         redoc_url=None,
     )
     app.state.engine = _LazyEngine(engine_factory)
-    app.state.launcher = Launcher()
+    app.state.launcher = launcher.Launcher()
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
     app.add_exception_handler(security.LoginRequired, _login_required)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _invalid_request)  # type: ignore[arg-type]
@@ -139,9 +138,8 @@ def create_app(engine_factory: Callable[[], Engine] = get_engine) -> FastAPI:
             length = request.headers.get("content-length", "")
             if not length.isdigit():
                 return _error(request, 411, "An upload must say its size (Content-Length).")
-            if int(length) > MAX_UPLOAD_BYTES + _FORM_OVERHEAD:
-                limit = MAX_UPLOAD_BYTES // (1024 * 1024)
-                return _error(request, 413, f"Uploads are limited to {limit} MB.")
+            if int(length) > launcher.MAX_UPLOAD_BYTES + _FORM_OVERHEAD:
+                return _error(request, 413, f"Uploads are limited to {launcher.upload_limit()}.")
         return await call_next(request)
 
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

@@ -185,11 +185,15 @@ def upload_format(config: SourceConfig) -> str:
     return config.import_.format or config.source_type
 
 
-def save_upload(
-    config: SourceConfig, filename: str, stream: BinaryIO, max_bytes: int = MAX_UPLOAD_BYTES
-) -> Path:
+def upload_limit() -> str:
+    mb = MAX_UPLOAD_BYTES / (1024 * 1024)
+    return f"{mb:.0f} MB" if mb >= 1 else f"{MAX_UPLOAD_BYTES} bytes"
+
+
+def save_upload(config: SourceConfig, filename: str, stream: BinaryIO) -> Path:
     """Copy an uploaded file into a fresh private directory under LISTINGS_HOME/uploads,
     checking its name, size and (xlsx) signature; the caller removes the directory."""
+    max_bytes = MAX_UPLOAD_BYTES
     name = Path(filename.replace("\\", "/")).name.strip()
     if not name:
         raise UploadRejected("Choose a file to upload.")
@@ -212,7 +216,7 @@ def save_upload(
                 size += len(chunk)
                 if size > max_bytes:
                     raise UploadRejected(
-                        f"{name} is larger than the {max_bytes // (1024 * 1024)} MB upload limit."
+                        f"{name} is larger than the upload limit ({upload_limit()})."
                     )
                 out.write(chunk)
         if size == 0:

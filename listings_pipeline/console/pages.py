@@ -439,7 +439,7 @@ def render_config(
         upload_extensions=launcher.UPLOAD_EXTENSIONS[launcher.upload_format(config)]
         if config and launcher.is_file_source(config)
         else (),
-        max_upload_mb=launcher.MAX_UPLOAD_BYTES // (1024 * 1024),
+        upload_limit=launcher.upload_limit(),
         refresh=bool(task and task.running),
     )
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, File, HTTPException, Request, UploadFile
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
 
 from listings_pipeline.console import config_files, launcher, queries, review
 from listings_pipeline.console.rendering import render
@@ -308,11 +309,17 @@ def promote(request: Request, principal: Promoter, job_id: int) -> Response:
 
 
 @router.post("/pipeline/configs/{slug}/run")
-def run_now(
-    request: Request,
-    principal: Admin,
-    slug: str,
-    input_file: Annotated[UploadFile | None, File()] = None,
+async def run_now(request: Request, principal: Admin, slug: str) -> Response:
+    """Run the config now: a file source with the uploaded file (multipart field input_file;
+    a browser sends an empty part when no file was chosen)."""
+    form = await request.form()
+    field = form.get("input_file")
+    upload = field if isinstance(field, UploadFile) and field.filename else None
+    return await run_in_threadpool(_run_now, request, principal, slug, upload)
+
+
+def _run_now(
+    request: Request, principal: Principal, slug: str, upload: UploadFile | None
 ) -> Response:
     found = config_files.read_config(get_settings().config_dir, slug)
     if found is None:
@@ -325,21 +332,20 @@ def run_now(
     config = found.config
     if config is None:
         return refuse(f"{slug} is not a valid config; fix it before running it.", 409)
-    has_file = input_file is not None and bool(input_file.filename)
-    upload = None
+    saved = None
     if launcher.is_file_source(config):
-        if has_file:
+        if upload is not None:
             try:
-                upload = launcher.save_upload(config, input_file.filename, input_file.file)  # type: ignore[union-attr,arg-type]
+                saved = launcher.save_upload(config, upload.filename or "", upload.file)
             except launcher.UploadRejected as err:
                 return refuse(str(err))
         elif not (config.source_url and "://" not in config.source_url):
             return refuse(f"{slug} imports {config.source_type} files: choose a file to upload.")
-    elif has_file:
+    elif upload is not None:
         return refuse(f"{slug} reads from {config.source_type}; it takes no uploaded file.")
     try:
         launcher.start_run(
-            launcher_of(request), engine_of(request), slug, principal.username, upload
+            launcher_of(request), engine_of(request), slug, principal.username, saved
         )
     except launcher.Busy as err:
         return refuse(str(err), 409)

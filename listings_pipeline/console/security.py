@@ -32,7 +32,7 @@ API_PREFIX = "/api/"
 # Declared on every route so /openapi.json documents both ways in; the lookup reads them below.
 _BEARER = HTTPBearer(
     auto_error=False,
-    description="API token from `python -m listings_pipeline.console.users token USER --name N`",
+    description="API token from `listings-pipeline users token USER --name N`",
 )
 _COOKIE = APIKeyCookie(
     name=SESSION_COOKIE,
