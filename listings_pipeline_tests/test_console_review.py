@@ -390,6 +390,8 @@ def test_run_now_checks_the_upload_and_runs_the_file(
         response = post(name, body)
         assert response.status_code == 400, (name, response.status_code)
         assert message in text_of(response.text), (name, text_of(response.text))
+    api_page = client.get("/pipeline/configs/dmo1-api").text
+    assert 'id="run-now"' in api_page and 'type="file"' not in api_page  # nothing to upload
     wrong_source = post("x.csv", good, "/pipeline/configs/dmo1-api/run")
     assert wrong_source.status_code == 400 and "it takes no uploaded file" in wrong_source.text
     monkeypatch.setattr(launcher, "MAX_UPLOAD_BYTES", 100)
