@@ -271,8 +271,6 @@ def list_review_rows(
     """One page of a review tab in row id order, each row with its field-level diff against
     production (for a suggested match: against the suggested listing)."""
     job = _job(request, job_id)
-    from listings_pipeline.console.review_pages import merge_policy
-
     page = review.review_page(
         engine_of(request),
         job_id,
@@ -280,7 +278,7 @@ def list_review_rows(
         review.Filters(status=status, q=q or None),
         after=after,
         limit=limit,
-        merge_policy=merge_policy(job["slug"]),
+        merge_policy=review.merge_policy(job["slug"]),
     )
     return {
         "items": [_row_out(r) for r in page.rows],

@@ -6,6 +6,9 @@ Both kinds go through `orchestration.runner`, so every run is recorded in the Da
 exactly as if it had been launched from the Dagster UI. A `Launcher` keeps the last task of each
 source config in memory for the pages to show (the job tables stay the record of truth), and
 refuses a second task for a config while one runs in this process.
+
+Dagster and the orchestration package are imported where they are used: they take seconds
+to import, and most console requests never need them.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from sqlalchemy import Engine
 from listings_pipeline import pipeline
 from listings_pipeline.configs import SourceConfig
 from listings_pipeline.console import queries
+from listings_pipeline.console.sql import queries as queries_of
 from listings_pipeline.console.sql import query
 from listings_pipeline.jobs import latest_job_id
 from listings_pipeline.settings import get_settings
@@ -320,11 +324,15 @@ def cancel_jobs(engine: Engine, slug: str, job_ids: list[int], message: str) -> 
         return sorted(found.scalars())
 
 
+def promotion_progress(engine: Engine, job_id: int) -> dict[str, int]:
+    with engine.connect() as conn:
+        row = conn.execute(queries_of("review")["promotion_progress"], {"job_id": job_id}).one()
+    return dict(row._mapping)
+
+
 def promotion_status(engine: Engine, job: dict[str, Any], launcher: Launcher) -> dict[str, Any]:
     """Where the job's promotion stands: state, why not (the gate's words), progress, and the
     console's task for it (the last run or promotion of this job started here)."""
-    from listings_pipeline.console.review import promotion_progress
-
     task = launcher.last(job["slug"])
     if task is not None and task.job_id not in (None, job["id"]):
         task = None

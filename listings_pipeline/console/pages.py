@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
-from listings_pipeline.console import config_files, queries
+from listings_pipeline.console import config_files, launcher, queries
 from listings_pipeline.console.rendering import render
 from listings_pipeline.console.security import (
     ADMIN,
@@ -188,7 +188,24 @@ def jobs_page(
     )
 
 
-def _job_or_404(request: Request, job_id: int) -> dict[str, Any]:
+def launcher_of(request: Request) -> launcher.Launcher:
+    return request.app.state.launcher
+
+
+def job_activity(request: Request, job: dict[str, Any]) -> dict[str, Any]:
+    """What job and review pages show about promotion: the gate, progress, the console's task."""
+    status = launcher.promotion_status(engine_of(request), job, launcher_of(request))
+    task = status["task"]
+    return {
+        **status,
+        "promoting": status["state"] == "running",
+        "refusal": status["detail"],
+        "promotable_status": status["state"] in ("ready", "waiting_for_review"),
+        "refresh": status["state"] == "running" or bool(task and task.running),
+    }
+
+
+def job_or_404(request: Request, job_id: int) -> dict[str, Any]:
     job = queries.get_job(engine_of(request), job_id)
     if job is None:
         raise HTTPException(404, f"Job {job_id} does not exist.")
@@ -203,7 +220,7 @@ def job_page(
     error_type: str | None = None,
     errors_page: int = 1,
 ) -> Response:
-    job = _job_or_404(request, job_id)
+    job = job_or_404(request, job_id)
     return render_job(request, principal, job, error_type=error_type, errors_page=errors_page)
 
 
@@ -218,8 +235,6 @@ def render_job(
     status_code: int = 200,
 ) -> Response:
     """The job page; `refusal` says why a Promote press was refused."""
-    from listings_pipeline.console.review_pages import job_activity
-
     engine = engine_of(request)
     job_id = job["id"]
     error_type = _blank_none(error_type)
@@ -259,7 +274,7 @@ def job_rows_page(
     name: str | None = None,
     page: int = 1,
 ) -> Response:
-    job = _job_or_404(request, job_id)
+    job = job_or_404(request, job_id)
     filters = {
         "listing_action": _blank_none(listing_action),
         "review_status": _blank_none(review_status),
@@ -416,9 +431,6 @@ def render_config(
     status_code: int = 200,
 ) -> Response:
     """The config page; `run_error` says why a "Run now" was refused."""
-    from listings_pipeline.console import launcher
-    from listings_pipeline.console.review_pages import launcher_of
-
     engine = engine_of(request)
     config = found.config
     task = launcher_of(request).last(found.slug)
@@ -473,8 +485,6 @@ def config_update(
 ) -> Response:
     """Save an edited config. When jobs or Dagster runs of the old version are unfinished,
     first ask (seed 000 "Job Scheduling"): keep them, or cancel them along with the save."""
-    from listings_pipeline.console import launcher
-
     found = _config_or_404(slug)
     engine = engine_of(request)
 

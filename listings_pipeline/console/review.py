@@ -14,9 +14,11 @@ from typing import Any, Literal
 
 from sqlalchemy import Engine
 
+from listings_pipeline.console import config_files
 from listings_pipeline.console.queries import like_pattern
 from listings_pipeline.console.sql import queries
 from listings_pipeline.review import DecisionResult, ReviewError, decide
+from listings_pipeline.settings import get_settings
 
 PAGE_SIZE = 50
 REVIEW_STATUSES = ("pending", "auto_approved", "approved", "rejected")
@@ -236,6 +238,12 @@ def diff_sections(row: dict[str, Any], merge_policy: str = "latest_wins") -> lis
     return sections
 
 
+def merge_policy(slug: str | None) -> str:
+    """The merge policy promotion will use for `slug` (its config file's), for the diff."""
+    found = config_files.read_config(get_settings().config_dir, slug) if slug else None
+    return found.config.promotion.merge_policy if found and found.config else "latest_wins"
+
+
 # --- a page of a tab -------------------------------------------------------------------------
 
 
@@ -400,12 +408,6 @@ def waiting_jobs(engine: Engine, limit: int, offset: int) -> tuple[list[dict[str
     return rows[:limit], len(rows) > limit
 
 
-def promotion_progress(engine: Engine, job_id: int) -> dict[str, int]:
-    with engine.connect() as conn:
-        row = conn.execute(queries("review")["promotion_progress"], {"job_id": job_id}).one()
-    return dict(row._mapping)
-
-
 __all__ = [
     "CLOSED_STATUSES",
     "TABS",
@@ -420,7 +422,7 @@ __all__ = [
     "TabCount",
     "apply_decision",
     "diff_sections",
-    "promotion_progress",
+    "merge_policy",
     "review_page",
     "row_states",
     "tab_counts",

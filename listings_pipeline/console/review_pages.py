@@ -15,7 +15,14 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from listings_pipeline.console import config_files, launcher, queries, review
+from listings_pipeline.console import config_files, launcher, review
+from listings_pipeline.console.pages import (
+    job_activity,
+    job_or_404,
+    launcher_of,
+    render_config,
+    render_job,
+)
 from listings_pipeline.console.rendering import render
 from listings_pipeline.console.security import ADMIN, PROMOTE, READ, REVIEW, engine_of
 from listings_pipeline.console.users import Principal
@@ -36,22 +43,6 @@ _ACTIONS = {
     "reject_kind": ("reject", "kind"),
 }
 _OVERRIDES = {"": None, "skip": "skip", "force_overwrite": "force_overwrite"}
-
-
-def launcher_of(request: Request) -> launcher.Launcher:
-    return request.app.state.launcher
-
-
-def job_or_404(request: Request, job_id: int) -> dict[str, Any]:
-    job = queries.get_job(engine_of(request), job_id)
-    if job is None:
-        raise HTTPException(404, f"Job {job_id} does not exist.")
-    return job
-
-
-def merge_policy(slug: str | None) -> str:
-    found = config_files.read_config(get_settings().config_dir, slug) if slug else None
-    return found.config.promotion.merge_policy if found and found.config else "latest_wins"
 
 
 def _int(name: str, value: str | None) -> int | None:
@@ -88,19 +79,6 @@ def _tab(name: str | None, counts: dict[str, review.TabCount]) -> review.Tab:
             if getattr(counts[tab.name], wanted):
                 return tab
     return review.TABS[0]
-
-
-def job_activity(request: Request, job: dict[str, Any]) -> dict[str, Any]:
-    """What job and review pages show about promotion: the gate, progress, the console's task."""
-    status = launcher.promotion_status(engine_of(request), job, launcher_of(request))
-    task = status["task"]
-    return {
-        **status,
-        "promoting": status["state"] == "running",
-        "refusal": status["detail"],
-        "promotable_status": status["state"] in ("ready", "waiting_for_review"),
-        "refresh": status["state"] == "running" or bool(task and task.running),
-    }
 
 
 # --- the list of jobs waiting for review -----------------------------------------------------
@@ -188,7 +166,7 @@ def _render_review(
         filters,
         after=after,
         before=before,
-        merge_policy=merge_policy(job["slug"]),
+        merge_policy=review.merge_policy(job["slug"]),
     )
     return render(
         request,
@@ -299,8 +277,6 @@ def promote(request: Request, principal: Promoter, job_id: int) -> Response:
         except launcher.Busy as err:
             refusal = str(err)
     if refusal is not None:
-        from listings_pipeline.console.pages import render_job
-
         return render_job(request, principal, job, refusal=refusal, status_code=409)
     return RedirectResponse(f"/pipeline/jobs/{job_id}#promotion", status_code=303)
 
@@ -324,7 +300,6 @@ def _run_now(
     found = config_files.read_config(get_settings().config_dir, slug)
     if found is None:
         raise HTTPException(404, f"Config {slug!r} does not exist.")
-    from listings_pipeline.console.pages import render_config
 
     def refuse(message: str, status_code: int = 400) -> Response:
         return render_config(request, principal, found, run_error=message, status_code=status_code)
