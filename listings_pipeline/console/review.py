@@ -352,6 +352,17 @@ def row_states(engine: Engine, job_id: int, ids: Sequence[int]) -> list[dict[str
         return [dict(r._mapping) for r in found]
 
 
+def _all_decided(
+    engine: Engine, job_id: int, row_ids: Sequence[int] | None, kind: str | None, all_rows: bool
+) -> bool:
+    params = {"job_id": job_id, "row_ids": list(row_ids or []), "kind": kind, "all_rows": all_rows}
+    with engine.connect() as conn:
+        found = conn.execute(queries("review")["selection_open"], params).one()
+    if row_ids and found.selected != len(set(row_ids)):
+        return False  # some ids are not this job's: decide()'s refusal stands
+    return found.selected > 0 and found.open == 0
+
+
 def apply_decision(
     engine: Engine,
     job: dict[str, Any],
@@ -372,25 +383,33 @@ def apply_decision(
     reported, never decided again."""
     if job["status"] in CLOSED_STATUSES:
         raise ReviewError(f"job {job['id']} is {job['status']}; its rows can no longer be decided")
-    result: DecisionResult = decide(
-        engine,
-        job["id"],
-        decision,
-        reviewer=reviewer,
-        row_ids=list(row_ids) if row_ids else None,
-        kind=kind,
-        all_rows=all_rows,
-        note=note,
-        override=override,
-    )
-    outcome = DecisionOutcome(decision, result.decided)
+    try:
+        result: DecisionResult = decide(
+            engine,
+            job["id"],
+            decision,
+            reviewer=reviewer,
+            row_ids=list(row_ids) if row_ids else None,
+            kind=kind,
+            all_rows=all_rows,
+            note=note,
+            override=override,
+        )
+        decided = result.decided
+    except ReviewError:
+        # decide() may refuse a selection whose rows were all decided already; for a page that
+        # showed them undecided that is news about someone else's decision, not an error.
+        if not _all_decided(engine, job["id"], row_ids, kind, all_rows):
+            raise
+        decided = []
+    outcome = DecisionOutcome(decision, decided)
     if row_ids:
-        done = set(result.decided)
+        done = set(decided)
         missed = [i for i in row_ids if i not in done]
         outcome.stale = row_states(engine, job["id"], missed[:PAGE_SIZE])
         outcome.stale_count = len(missed)
     elif expected is not None:
-        outcome.stale_count = max(0, expected - len(result.decided))
+        outcome.stale_count = max(0, expected - len(decided))
     if seen:
         # Rows the page already showed as decided were never offered: not someone else's news.
         shown_decided = {i for i, state in seen.items() if state == DECIDED}

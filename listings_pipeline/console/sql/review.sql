@@ -103,3 +103,12 @@ SELECT count(*) AS total,
        count(*) FILTER (WHERE promote_status <> 'pending') AS done,
        count(*) FILTER (WHERE promote_status = 'failed') AS failed
 FROM stage.listings_flat WHERE job_id = :job_id;
+
+-- name: selection_open
+-- Of the rows a decision selects (by ids, by kind, or all waiting), how many nobody decided.
+SELECT count(*) AS selected,
+       count(*) FILTER (WHERE reviewed_at IS NULL AND promote_status = 'pending') AS open
+FROM stage.listings_flat
+WHERE job_id = :job_id
+  AND ((:all_rows AND review_status = 'pending') OR id = ANY(CAST(:row_ids AS INT[]))
+       OR change_kind = :kind);
