@@ -97,6 +97,7 @@ def test_reviewer_story_upload_review_approve_promote(
     console: tuple[str, Any],
     browser: Any,
     db: Engine,  # noqa: F811
+    config_dir: Path,
     tmp_path: Path,
 ) -> None:
     from playwright.sync_api import expect
@@ -149,6 +150,18 @@ def test_reviewer_story_upload_review_approve_promote(
     expect(status).to_contain_text("1 rows wait for review (1 delete)")
     shot("04_config_second_run_at_gate")
 
+    # Edit the config while job 2 waits: the save asks whether to keep or cancel it.
+    page.click("a:has-text('Edit')")
+    page.fill("#yaml_text", CONFIG_YAML + 'schedule: "0 3 * * *"\n')
+    page.click("button:has-text('Save')")
+    expect(page.locator("#confirm")).to_contain_text("Nothing is saved yet.")
+    expect(page.locator("#confirm")).to_contain_text("#2")
+    shot("05_config_save_dialog")
+    page.click("#keep")
+    expect(page.locator(".notice.ok")).to_have_text("Saved.")
+    expect(page.locator("main")).to_contain_text("0 3 * * *")
+    assert (config_dir / "halifax-csv.yaml").read_text() == CONFIG_YAML + 'schedule: "0 3 * * *"\n'
+
     # Review: the update's field-level diff against production, and the deletion.
     page.click("#review-link")
     expect(page.locator("h1")).to_contain_text("Review job #2")
@@ -158,7 +171,7 @@ def test_reviewer_story_upload_review_approve_promote(
     expect(update.locator("tr.changed").first).to_contain_text("Place 1")
     expect(update.locator("tr.changed").first.locator("ins")).to_have_text("Harbour View Inn")
     expect(update).to_contain_text("Renovated in 2026.")
-    shot("05_review_update_diff")
+    shot("06_review_update_diff")
 
     page.click("#tab-deletions")
     deletion = page.locator("article.review-row").first
@@ -166,11 +179,11 @@ def test_reviewer_story_upload_review_approve_promote(
     expect(deletion).to_contain_text("missing_from_import")
     page.check("#select-all")  # the page's script ticks every row that can be decided
     expect(deletion.locator("input.row-select")).to_be_checked()
-    shot("06_review_deletion")
+    shot("07_review_deletion")
     page.click("#approve-selected")
     expect(page.locator("#notice")).to_contain_text("Approved 1 row.")
     expect(page.locator("article.review-row").first).to_contain_text("by rita")
-    shot("07_review_approved")
+    shot("08_review_approved")
 
     # Promote, and follow the promotion on the job page until it is done.
     page.click("#promote")
@@ -178,7 +191,7 @@ def test_reviewer_story_upload_review_approve_promote(
     expect(page.locator("#promotion-status")).to_contain_text(
         "Promoted: 3 of 3 rows", timeout=RUN_TIMEOUT_MS
     )
-    shot("08_job_promoted")
+    shot("09_job_promoted")
 
     # The Listings pages show the change and the deleted listing hidden.
     page.click("nav.sidebar >> text=Listings")
@@ -189,13 +202,13 @@ def test_reviewer_story_upload_review_approve_promote(
     expect(gone).to_contain_text("missing_from_import")
     expect(gone.locator("td").nth(6)).to_have_text("no")  # Visible
     expect(table).not_to_contain_text("Place 1")
-    shot("09_listings")
+    shot("10_listings")
     gone.locator("a").first.click()
     expect(page.locator("h1")).to_contain_text("Place 3")
     expect(page.locator("main")).to_contain_text("missing_from_import")
-    shot("10_listing_hidden")
+    shot("11_listing_hidden")
 
     with db.connect() as conn:
         rows = dict(conn.execute(text("SELECT name, listing_visible FROM public.listings")).all())
     assert rows == {"Harbour View Inn": True, "Place 2": True, "Place 3": False}
-    assert len(taken) == 10 and all(p.stat().st_size > 0 for p in taken)
+    assert len(taken) == 11 and all(p.stat().st_size > 0 for p in taken)

@@ -157,8 +157,18 @@ def test_review_tabs_show_each_kind_and_the_update_diff_against_production(
 
     duplicates = text_of(client.get(url, params={"tab": "duplicates"}).text)
     assert "Five again" in duplicates and "Duplicate of record 4 ( P5 , Place 5)" in duplicates
+    with db.begin() as conn:  # a record the import could not read at all
+        conn.execute(
+            text(
+                "INSERT INTO pipeline.job_errors (dmo_id, job_id, job_stages_id, record_id,"
+                " error_type, error_message) SELECT 1, :j, id, 'line 9', 'parse', 'bad quote'"
+                " FROM pipeline.job_stages WHERE job_id = :j AND name = 'import'"
+            ),
+            {"j": job},
+        )
     errors = text_of(client.get(url, params={"tab": "errors"}).text)
     assert "listings.name: required field is empty" in errors
+    assert "Besides these rows, 1 record was set aside by the import or transform" in errors
     new = text_of(client.get(url, params={"tab": "new"}).text)
     assert "Place 6" in new and "Place 1" not in new
 
@@ -625,6 +635,8 @@ def test_api_review_summary_rows_decisions_and_promotion(
         f"{base}/review/rows", params={"tab": "updates", "after": updates["next_after"]}
     ).json()
     assert [r["source_id"] for r in more["items"]] == ["P3"] and more["next_after"] is None
+    lat = next(f for f in more["items"][0]["fields"] if f["field"] == "lat")
+    assert lat["before"] == lat["after"] == 44.6003  # numbers stay numbers
     kept = [f for f in more["items"][0]["fields"] if f["kept"]]
     assert [(f["field"], f["before"]) for f in kept] == [("description", "Edited by hand.")]
 

@@ -5,6 +5,7 @@ Lists take `limit` (1-200) and `offset` and return `next_offset` (null on the la
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 import yaml
@@ -236,6 +237,10 @@ def get_review(request: Request, principal: Reader, job_id: int) -> dict[str, An
     }
 
 
+def _number(value: Any) -> Any:
+    return float(value) if isinstance(value, Decimal) else value  # JSON numbers, not strings
+
+
 def _row_out(row: review.ReviewRow) -> dict[str, Any]:
     return {
         **row.data,
@@ -246,8 +251,8 @@ def _row_out(row: review.ReviewRow) -> dict[str, Any]:
                 "entity": s.entity,
                 "action": s.action,
                 "field": f.name,
-                "before": f.before,
-                "after": f.after,
+                "before": _number(f.before),
+                "after": _number(f.after),
                 "changed": f.changed,
                 "kept": f.kept,
             }

@@ -334,8 +334,8 @@ def promotion_status(engine: Engine, job: dict[str, Any], launcher: Launcher) ->
     """Where the job's promotion stands: state, why not (the gate's words), progress, and the
     console's task for it (the last run or promotion of this job started here)."""
     task = launcher.last(job["slug"])
-    if task is not None and task.job_id not in (None, job["id"]):
-        task = None
+    if task is not None and task.job_id != job["id"]:
+        task = None  # another job's, or a run that has not told us its job yet
     stages = {s["name"]: s["status"] for s in queries.job_stages(engine, job["id"])}
     promoting = stages.get("promote") == "running" or bool(
         task and task.running and task.kind == "promote"

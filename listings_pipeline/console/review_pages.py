@@ -15,7 +15,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from listings_pipeline.console import config_files, launcher, review
+from listings_pipeline.console import config_files, launcher, queries, review
 from listings_pipeline.console.pages import (
     job_activity,
     job_or_404,
@@ -185,6 +185,9 @@ def _render_review(
         statuses=review.REVIEW_STATUSES,
         open_job=job["status"] not in review.CLOSED_STATUSES,
         activity=job_activity(request, job),
+        unreadable=sum(e["n"] for e in queries.job_error_types(engine, job["id"]))
+        if current.name == "errors"
+        else 0,
     )
 
 
