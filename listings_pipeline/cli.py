@@ -337,11 +337,26 @@ def demo() -> None:
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def generate(args: tuple[str, ...]) -> None:
     """Generate realistic test listings (see `listings-pipeline generate --help`)."""
-    from listings_pipeline.generate.__main__ import build_parser
     from listings_pipeline.generate.__main__ import main as generate_main
 
-    build_parser().prog = "listings-pipeline generate"
     sys.exit(generate_main(list(args)))
+
+
+# --- console ----------------------------------------------------------------------------------
+@main.command("console")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+def console(host: str, port: int) -> None:
+    """The pipeline console: review, promote, configs, jobs and listings, and its JSON API."""
+    from listings_pipeline.console import serve
+
+    _engine()
+    serve(host=host, port=port)
+
+
+from listings_pipeline.console.users import users_cli  # noqa: E402 - accounts live with the console
+
+main.add_command(users_cli, "users")
 
 
 if __name__ == "__main__":

@@ -170,16 +170,16 @@ def seed(engine: Engine) -> dict[str, int]:
         conn.execute(
             text(
                 "INSERT INTO stage.listings_flat (job_id, rec_num, dmo_id, source_id,"
-                " listing_name, loc_city, listing_action, listing_info_action, review_status,"
-                " listing_internal_id) VALUES"
+                " listing_name, loc_city, listing_action, listing_info_action, change_kind,"
+                " review_status, listing_internal_id) VALUES"
                 " (:j, 1, 1, 'SRC-GRAND', 'Grand Hotel', 'Springfield', 'update', 'update',"
-                "  'auto_approved', :l),"
+                "  'update', 'auto_approved', :l),"
                 " (:j, 2, 1, 'SRC-NEW1', 'Harbour Inn', 'Springfield', 'insert', 'insert',"
-                "  'auto_approved', NULL),"
+                "  'insert', 'auto_approved', NULL),"
                 " (:j, 3, 1, 'SRC-NEW2', 'Hilltop Camp', 'Springfield', 'insert', 'insert',"
-                "  'pending', NULL),"
+                "  'insert', 'pending', NULL),"
                 " (:j, 4, 1, 'SRC-OLD', 'Old Mill', 'Springfield', 'delete', 'delete',"
-                "  'pending', NULL)"
+                "  'delete', 'pending', NULL)"
             ),
             {"j": job, "l": listings[0]},
         )
@@ -689,19 +689,47 @@ def test_every_route_refuses_callers_without_its_permission_and_changes_nothing(
     admin = login(app, make_user(db, "root", "super_admin"))
 
     # What a would-be attacker sends to each unsafe route: a complete, valid request.
-    def unsafe_request(method: str, path: str, client: TestClient) -> dict[str, Any]:
+    # `valid=False` only for the positive control of Run now, so that it starts no run.
+    def unsafe_request(
+        method: str, path: str, client: TestClient, valid: bool = True
+    ) -> dict[str, Any]:
         csrf = csrf_of(client)
+        if path.endswith("/review/decisions"):
+            return {
+                "headers": {"X-CSRF-Token": csrf},
+                "json": {"decision": "approve", "kind": "delete"},
+            }
+        if path.startswith("/api/") and path.endswith("/promotion"):
+            return {"headers": {"X-CSRF-Token": csrf}}
         if path.startswith("/api/"):
             body = {"yaml": config_yaml("demo-csv" if method == "PUT" else "intruder")}
             return {
                 "headers": {"X-CSRF-Token": csrf},
                 **({"json": body} if method != "DELETE" else {}),
             }
+        if path.endswith("/review"):
+            form = {"action": "approve_kind", "kind": "delete", "expected": "1"}
+            return {"data": {"csrf_token": csrf, **form}}
+        if path.endswith("/promote"):
+            return {"data": {"csrf_token": csrf}}
+        if path.endswith("/run"):
+            name = "feed.csv" if valid else "feed.pdf"
+            return {
+                "data": {"csrf_token": csrf},
+                "files": {"input_file": (name, b"Name,City\nInn,Halifax\n", "text/csv")},
+            }
         form = {
             "csrf_token": csrf,
             "yaml_text": config_yaml("demo-csv" if "{slug}" in path else "intruder"),
         }
         return {"data": form}
+
+    # Routes whose permitted request is refused by the domain, not by access control.
+    refused_anyway = {
+        ("POST", "/pipeline/jobs/{job_id}/promote"): (409, "Review gate"),
+        ("POST", "/api/v1/pipeline/jobs/{job_id}/promotion"): (409, "Review gate"),
+        ("POST", "/pipeline/configs/{slug}/run"): (400, "must end with .csv"),
+    }
 
     public = {("GET", "/login"), ("POST", "/login")}
     checked = []
@@ -728,6 +756,7 @@ def test_every_route_refuses_callers_without_its_permission_and_changes_nothing(
                 assert response.status_code == 303, (method, url, response.status_code)
                 assert response.headers["location"].startswith("/login"), (method, url)
             assert snapshot(db, config_dir) == before, (method, url, "anonymous changed data")
+            assert app.state.launcher.last("demo-csv") is None, (method, url, "started a run")
 
             if rule.permission is not None:
                 client = lacking[rule.permission]
@@ -740,17 +769,22 @@ def test_every_route_refuses_callers_without_its_permission_and_changes_nothing(
                     url,
                     "refused call changed data",
                 )
+                assert app.state.launcher.last("demo-csv") is None, (method, url, "started")
             checked.append((method, route.path, rule.permission))
 
-    assert len(checked) >= 30
+    assert len(checked) >= 40
     # Positive control: the same requests from someone holding the permission get through.
     for method, path, _ in checked:
         if path == "/logout":
             continue
         write_config(config_dir)  # what the previous request deleted or edited
         (config_dir / "intruder.yaml").unlink(missing_ok=True)
-        kwargs = unsafe_request(method, path, admin) if method != "GET" else {}
+        kwargs = unsafe_request(method, path, admin, valid=False) if method != "GET" else {}
         response = admin.request(method, path.format(**params), params=query, **kwargs)
+        if (method, path) in refused_anyway:
+            status, reason = refused_anyway[(method, path)]
+            assert response.status_code == status and reason in response.text, (method, path)
+            continue
         assert response.status_code < 400, (method, path, response.status_code, response.text)
 
 

@@ -5,19 +5,23 @@ Lists take `limit` (1-200) and `offset` and return `next_offset` (null on the la
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from decimal import Decimal
+from typing import Annotated, Any, Literal
 
 import yaml
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
-from listings_pipeline.console import config_files, queries
+from listings_pipeline import pipeline
+from listings_pipeline.console import config_files, launcher, queries, review
 from listings_pipeline.console.schemas import (
     ConfigIn,
     ConfigOut,
     ConfigProblem,
     ConfigSummary,
+    DecisionIn,
+    DecisionOut,
     FileInfo,
     Job,
     JobDetail,
@@ -26,9 +30,20 @@ from listings_pipeline.console.schemas import (
     ListingSummary,
     Me,
     PageOut,
+    Promotion,
+    ReviewRowsOut,
+    ReviewSummary,
     StageRow,
 )
-from listings_pipeline.console.security import ADMIN, READ, SIGNED_IN, access_of, engine_of
+from listings_pipeline.console.security import (
+    ADMIN,
+    PROMOTE,
+    READ,
+    REVIEW,
+    SIGNED_IN,
+    access_of,
+    engine_of,
+)
 from listings_pipeline.console.users import Principal
 from listings_pipeline.settings import get_settings
 
@@ -36,6 +51,8 @@ router = APIRouter(prefix="/api/v1")
 
 Reader = Annotated[Principal, Depends(READ)]
 Admin = Annotated[Principal, Depends(ADMIN)]
+Reviewer = Annotated[Principal, Depends(REVIEW)]
+Promoter = Annotated[Principal, Depends(PROMOTE)]
 Limit = Annotated[int, Query(ge=1, le=queries.MAX_LIMIT)]
 Offset = Annotated[int, Query(ge=0)]
 
@@ -173,6 +190,170 @@ def list_stage_rows(
             offset=offset,
         )
     )
+
+
+# --- review and promotion --------------------------------------------------------------------
+
+
+def _job(request: Request, job_id: int) -> dict[str, Any]:
+    job = queries.get_job(engine_of(request), job_id)
+    if job is None:
+        raise _not_found(f"Job {job_id}")
+    return job
+
+
+def _promotion(request: Request, job: dict[str, Any]) -> dict[str, Any]:
+    status = launcher.promotion_status(engine_of(request), job, request.app.state.launcher)
+    task = status.pop("task")
+    if task is not None and task.kind == "promote":
+        status.update(
+            started_by=task.started_by,
+            started_at=task.started_at,
+            finished_at=task.finished_at,
+            dagster_run_id=task.run_id,
+            run_succeeded=task.success,
+            run_failures=task.failures + ([task.error] if task.error else []),
+        )
+    return status
+
+
+@router.get("/pipeline/jobs/{job_id}/review", response_model=ReviewSummary, tags=["review"])
+def get_review(request: Request, principal: Reader, job_id: int) -> dict[str, Any]:
+    """Rows of a job per review tab, what waits for a person, the review gate and promotion."""
+    engine = engine_of(request)
+    job = _job(request, job_id)
+    counts = review.tab_counts(engine, job_id)
+    gate = pipeline.gate(engine, job_id)
+    return {
+        "job_id": job_id,
+        "status": job["status"],
+        "tabs": {
+            t.name: {"label": t.label, "kind": t.kind, **vars(counts[t.name])} for t in review.TABS
+        },
+        "waiting": gate.waiting,
+        "gate": gate.describe(),
+        "gate_passed": gate.passed,
+        "promotion": _promotion(request, job),
+    }
+
+
+def _number(value: Any) -> Any:
+    return float(value) if isinstance(value, Decimal) else value  # JSON numbers, not strings
+
+
+def _row_out(row: review.ReviewRow) -> dict[str, Any]:
+    return {
+        **row.data,
+        "production_listing_id": row.production_listing_id,
+        "decidable": row.decidable,
+        "fields": [
+            {
+                "entity": s.entity,
+                "action": s.action,
+                "field": f.name,
+                "before": _number(f.before),
+                "after": _number(f.after),
+                "changed": f.changed,
+                "kept": f.kept,
+            }
+            for s in row.sections
+            for f in s.fields
+        ],
+    }
+
+
+@router.get("/pipeline/jobs/{job_id}/review/rows", response_model=ReviewRowsOut, tags=["review"])
+def list_review_rows(
+    request: Request,
+    principal: Reader,
+    job_id: int,
+    tab: Literal["new", "updates", "matches", "duplicates", "deletions", "errors"] = "new",
+    status: Literal["pending", "auto_approved", "approved", "rejected"] | None = None,
+    q: Annotated[str | None, Query(description="Part of the name, or a source id.")] = None,
+    after: Annotated[int | None, Query(description="next_after of the previous page.")] = None,
+    limit: Limit = 50,
+) -> dict[str, Any]:
+    """One page of a review tab in row id order, each row with its field-level diff against
+    production (for a suggested match: against the suggested listing)."""
+    job = _job(request, job_id)
+    page = review.review_page(
+        engine_of(request),
+        job_id,
+        review.TABS_BY_NAME[tab],
+        review.Filters(status=status, q=q or None),
+        after=after,
+        limit=limit,
+        merge_policy=review.merge_policy(job["slug"]),
+    )
+    return {
+        "items": [_row_out(r) for r in page.rows],
+        "limit": limit,
+        "next_after": page.last_id if page.has_next else None,
+    }
+
+
+@router.post(
+    "/pipeline/jobs/{job_id}/review/decisions",
+    response_model=DecisionOut,
+    responses={409: {"description": "The job takes no decisions, or nothing matched."}},
+    tags=["review"],
+)
+def post_decision(request: Request, principal: Reviewer, job_id: int, body: DecisionIn) -> Any:
+    """Approve or reject rows by id, all rows of a kind, or all rows waiting for a person, as
+    the calling user. Only rows nobody decided yet change; the others are reported."""
+    job = _job(request, job_id)
+    try:
+        outcome = review.apply_decision(
+            engine_of(request),
+            job,
+            body.decision,
+            reviewer=principal.username,
+            row_ids=body.row_ids,
+            kind=body.kind,
+            all_rows=body.all_rows,
+            seen=body.seen,
+            expected=body.expected,
+            override=body.override,
+            note=body.note,
+        )
+    except review.ReviewError as err:
+        return JSONResponse({"detail": str(err)}, status_code=409)
+    return {
+        "job_id": job_id,
+        "decision": outcome.decision,
+        "decided": outcome.decided,
+        "already_decided": outcome.stale_count,
+        "already_decided_rows": outcome.stale,
+    }
+
+
+@router.get("/pipeline/jobs/{job_id}/promotion", response_model=Promotion, tags=["review"])
+def get_promotion(request: Request, principal: Reader, job_id: int) -> dict[str, Any]:
+    """Where the promotion of a job stands, with progress."""
+    return _promotion(request, _job(request, job_id))
+
+
+@router.post(
+    "/pipeline/jobs/{job_id}/promotion",
+    response_model=Promotion,
+    status_code=202,
+    responses={409: {"description": "Not promotable now; `detail` says why (the gate's words)."}},
+    tags=["review"],
+)
+def post_promotion(request: Request, principal: Promoter, job_id: int) -> Any:
+    """Start promoting the job in the background (a Dagster run of promote_listings for its
+    partition); poll GET .../promotion for progress."""
+    job = _job(request, job_id)
+    runs = request.app.state.launcher
+    refusal = launcher.promotion_refusal(engine_of(request), job, runs)
+    if refusal is None:
+        try:
+            launcher.start_promotion(runs, job, principal.username)
+        except launcher.Busy as err:
+            refusal = str(err)
+    if refusal is not None:
+        return JSONResponse({"detail": refusal}, status_code=409)
+    return _promotion(request, job)
 
 
 # --- production listings ---------------------------------------------------------------------

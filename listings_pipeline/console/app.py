@@ -9,13 +9,14 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from listings_pipeline.console import security
+from listings_pipeline.console import launcher, security
 from listings_pipeline.console.rendering import render
 from listings_pipeline.db import get_engine
 
@@ -58,6 +59,7 @@ def _error(request: Request, status_code: int, message: str) -> Response:
     )
 
 
+_FORM_OVERHEAD = 64 * 1024  # multipart boundaries and the small fields beside the file
 _MESSAGES = {404: "Not found.", 405: "Method not allowed."}
 
 
@@ -90,7 +92,7 @@ async def _login_required(request: Request, exc: security.LoginRequired) -> Resp
 
 async def _invalid_request(request: Request, exc: RequestValidationError) -> Response:
     if security.is_api(request):
-        return JSONResponse({"detail": exc.errors()}, status_code=422)
+        return JSONResponse({"detail": jsonable_encoder(exc.errors())}, status_code=422)
     problems = "; ".join(
         f"{'.'.join(str(p) for p in e['loc'][1:])}: {e['msg']}" for e in exc.errors()
     )
@@ -99,7 +101,7 @@ async def _invalid_request(request: Request, exc: RequestValidationError) -> Res
 
 def create_app(engine_factory: Callable[[], Engine] = get_engine) -> FastAPI:
     """The console. `engine_factory` is called once, on the first request that needs it."""
-    from listings_pipeline.console import api, pages
+    from listings_pipeline.console import api, pages, review_pages
 
     app = FastAPI(
         title="Listings pipeline console",
@@ -107,7 +109,7 @@ def create_app(engine_factory: Callable[[], Engine] = get_engine) -> FastAPI:
         description=(
             "Configs, jobs, files, errors, staged rows and production listings of the listings"
             " pipeline. Authenticate with `Authorization: Bearer <token>` (create one with"
-            " `python -m listings_pipeline.console.users token USER --name WHAT`) or with the"
+            " `listings-pipeline users token USER --name WHAT`) or with the"
             " console session cookie plus the `X-CSRF-Token` header on unsafe requests."
         ),
         # The schema is served by a route that checks pipeline:read; Swagger UI and ReDoc
@@ -117,6 +119,7 @@ def create_app(engine_factory: Callable[[], Engine] = get_engine) -> FastAPI:
         redoc_url=None,
     )
     app.state.engine = _LazyEngine(engine_factory)
+    app.state.launcher = launcher.Launcher()
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
     app.add_exception_handler(security.LoginRequired, _login_required)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _invalid_request)  # type: ignore[arg-type]
@@ -128,8 +131,20 @@ def create_app(engine_factory: Callable[[], Engine] = get_engine) -> FastAPI:
             response.headers.setdefault(name, value)
         return response
 
+    @app.middleware("http")
+    async def _upload_limit(request: Request, call_next: Callable[..., Any]) -> Response:
+        # Refuse an oversized upload before its body is read and spooled to disk.
+        if request.method == "POST" and request.url.path.endswith("/run"):
+            length = request.headers.get("content-length", "")
+            if not length.isdigit():
+                return _error(request, 411, "An upload must say its size (Content-Length).")
+            if int(length) > launcher.MAX_UPLOAD_BYTES + _FORM_OVERHEAD:
+                return _error(request, 413, f"Uploads are limited to {launcher.upload_limit()}.")
+        return await call_next(request)
+
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(pages.router)
+    app.include_router(review_pages.router)
     app.include_router(api.router)
     app.include_router(api.schema_router)
     return app

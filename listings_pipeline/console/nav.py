@@ -1,8 +1,8 @@
 """The sidebar: sections and links, each shown only to users holding its permission.
 
-Seed 000 "Admin pages": a Pipeline section visible with pipeline:read. Phase 2 adds the
-review pages here as `NavItem("Review", "/pipeline/review", "pipeline:review")` after Jobs,
-once those routes exist (no link is listed before its page does).
+Seed 000 "Admin pages": a Pipeline section visible with pipeline:read. Review lists the jobs
+waiting at the review gate; reading it needs pipeline:read like its pages (deciding needs
+pipeline:review, checked by the decision routes).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ NAV: tuple[NavSection, ...] = (
         "pipeline:read",
         (
             NavItem("Jobs", "/pipeline/jobs", "pipeline:read"),
+            NavItem("Review", "/pipeline/review", "pipeline:read"),
             NavItem("Configs", "/pipeline/configs", "pipeline:read"),
             NavItem("Listings", "/pipeline/listings", "pipeline:read"),
         ),

@@ -5,14 +5,16 @@ Each route declares its `Access` dependency; nothing below runs for a caller wit
 
 from __future__ import annotations
 
+import re
 import secrets
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
-from listings_pipeline.console import config_files, queries
+from listings_pipeline.console import config_files, launcher, queries
 from listings_pipeline.console.rendering import render
 from listings_pipeline.console.security import (
     ADMIN,
@@ -35,6 +37,7 @@ from listings_pipeline.settings import get_settings
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
+_RUN_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 Reader = Annotated[Principal, Depends(READ)]
 Admin = Annotated[Principal, Depends(ADMIN)]
@@ -185,7 +188,24 @@ def jobs_page(
     )
 
 
-def _job_or_404(request: Request, job_id: int) -> dict[str, Any]:
+def launcher_of(request: Request) -> launcher.Launcher:
+    return request.app.state.launcher
+
+
+def job_activity(request: Request, job: dict[str, Any]) -> dict[str, Any]:
+    """What job and review pages show about promotion: the gate, progress, the console's task."""
+    status = launcher.promotion_status(engine_of(request), job, launcher_of(request))
+    task = status["task"]
+    return {
+        **status,
+        "promoting": status["state"] == "running",
+        "refusal": status["detail"],
+        "promotable_status": status["state"] in ("ready", "waiting_for_review"),
+        "refresh": status["state"] == "running" or bool(task and task.running),
+    }
+
+
+def job_or_404(request: Request, job_id: int) -> dict[str, Any]:
     job = queries.get_job(engine_of(request), job_id)
     if job is None:
         raise HTTPException(404, f"Job {job_id} does not exist.")
@@ -200,13 +220,29 @@ def job_page(
     error_type: str | None = None,
     errors_page: int = 1,
 ) -> Response:
-    job = _job_or_404(request, job_id)
+    job = job_or_404(request, job_id)
+    return render_job(request, principal, job, error_type=error_type, errors_page=errors_page)
+
+
+def render_job(
+    request: Request,
+    principal: Principal,
+    job: dict[str, Any],
+    *,
+    error_type: str | None = None,
+    errors_page: int = 1,
+    refusal: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    """The job page; `refusal` says why a Promote press was refused."""
     engine = engine_of(request)
+    job_id = job["id"]
     error_type = _blank_none(error_type)
     return render(
         request,
         "job.html",
         principal,
+        status_code,
         job=job,
         stages=queries.job_stages(engine, job_id),
         files=queries.list_files(engine, job_id=job_id, limit=queries.MAX_LIMIT),
@@ -222,6 +258,8 @@ def job_page(
             offset=_offset(errors_page),
         ),
         errors_page=errors_page,
+        activity=job_activity(request, job),
+        refusal=refusal,
     )
 
 
@@ -236,7 +274,7 @@ def job_rows_page(
     name: str | None = None,
     page: int = 1,
 ) -> Response:
-    job = _job_or_404(request, job_id)
+    job = job_or_404(request, job_id)
     filters = {
         "listing_action": _blank_none(listing_action),
         "review_status": _blank_none(review_status),
@@ -361,17 +399,60 @@ def config_create(
 
 
 @router.get("/pipeline/configs/{slug}")
-def config_page(request: Request, principal: Reader, slug: str, saved: bool = False) -> Response:
+def config_page(
+    request: Request,
+    principal: Reader,
+    slug: str,
+    saved: bool = False,
+    cancelled: str = "",
+    runs: int = 0,
+) -> Response:
     found = _config_or_404(slug)
+    cancelled_jobs = [int(i) for i in cancelled.split(",") if i.isdigit()][:50]
+    return render_config(
+        request,
+        principal,
+        found,
+        saved=saved,
+        cancelled_jobs=cancelled_jobs,
+        cancelled_runs=runs,
+    )
+
+
+def render_config(
+    request: Request,
+    principal: Principal,
+    found: config_files.ConfigFile,
+    *,
+    saved: bool = False,
+    cancelled_jobs: list[int] | None = None,
+    cancelled_runs: int = 0,
+    run_error: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    """The config page; `run_error` says why a "Run now" was refused."""
     engine = engine_of(request)
+    config = found.config
+    task = launcher_of(request).last(found.slug)
     return render(
         request,
         "config.html",
         principal,
+        status_code,
         cfg=found,
         saved=saved,
-        jobs=queries.list_jobs(engine, slug=slug, limit=10),
-        active_jobs=queries.active_jobs_for_slug(engine, slug),
+        cancelled_jobs=cancelled_jobs or [],
+        cancelled_runs=cancelled_runs,
+        jobs=queries.list_jobs(engine, slug=found.slug, limit=10),
+        active_jobs=queries.active_jobs_for_slug(engine, found.slug),
+        task=task,
+        run_error=run_error,
+        file_source=bool(config and launcher.is_file_source(config)),
+        upload_extensions=launcher.UPLOAD_EXTENSIONS[launcher.upload_format(config)]
+        if config and launcher.is_file_source(config)
+        else (),
+        upload_limit=launcher.upload_limit(),
+        refresh=bool(task and task.running),
     )
 
 
@@ -398,26 +479,66 @@ def config_update(
     slug: str,
     yaml_text: Annotated[str, Form()] = "",
     base_sha256: Annotated[str, Form()] = "",
+    on_active: Annotated[str, Form()] = "",
+    seen_jobs: Annotated[str, Form()] = "",
+    seen_runs: Annotated[str, Form()] = "",
 ) -> Response:
+    """Save an edited config. When jobs or Dagster runs of the old version are unfinished,
+    first ask (seed 000 "Job Scheduling"): keep them, or cancel them along with the save."""
     found = _config_or_404(slug)
-    try:
-        config_files.update_config(_config_dir(), slug, yaml_text, base_sha256 or None)
-    except (config_files.ConfigInvalid, config_files.ConfigChanged) as err:
-        invalid = isinstance(err, config_files.ConfigInvalid)
-        problems = err.problems if invalid else [config_files.Problem("", str(err))]
+    engine = engine_of(request)
+
+    def form_again(problems: list[config_files.Problem], status_code: int) -> Response:
         return render(
             request,
             "config_form.html",
             principal,
-            422 if invalid else 409,
+            status_code,
             mode="edit",
             cfg=found,
             text=yaml_text,
             base_sha256=base_sha256,
             problems=problems,
-            active_jobs=queries.active_jobs_for_slug(engine_of(request), slug),
+            active_jobs=queries.active_jobs_for_slug(engine, slug),
         )
-    return RedirectResponse(f"/pipeline/configs/{slug}?saved=1", status_code=303)
+
+    if on_active == "back":
+        return form_again([], 200)
+    if on_active not in ("", "keep", "cancel"):
+        raise HTTPException(400, "on_active must be keep or cancel")
+    try:
+        config_files.validate(_config_dir(), config_files.clean_text(yaml_text), slug)
+    except config_files.ConfigInvalid as err:
+        return form_again(err.problems, 422)
+    if not on_active and config_files.clean_text(yaml_text) != found.text:
+        active_jobs = queries.active_jobs_for_slug(engine, slug)
+        runs = launcher.partition_runs(slug)
+        if active_jobs or runs:
+            return render(
+                request,
+                "config_confirm.html",
+                principal,
+                cfg=found,
+                text=yaml_text,
+                base_sha256=base_sha256,
+                active_jobs=active_jobs,
+                runs=runs,
+            )
+    try:
+        config_files.update_config(_config_dir(), slug, yaml_text, base_sha256 or None)
+    except (config_files.ConfigInvalid, config_files.ConfigChanged) as err:
+        invalid = isinstance(err, config_files.ConfigInvalid)
+        problems = err.problems if invalid else [config_files.Problem("", str(err))]
+        return form_again(problems, 422 if invalid else 409)
+    target = {"saved": "1"}
+    if on_active == "cancel":
+        message = f"cancelled by {principal.username}: config {slug} changed"
+        job_ids = [int(i) for i in seen_jobs.split(",") if i.strip().isdigit()]
+        run_ids = [r for r in seen_runs.split(",") if _RUN_ID.match(r)]
+        cancelled = launcher.cancel_jobs(engine, slug, job_ids, message)
+        runs_cancelled = launcher.cancel_waiting_runs(slug, run_ids, message)
+        target.update(cancelled=",".join(map(str, cancelled)), runs=str(len(runs_cancelled)))
+    return RedirectResponse(f"/pipeline/configs/{slug}?{urlencode(target)}", status_code=303)
 
 
 @router.get("/pipeline/configs/{slug}/delete")

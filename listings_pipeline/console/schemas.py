@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -313,3 +313,135 @@ class ConfigIn(Model):
         if (self.yaml is None) == (self.config is None):
             raise ValueError("give exactly one of yaml or config")
         return self
+
+
+# --- review and promotion --------------------------------------------------------------------
+
+
+class TabSummary(Model):
+    label: str
+    kind: str = Field(description="The change_kind that deciding by `kind` covers.")
+    total: int
+    pending: int = Field(description="Rows waiting for a person.")
+    open: int = Field(description="Rows nobody decided yet (auto-approved ones included).")
+
+
+class Progress(Model):
+    total: int
+    done: int = Field(description="Rows promotion has marked succeeded, skipped or failed.")
+    failed: int
+
+
+class Promotion(Model):
+    job_id: int
+    state: Literal["not_promotable", "ready", "waiting_for_review", "running", "completed"]
+    detail: str | None = Field(description="Why the job cannot be promoted now, if it cannot.")
+    progress: Progress
+    started_by: str | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    dagster_run_id: str | None = None
+    run_succeeded: bool | None = None
+    run_failures: list[str] = []
+
+
+class ReviewSummary(Model):
+    job_id: int
+    status: str | None
+    tabs: dict[str, TabSummary] = Field(
+        description="new, updates, matches, duplicates, deletions, errors."
+    )
+    waiting: dict[str, int] = Field(description="Rows waiting for a person, by reason.")
+    gate: str = Field(description="The review gate's own description.")
+    gate_passed: bool
+    promotion: Promotion
+
+
+class FieldChange(Model):
+    entity: str
+    action: str | None
+    field: str
+    before: Any = Field(description="Production now (the suggested listing for a match).")
+    after: Any = Field(description="What promoting the row writes.")
+    changed: bool = Field(description="Promotion would change production here.")
+    kept: bool = Field(description="Edited by hand in production: promotion keeps it.")
+
+
+class ReviewRow(Model):
+    id: int
+    rec_num: int | None
+    source_id: str
+    listing_name: str | None
+    loc_city: str | None
+    change_kind: str | None
+    review_status: str
+    review_reason: str | None
+    reviewed_by: str | None
+    reviewed_at: datetime | None
+    review_note: str | None
+    promote_status: str | None
+    force_overwrite: bool
+    match_method: str | None
+    match_score: float | None
+    production_listing_id: int | None
+    duplicate_of: int | None
+    validation_errors: str | None
+    validation_warnings: str | None
+    decidable: bool
+    fields: list[FieldChange]
+
+
+class ReviewRowsOut(Model):
+    items: list[ReviewRow]
+    limit: int
+    next_after: int | None = Field(description="Pass as `after` for the next page.")
+
+
+class DecisionIn(Model):
+    """Exactly one of row_ids, kind or all_rows."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    decision: Literal["approve", "reject"]
+    row_ids: list[int] | None = Field(default=None, max_length=1000)
+    kind: (
+        Literal["insert", "update", "skip", "delete", "duplicate", "error", "uncertain_match"]
+        | None
+    ) = None
+    all_rows: bool = Field(
+        default=False, description="Every row waiting for a person (approve) or undecided."
+    )
+    seen: dict[int, Literal["open", "decided"]] | None = Field(
+        default=None,
+        description="The rows' states as the caller last saw them, to tell apart rows someone"
+        " else decided meanwhile.",
+    )
+    expected: int | None = Field(
+        default=None, ge=0, description="With kind/all_rows: how many open rows the caller saw."
+    )
+    override: Literal["skip", "force_overwrite"] | None = None
+    note: str | None = Field(default=None, max_length=2000)
+
+    @model_validator(mode="after")
+    def _one_selection(self) -> DecisionIn:
+        if sum([bool(self.row_ids), self.kind is not None, self.all_rows]) != 1:
+            raise ValueError("give exactly one of row_ids, kind or all_rows")
+        return self
+
+
+class RowState(Model):
+    id: int
+    review_status: str
+    reviewed_by: str | None
+    reviewed_at: datetime | None
+    promote_status: str | None
+
+
+class DecisionOut(Model):
+    job_id: int
+    decision: str
+    decided: list[int]
+    already_decided: int = Field(
+        description="Selected rows left alone: someone else decided them first."
+    )
+    already_decided_rows: list[RowState]

@@ -32,7 +32,7 @@ API_PREFIX = "/api/"
 # Declared on every route so /openapi.json documents both ways in; the lookup reads them below.
 _BEARER = HTTPBearer(
     auto_error=False,
-    description="API token from `python -m listings_pipeline.console.users token USER --name N`",
+    description="API token from `listings-pipeline users token USER --name N`",
 )
 _COOKIE = APIKeyCookie(
     name=SESSION_COOKIE,
@@ -121,6 +121,8 @@ class Access:
 
 SIGNED_IN = Access(None)
 READ = Access("pipeline:read")
+REVIEW = Access("pipeline:review")
+PROMOTE = Access("pipeline:promote")
 ADMIN = Access("pipeline:admin")
 
 

@@ -218,7 +218,7 @@ def api_token_principal(engine: Engine, token: str) -> Principal | None:
         return _principal(conn, "api_token_principal", token)
 
 
-# --- CLI: python -m listings_pipeline.console.users (the lead wires `listings-pipeline users`)
+# --- CLI: `listings-pipeline users ...` (also python -m listings_pipeline.console.users)
 
 
 def _engine() -> Engine:
