@@ -312,13 +312,15 @@ review.add_command(_decision_command("reject"))
 
 # --- ui / demo --------------------------------------------------------------------------------
 @main.command("ui")
-@click.option("--port", default=3000, show_default=True)
-def ui(port: int) -> None:
-    """The Dagster UI (webserver and daemon) for this project on 127.0.0.1."""
+@click.option("--port", default=3000, show_default=True, help="Dagster UI port.")
+@click.option("--console-port", default=8000, show_default=True, help="Console port.")
+@click.option("--no-console", is_flag=True, help="Only the Dagster UI.")
+def ui(port: int, console_port: int, no_console: bool) -> None:
+    """The Dagster UI (webserver and daemon) and the pipeline console, on 127.0.0.1."""
     from listings_pipeline.orchestration.ui import serve_dagster
 
     _engine()
-    sys.exit(serve_dagster(port=port))
+    sys.exit(serve_dagster(port=port, console_port=None if no_console else console_port))
 
 
 @main.command("demo")

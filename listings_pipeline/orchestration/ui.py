@@ -1,4 +1,5 @@
-"""`listings-pipeline ui`: Dagster's webserver and daemon (`dagster dev`) for this project."""
+"""`listings-pipeline ui`: Dagster's webserver and daemon (`dagster dev`) for this project,
+and the pipeline console beside it."""
 
 from __future__ import annotations
 
@@ -22,22 +23,35 @@ def dagster_dev_command(port: int, host: str = "127.0.0.1") -> list[str]:
     ]  # fmt: skip
 
 
-def serve_dagster(port: int = 3000) -> int:
-    """Run `dagster dev` in its own process group (it may ignore SIGINT when started from a
-    non-interactive shell) and stop the whole group on Ctrl-C or SIGTERM."""
+def console_command(port: int, host: str = "127.0.0.1") -> list[str]:
+    return [sys.executable, "-m", "listings_pipeline.cli", "console", "--host", host,
+            "--port", str(port)]  # fmt: skip
+
+
+def serve_dagster(port: int = 3000, console_port: int | None = 8000) -> int:
+    """Run `dagster dev` (and the console) in their own process groups (`dagster dev` may
+    ignore SIGINT when started from a non-interactive shell) and stop both, with everything
+    under them, on Ctrl-C or SIGTERM. Returns when `dagster dev` exits."""
     env = {**os.environ, "DAGSTER_HOME": str(prepare_dagster_home())}
-    proc = subprocess.Popen(dagster_dev_command(port), env=env, start_new_session=True)
+    procs = [subprocess.Popen(dagster_dev_command(port), env=env, start_new_session=True)]
     print(f"Dagster UI: http://127.0.0.1:{port}  (DAGSTER_HOME={env['DAGSTER_HOME']})", flush=True)
+    if console_port is not None:
+        procs.append(
+            subprocess.Popen(console_command(console_port), env=env, start_new_session=True)
+        )
+        print(f"Pipeline console: http://127.0.0.1:{console_port}", flush=True)
 
     def stop(*_: object) -> None:
-        stop_process_tree(proc.pid)
+        for proc in procs:
+            stop_process_tree(proc.pid)
 
     signal.signal(signal.SIGTERM, lambda *a: stop())
     try:
-        return proc.wait()
+        return procs[0].wait()
     except KeyboardInterrupt:
+        return procs[0].wait()
+    finally:
         stop()
-        return proc.wait()
 
 
 def stop_process_tree(pid: int, timeout: float = 15.0) -> None:
