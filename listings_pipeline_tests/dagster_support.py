@@ -107,3 +107,24 @@ def age(path: Path, seconds: float) -> Path:
 def one(engine: Engine, sql: str, **params: Any) -> Any:
     with engine.connect() as conn:
         return conn.execute(text(sql), params).one()
+
+
+def pipeline_job() -> dg.JobDefinition:
+    return defs.resolve_job_def("listings_pipeline")
+
+
+def reexecute_from_failure(instance: dg.DagsterInstance, run_id: str) -> dg.ExecuteJobResult:
+    """What "Re-execute from failure" in the UI does: a child run of the failed steps."""
+    options = dg.ReexecutionOptions.from_failure(run_id, instance)
+    parent = instance.get_run_by_id(run_id)
+    assert parent is not None
+    with dg.execute_job(
+        dg.reconstructable(pipeline_job),
+        instance=instance,
+        reexecution_options=options,
+        tags=parent.tags,  # as the UI does: the partition and the rest of the parent's tags
+        run_config={"execution": {"config": {"in_process": {}}}},
+        raise_on_error=False,
+    ) as result:
+        assert result.dagster_run.parent_run_id == run_id
+        return result

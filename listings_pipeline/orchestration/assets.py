@@ -328,6 +328,8 @@ def listing_images(
                 allow_retries=False,
             )
         summary = process_images(engine, job_id=job_id, settings=ImageSettings.from_env())
+        with engine.connect() as conn:
+            failed_preview = md.failed_images(conn, job_id)
     values = summary.as_metadata()
     by_reason = values.pop("failed_by_reason")
     return dg.MaterializeResult(
@@ -338,5 +340,6 @@ def listing_images(
             "failed_by_reason": md.md_table(
                 ["reason", "images"], sorted(by_reason.items()), "No image failed."
             ),
+            "failed_preview": failed_preview,
         }
     )

@@ -12,6 +12,7 @@ import dagster as dg
 from sqlalchemy import Connection, text
 
 from listings_pipeline.db import load_queries
+from listings_pipeline.images.problems import redact_url
 from listings_pipeline.jobs import StageCounts
 
 Q = load_queries(__file__, "metadata.sql")
@@ -168,3 +169,15 @@ def stored_stage(conn: Connection, job_id: int, stage: str) -> dict[str, dg.Meta
     if row.seconds is not None:
         meta["seconds"] = dg.MetadataValue.float(round(float(row.seconds), 3))
     return meta
+
+
+def failed_images(conn: Connection, job_id: int) -> dg.MetadataValue:
+    rows = conn.execute(text(Q["failed_images"]), {"job_id": job_id, "limit": PREVIEW_ROWS}).all()
+    return md_table(
+        ["listing_info", "url", "reason", "message"],
+        (
+            (r.listing_info_id, redact_url(r.source_url), r.error_reason, r.error_message)
+            for r in rows
+        ),  # fmt: skip
+        "No image failed.",
+    )

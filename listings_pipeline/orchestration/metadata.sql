@@ -42,3 +42,8 @@ FROM pipeline.job_stages WHERE job_id = :job_id AND name = CAST(:stage AS pipeli
 -- name: job_files
 SELECT file_seq, record_count, file_size, file_path, file_hash
 FROM pipeline.files WHERE job_id = :job_id ORDER BY file_seq;
+
+-- name: failed_images
+SELECT listing_info_id, source_url, error_reason, error_message
+FROM pipeline.image_assets WHERE job_id = :job_id AND status = 'failed'
+ORDER BY id LIMIT :limit;
