@@ -128,3 +128,31 @@ def reexecute_from_failure(instance: dg.DagsterInstance, run_id: str) -> dg.Exec
     ) as result:
         assert result.dagster_run.parent_run_id == run_id
         return result
+
+
+def fail_stage_inserts(engine: Engine, sqlstate: str, message: str, times: int = 10**9) -> None:
+    """Make inserts into the stage table fail with SQLSTATE `sqlstate`, `times` times (a
+    sequence counts them: it is not rolled back with the failed transaction)."""
+    with engine.begin() as conn:
+        conn.execute(text("CREATE SEQUENCE public.test_failures"))
+        conn.execute(
+            text(
+                "CREATE FUNCTION public.test_fail() RETURNS trigger LANGUAGE plpgsql AS $$"
+                f" BEGIN IF nextval('public.test_failures') <= {int(times)} THEN"
+                f" RAISE EXCEPTION '{message}' USING ERRCODE = '{sqlstate}';"
+                " END IF; RETURN NULL; END $$"
+            )
+        )
+        conn.execute(
+            text(
+                "CREATE TRIGGER test_fail BEFORE INSERT ON stage.listings_flat"
+                " FOR EACH STATEMENT EXECUTE FUNCTION public.test_fail()"
+            )
+        )
+
+
+def heal_stage_inserts(engine: Engine) -> None:
+    with engine.begin() as conn:
+        conn.execute(text("DROP TRIGGER IF EXISTS test_fail ON stage.listings_flat"))
+        conn.execute(text("DROP FUNCTION IF EXISTS public.test_fail()"))
+        conn.execute(text("DROP SEQUENCE IF EXISTS public.test_failures"))

@@ -5,9 +5,10 @@ materialisation shows in the UI."""
 
 from __future__ import annotations
 
+import functools
 import io
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import dagster as dg
@@ -16,14 +17,16 @@ from dagster._core.execution.plan.instance_concurrency_context import InstanceCo
 from dagster._core.instance.ref import InstanceRef
 from dagster._core.test_utils import create_run_for_test
 from PIL import Image
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from listings_pipeline.definitions import defs
 from listings_pipeline.orchestration.assets import POOL
 from listings_pipeline_tests.conftest import count
 from listings_pipeline_tests.dagster_support import (
     execute,
+    fail_stage_inserts,
     failures,
+    heal_stage_inserts,
     import_config,
     materialization,
     one,
@@ -44,37 +47,9 @@ def instance() -> Iterator[dg.DagsterInstance]:
 
 
 @pytest.fixture
-def stage_trigger(engine: Engine) -> Iterator[callable]:
-    """Make inserts into the stage table fail with a given SQLSTATE, `times` times (a sequence
-    counts them: it is not rolled back with the failed transaction)."""
-
-    def install(sqlstate: str, message: str, times: int = 1_000_000) -> None:
-        with engine.begin() as conn:
-            conn.execute(text("CREATE SEQUENCE public.test_failures"))
-            conn.execute(
-                text(
-                    "CREATE FUNCTION public.test_fail() RETURNS trigger LANGUAGE plpgsql AS $$"
-                    " BEGIN IF nextval('public.test_failures') <= "
-                    f"{times} THEN RAISE EXCEPTION '{message}' USING ERRCODE = '{sqlstate}';"
-                    " END IF; RETURN NULL; END $$"
-                )
-            )
-            conn.execute(
-                text(
-                    "CREATE TRIGGER test_fail BEFORE INSERT ON stage.listings_flat"
-                    " FOR EACH STATEMENT EXECUTE FUNCTION public.test_fail()"
-                )
-            )
-
-    yield install
-    remove(engine)
-
-
-def remove(engine: Engine) -> None:
-    with engine.begin() as conn:
-        conn.execute(text("DROP TRIGGER IF EXISTS test_fail ON stage.listings_flat"))
-        conn.execute(text("DROP FUNCTION IF EXISTS public.test_fail()"))
-        conn.execute(text("DROP SEQUENCE IF EXISTS public.test_failures"))
+def stage_trigger(engine: Engine) -> Iterator[Callable[..., None]]:
+    yield functools.partial(fail_stage_inserts, engine)
+    heal_stage_inserts(engine)
 
 
 def step_events(result: dg.ExecuteInProcessResult, step: str, kind: str) -> int:
@@ -108,7 +83,7 @@ def test_backfill_resumes_the_failed_transform_without_importing_again(
     assert (status, stage) == ("failed", "transform") and "stage table is full" in error
     assert count(engine, "pipeline.files") == 1
 
-    remove(engine)
+    heal_stage_inserts(engine)
     # A backfill over the failed partition (Dagster tags its runs with dagster/backfill).
     retried = execute(instance, "listings_pipeline", SLUG, tags={"dagster/backfill": "bf1"})
     assert retried.success, failures(retried)
@@ -132,7 +107,7 @@ def test_reexecution_from_failure_continues_the_same_job(
     stage_trigger("P0001", "stage table is full")
     failed = execute(instance, "listings_pipeline", SLUG, import_config(csv))
     assert not failed.success
-    remove(engine)
+    heal_stage_inserts(engine)
 
     again = reexecute_from_failure(instance, failed.run_id)
     assert again.success
