@@ -123,7 +123,6 @@ def reexecute_from_failure(instance: dg.DagsterInstance, run_id: str) -> dg.Exec
         instance=instance,
         reexecution_options=options,
         tags=parent.tags,  # as the UI does: the partition and the rest of the parent's tags
-        run_config={"execution": {"config": {"in_process": {}}}},
         raise_on_error=False,
     ) as result:
         assert result.dagster_run.parent_run_id == run_id

@@ -77,7 +77,8 @@ def test_backfill_resumes_the_failed_transform_without_importing_again(
     failed = execute(instance, "listings_pipeline", SLUG, import_config(csv))
     assert not failed.success
     assert step_events(failed, "staged_rows", "STEP_UP_FOR_RETRY") == 0
-    assert any("stage table is full" in message for message in failures(failed))
+    (message,) = failures(failed)
+    assert "RaiseException: stage table is full" in message and "[SQL:" not in message
     # The dead letter: the job is failed with its reason, at the stage that failed.
     status, stage, error = job_row(engine, 1)
     assert (status, stage) == ("failed", "transform") and "stage table is full" in error

@@ -69,5 +69,14 @@ def transient_only(also: tuple[type[BaseException], ...] = ()) -> Iterator[None]
     except Exception as err:
         if is_transient(err) or isinstance(err, also):
             raise
-        message = str(err) if isinstance(err, _EXPLAINED) else f"{type(err).__name__}: {err}"
-        raise dg.Failure(description=message, allow_retries=False) from err
+        raise dg.Failure(description=describe(err), allow_retries=False) from err
+
+
+def describe(err: BaseException) -> str:
+    """One readable line for the step's failure (the full chain stays in the step's log)."""
+    if isinstance(err, _EXPLAINED):
+        return str(err)
+    if isinstance(err, sqlalchemy.exc.DBAPIError) and err.orig is not None:
+        # The driver's message, without the statement SQLAlchemy appends (it can be pages).
+        return f"{type(err.orig).__name__}: {str(err.orig).strip()}"
+    return f"{type(err).__name__}: {err}"
