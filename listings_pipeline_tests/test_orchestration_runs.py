@@ -246,6 +246,7 @@ def test_materialisations_show_counts_as_numbers_and_previews(
     assert isinstance(raw.metadata["records_total"], dg.IntMetadataValue)
     assert isinstance(raw.metadata["seconds"], dg.FloatMetadataValue)
     assert raw.metadata["dagster/row_count"].value == 2
+    assert raw.metadata["input_file"].value == "second.csv"
     assert "job-000002-01.jsonl.gz" in raw.metadata["files"].value
 
     staged = materialization(blocked, "staged_rows")

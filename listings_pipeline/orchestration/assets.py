@@ -171,11 +171,14 @@ def raw_file(
                 else:  # a retried step imports again into the job its first attempt made
                     job_id = own
                 result = pipeline.import_stage(engine, job_id, source, input_path)
+                read = pipeline.resolve_input(source, input_path)  # also the config's source_url
             meta.update(md.counts(result.counts))
             meta.update(md.timing(result.seconds, result.counts.total))
             meta["resumed"] = dg.MetadataValue.bool(False)
-            if input_path is not None:
-                meta["input_file"] = dg.MetadataValue.text(input_path.name)
+            if read is not None:
+                name = item.name if item is not None else read.name  # not the temporary copy's
+                meta["input_file"] = dg.MetadataValue.text(name)
+                meta["input_bytes"] = dg.MetadataValue.int(result.bytes_read)
             if inbox is not None and item is not None:
                 meta.update(_move_done(context, inbox, item, job_id))
         with engine.connect() as conn:
