@@ -84,9 +84,20 @@ def start_job(
         )
 
 
-def _stage_state(engine: Engine, job_id: int) -> dict[str, str]:
+def stage_state(engine: Engine, job_id: int) -> dict[str, str]:
+    """Status of each stage of the job: {"import": "completed", "transform": "failed", ...}."""
     with engine.connect() as conn:
         return {r.name: r.status for r in conn.execute(text(Q["stage_state"]), {"job_id": job_id})}
+
+
+def resumable_job(engine: Engine, slug: str) -> int | None:
+    """The source's latest job if it stopped after its import completed (failed in transform or
+    promote, waiting at the review gate, or left running by a worker that died), else None.
+
+    A retry continues such a job from its failed stage instead of importing again.
+    """
+    with engine.connect() as conn:
+        return conn.execute(text(Q["resumable_job"]), {"slug": slug}).scalar()
 
 
 def import_stage(
@@ -108,7 +119,7 @@ def import_stage(
 def transform_stage(
     engine: Engine, job_id: int, config: SourceConfig, *, hooks: list[BatchHook] | None = None
 ) -> TransformResult:
-    if _stage_state(engine, job_id).get("import") != "completed":
+    if stage_state(engine, job_id).get("import") != "completed":
         raise StageNotReady(f"job {job_id}: the import did not complete; run the import again")
     with engine.begin() as conn:
         jobs.start_stage(conn, job_id, "transform")
@@ -144,7 +155,7 @@ def gate(engine: Engine, job_id: int) -> GateResult:
 def promote_stage(
     engine: Engine, job_id: int, config: SourceConfig, *, promoted_by: str
 ) -> PromotionResult:
-    state = _stage_state(engine, job_id)
+    state = stage_state(engine, job_id)
     if state.get("transform") != "completed":
         raise StageNotReady(f"job {job_id}: the transform did not complete; nothing to promote")
     if state.get("promote") == "completed":
@@ -188,6 +199,8 @@ __all__ = [
     "gate",
     "import_stage",
     "promote_stage",
+    "resumable_job",
+    "stage_state",
     "start_job",
     "transform_stage",
 ]

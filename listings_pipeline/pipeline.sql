@@ -8,3 +8,10 @@ SELECT name::text AS name, status FROM pipeline.job_stages WHERE job_id = :job_i
 
 -- name: approved_rows
 SELECT count(*) FROM stage.listings_flat WHERE job_id = :job_id AND ok_to_promote;
+
+-- name: resumable_job
+-- The latest job of the source, if its import completed and it did not finish.
+SELECT j.id FROM pipeline.jobs j
+JOIN pipeline.job_stages i ON i.job_id = j.id AND i.name = 'import' AND i.status = 'completed'
+WHERE j.id = (SELECT max(id) FROM pipeline.jobs WHERE slug = :slug)
+  AND j.status IN ('pending', 'running', 'review', 'failed');

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, text
@@ -50,8 +51,15 @@ def sync_config(conn: Connection, config: SourceConfig) -> StoredConfig:
     return StoredConfig(id=row.id, version=row.version)
 
 
-def sync_all(conn: Connection, configs: dict[str, SourceConfig]) -> list[str]:
-    """Sync every config; deactivate stored configs whose file is gone; return those slugs."""
+def sync_all(
+    conn: Connection, configs: dict[str, SourceConfig], *, unreadable: Iterable[str] = ()
+) -> list[str]:
+    """Sync every config; deactivate stored configs whose file is gone; return those slugs.
+
+    `unreadable`: slugs whose file exists but cannot be loaded right now (a typo being fixed);
+    they keep their stored state instead of counting as deleted.
+    """
     for config in configs.values():
         sync_config(conn, config)
-    return list(conn.execute(text(Q["deactivate_missing"]), {"slugs": list(configs)}).scalars())
+    keep = [*configs, *unreadable]
+    return list(conn.execute(text(Q["deactivate_missing"]), {"slugs": keep}).scalars())

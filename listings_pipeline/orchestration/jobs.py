@@ -3,27 +3,32 @@
 import dagster as dg
 
 from listings_pipeline.orchestration.assets import (
+    listing_images,
     promoted_listings,
     raw_file,
     review_gate,
     staged_rows,
 )
-from listings_pipeline.orchestration.partitions import source_configs
 from listings_pipeline.orchestration.resources import ListingsResource
 from listings_pipeline.review import ReviewError, decide
 
 pipeline_job = dg.define_asset_job(
     "listings_pipeline",
     selection=dg.AssetSelection.assets(raw_file, staged_rows, promoted_listings),
-    partitions_def=source_configs,
     description="Import → transform → review gate → promote for one source config.",
 )
 
 promotion_job = dg.define_asset_job(
     "promote_listings",
     selection=dg.AssetSelection.checks(review_gate) | dg.AssetSelection.assets(promoted_listings),
-    partitions_def=source_configs,
     description="Review gate + promotion of the partition's current job (after review).",
+)
+
+images_job = dg.define_asset_job(
+    "process_images",
+    selection=dg.AssetSelection.assets(listing_images),
+    description="Images of the listings promoted by the partition's latest promoted job (runs "
+    "by itself after each promotion; start it by hand or backfill it to reprocess).",
 )
 
 

@@ -218,11 +218,14 @@ def evaluate_tick(
     now: datetime,
     current_keys: Callable[[], Iterable[str]],
     tz: tzinfo = UTC,
+    *,
+    recheck_partitions: bool = False,
 ) -> SensorTick:
     """One sensor tick: partitions for every active config, and the runs due now.
 
     One sensor does both so a run is never requested for a partition that a separate
-    sensor has not added yet.
+    sensor has not added yet. `recheck_partitions` compares with the instance's partitions
+    even if the slugs are those of the last tick (the caller saw a config change).
     """
     configs = list(configs)
     try:
@@ -230,6 +233,8 @@ def evaluate_tick(
         schedule_cursor, partition_cursor = parts.get("schedule"), parts.get("partitions")
     except (ValueError, AttributeError):
         schedule_cursor, partition_cursor = cursor, None  # due_runs reports the reset
+    if recheck_partitions:
+        partition_cursor = None
     partitions = plan_partition_sync((c.slug for c in configs), partition_cursor, current_keys)
     schedule = due_runs(configs, schedule_cursor, now, tz)
     combined = json.dumps(
