@@ -167,7 +167,7 @@ def test_review_tabs_show_each_kind_and_the_update_diff_against_production(
             {"j": job},
         )
     errors = text_of(client.get(url, params={"tab": "errors"}).text)
-    assert "listings.name: required field is empty" in errors
+    assert "listings.name: required but empty" in errors
     assert "Besides these rows, 1 record was set aside by the import or transform" in errors
     new = text_of(client.get(url, params={"tab": "new"}).text)
     assert "Place 6" in new and "Place 1" not in new

@@ -24,7 +24,10 @@ def run_once(engine: Engine, config, path: Path) -> int:
 def actions(engine: Engine, job_id: int) -> dict[str, str]:
     with engine.connect() as conn:
         rows = conn.execute(
-            text("SELECT source_id, change_kind FROM stage.listings_flat WHERE job_id = :j"),
+            text(
+                "SELECT source_id, change_kind FROM stage.listings_flat WHERE job_id = :j"
+                " ORDER BY id"  # a duplicate comes after its primary and wins the dict entry
+            ),
             {"j": job_id},
         )
         return {r.source_id: r.change_kind for r in rows}
