@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, BinaryIO
 
+import orjson
+
 from listings_pipeline.importing.raw_store import RawStore
 
 # Level 1: raw files are written once per import and 10 KB descriptions still shrink ~3x;
@@ -22,6 +24,22 @@ GZIP_LEVEL = 1
 def raw_prefix(environment: str, data_domain: str, dmo_id: int, day: date, job_id: int) -> str:
     """{environment}/raw/{data_domain}/{dmo_id}/{YYYYMMDD}/job-{job_id:06}"""
     return f"{environment}/raw/{data_domain}/{dmo_id}/{day:%Y%m%d}/job-{job_id:06}"
+
+
+def dump_line(record: dict[str, Any]) -> bytes:
+    """One JSON line (UTF-8). orjson is several times faster than json; what it refuses
+    (integers beyond 64 bits, non-string keys, Decimal) goes through json as before."""
+    try:
+        return orjson.dumps(record) + b"\n"
+    except TypeError:  # orjson.JSONEncodeError is a TypeError
+        return json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+
+
+def load_line(line: bytes) -> Any:
+    try:
+        return orjson.loads(line)
+    except orjson.JSONDecodeError:  # e.g. NaN, which json writes and orjson does not read
+        return json.loads(line)
 
 
 @dataclass(frozen=True)
@@ -110,7 +128,7 @@ class RawFileWriter:
 
     def write(self, rec_num: int, record: dict[str, Any]) -> int:
         """Write one record; return the file_seq it went to."""
-        line = json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+        line = dump_line(record)
         if self._gz is not None and (
             self._count >= self.max_records or self._bytes + len(line) > self.max_bytes
         ):
@@ -142,4 +160,4 @@ def read_raw_file(store: RawStore, key: str) -> Iterator[dict[str, Any]]:
     """Stream the records of one raw file."""
     with store.reader(key) as fh, gzip.GzipFile(fileobj=fh, mode="rb") as gz:
         for line in gz:
-            yield json.loads(line)
+            yield load_line(line)

@@ -10,12 +10,16 @@ run once at the end and are idempotent.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+from psycopg import sql
+from psycopg._copy_base import TextFormatter  # psycopg's own COPY row formatting (C)
+from psycopg.adapt import Transformer
 from sqlalchemy import Connection, Engine, text
 
 from listings_pipeline.configs.model import SourceConfig
@@ -29,8 +33,12 @@ from listings_pipeline.transform.normalize import normalize_row
 from listings_pipeline.transform.validate import validate_row
 
 Q = load_queries(__file__, "stage.sql")
-BATCH_ROWS = 1000
-BATCH_BYTES = 2_000_000  # seed 000: keep DB insert batches under 1-2 MB
+# Rows are sent with COPY, not INSERT: the seed's 1-2 MB guidance is about statement size, and a
+# COPY stream of a few MB costs the server no more memory. Bigger batches mean fewer round
+# trips and planner runs per record; two batches at most are held in memory (one filling, one
+# being flushed).
+BATCH_ROWS = 2000
+BATCH_BYTES = 4_000_000
 
 # Columns the Python side fills, in COPY order.
 COPY_COLUMNS = (
@@ -46,14 +54,17 @@ COPY_COLUMNS = (
     "validation_errors", "validation_warnings", "quality_score",
 )  # fmt: skip
 _JSON_COLUMNS = {"ci_socials", "images", "dates", "hours", "attributes"}
-BATCH_STEPS = (
-    "batch_match_hash",
+# Per batch, sent as one script each (one round trip): lookups and hashes, then (after the
+# hooks) actions and the insert into the stage table.
+LOOKUP_STEPS = (
+    "batch_analyze",
+    "batch_hashes",
     "batch_lookup_bridge",
     "batch_lookup_match_hash",
     "batch_lookup_listing_info",
     "batch_production_ids",
     "batch_fill_location",
-    "batch_content_hashes",
+    "batch_location_hash",
 )
 
 # A hook between lookups and hashing, e.g. geocoding rows still without coordinates.
@@ -66,81 +77,125 @@ class TransformResult:
     seconds: float
     resumed_from: int
     hook_counts: dict[str, int] = field(default_factory=dict)
+    # Wall seconds per SQL step summed over batches ("copy" = sending the rows), to see
+    # where a transform's time goes.
+    step_seconds: dict[str, float] = field(default_factory=dict)
 
 
-def _row_tuple(row: dict[str, Any]) -> tuple:
-    return tuple(
-        (json.dumps(row[c]) if row.get(c) is not None else None)
-        if c in _JSON_COLUMNS
-        else row.get(c)
-        for c in COPY_COLUMNS
-    )
+def _json(value: Any) -> str | None:
+    return None if value is None else orjson.dumps(value).decode()
 
 
 class _Batcher:
+    """Collects rows as COPY data and flushes each full batch in a background thread, so
+    PostgreSQL works on one batch while Python maps the next (the machine has two cores; a
+    flush is mostly waiting on the server). Rows are formatted here, and each batch's SQL goes
+    as one script, so the flushing thread needs the GIL only a few times per batch. At most
+    one batch is in flight and batches commit in order, so a failure still leaves every
+    record before the failed batch staged."""
+
     def __init__(self, engine: Engine, config: SourceConfig, hooks: list[BatchHook]) -> None:
         self.engine = engine
-        self.config = config
         self.hooks = hooks
-        self.rows: list[tuple] = []
+        self.rows = 0
         self.bytes = 0
         self.hook_counts: dict[str, int] = {}
+        self.step_seconds: dict[str, float] = {}
+        self._formatter = TextFormatter(Transformer())
+        self._data = bytearray()
         mapped = set(config.transform.map_fields)
-        self.flags = {
+        flags = {
             "images_mapped": any(t.startswith("listing_images.") for t in mapped),
             "dates_mapped": any(t.startswith("opening_dates.") for t in mapped),
             "hours_mapped": any(t.startswith("opening_hours.") for t in mapped),
             "attributes_mapped": any(t.startswith("bridge_attributes_listings.") for t in mapped),
         }
         with engine.connect() as conn:
-            columns = ", ".join(conn.execute(text(Q["stage_columns"])).scalars())
-        self.insert_sql = Q["batch_to_stage"].format(columns=columns)
+            columns = [sql.Identifier(c) for c in conn.execute(text(Q["stage_columns"])).scalars()]
+        self.copy_sql = sql.SQL("COPY batch_rows ({}) FROM STDIN").format(
+            sql.SQL(", ").join(map(sql.Identifier, COPY_COLUMNS))
+        )
+        self.lookups_sql = sql.SQL("\n").join(sql.SQL(Q[step]) for step in LOOKUP_STEPS)
+        self.finish_sql = sql.SQL("\n").join(
+            [
+                sql.SQL(Q["batch_actions"]).format(
+                    **{name: sql.Literal(value) for name, value in flags.items()}
+                ),
+                sql.SQL(Q["batch_to_stage"]).format(columns=sql.SQL(", ").join(columns)),
+            ]
+        )
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="transform-flush")
+        self._in_flight: Future[None] | None = None
 
-    def add(self, row: tuple, size: int) -> None:
-        self.rows.append(row)
+    def add(self, row: dict[str, Any], size: int) -> None:
+        get = row.get
+        values = tuple(_json(get(c)) if c in _JSON_COLUMNS else get(c) for c in COPY_COLUMNS)
+        self._data += self._formatter.write_row(values)
+        self.rows += 1
         self.bytes += size
-        if len(self.rows) >= BATCH_ROWS or self.bytes >= BATCH_BYTES:
-            self.flush()
+        if self.rows >= BATCH_ROWS or self.bytes >= BATCH_BYTES:
+            self._submit()
 
-    def flush(self) -> None:
-        if not self.rows:
-            return
+    def _submit(self) -> None:
+        self._data += self._formatter.end()
+        data, self._data, self.rows, self.bytes = self._data, bytearray(), 0, 0
+        self._wait()  # one batch in flight: memory stays at two batches
+        if data:
+            self._in_flight = self._pool.submit(self._flush, data)
+
+    def _wait(self) -> None:
+        if self._in_flight is not None:
+            future, self._in_flight = self._in_flight, None
+            future.result()  # re-raises the flush's error in the caller's thread
+
+    def finish(self) -> None:
+        """Flush what is left and wait for it."""
+        try:
+            self._submit()
+            self._wait()
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Stop without flushing (after an error); waits for a flush already running."""
+        self._pool.shutdown(wait=True)
+
+    def _timed(self, step: str, started: float) -> float:
+        now = time.perf_counter()
+        self.step_seconds[step] = self.step_seconds.get(step, 0.0) + now - started
+        return now
+
+    def _flush(self, data: bytearray) -> None:
+        t = time.perf_counter()
         with self.engine.begin() as conn:
-            if conn.execute(text("SELECT to_regclass('pg_temp.batch_rows')")).scalar() is None:
-                conn.connection.driver_connection.execute(Q["create_batch_table"])
             raw = conn.connection.driver_connection
-            with (
-                raw.cursor() as cur,
-                cur.copy(f"COPY batch_rows ({', '.join(COPY_COLUMNS)}) FROM STDIN") as copy,
-            ):
-                for row in self.rows:
-                    copy.write_row(row)
-            for step in BATCH_STEPS:
-                conn.execute(text(Q[step]))
-            for hook in self.hooks:
-                for key, value in hook(conn).items():
-                    self.hook_counts[key] = self.hook_counts.get(key, 0) + value
-            conn.execute(text(Q["batch_actions"]), self.flags)
-            conn.execute(text(self.insert_sql))
-        self.rows = []
-        self.bytes = 0
+            if raw.execute(Q["batch_table_exists"]).fetchone()[0] is None:
+                raw.execute(Q["create_batch_table"])
+            with raw.cursor() as cur, cur.copy(self.copy_sql) as copy:
+                copy.write(data)
+            t = self._timed("copy", t)
+            raw.execute(self.lookups_sql)
+            t = self._timed("lookups_and_hashes", t)
+            if self.hooks:
+                for hook in self.hooks:
+                    for key, value in hook(conn).items():
+                        self.hook_counts[key] = self.hook_counts.get(key, 0) + value
+                t = self._timed("hooks", t)
+            raw.execute(self.finish_sql)
+            t = self._timed("actions_and_insert", t)
+        self._timed("commit", t)
 
 
-def run_transform(
-    engine: Engine,
+def _stage_records(
+    batcher: _Batcher,
+    store: RawStore,
+    files: list,
+    done: int,
+    mapper: Mapper,
     job_id: int,
     config: SourceConfig,
-    *,
-    store: RawStore | None = None,
-    hooks: list[BatchHook] | None = None,
-) -> TransformResult:
-    started = time.perf_counter()
-    store = store or get_raw_store()
-    mapper = Mapper(config)
-    with engine.connect() as conn:
-        done = conn.execute(text(Q["staged_up_to"]), {"job_id": job_id}).scalar_one()
-        files = job_files(conn, job_id)
-    batcher = _Batcher(engine, config, hooks or [])
+) -> None:
+    """Map, normalise and validate every record not yet staged, handing rows to `batcher`."""
     for raw_file in files:
         if raw_file.first_rec_num + raw_file.record_count - 1 <= done:
             continue  # staged by an earlier attempt
@@ -164,8 +219,30 @@ def run_transform(
                 quality_score=result.quality_score,
             )
             description = row.get("listing_info_description") or ""
-            batcher.add(_row_tuple(row), 1024 + len(description))
-    batcher.flush()
+            batcher.add(row, 1024 + len(description))
+
+
+def run_transform(
+    engine: Engine,
+    job_id: int,
+    config: SourceConfig,
+    *,
+    store: RawStore | None = None,
+    hooks: list[BatchHook] | None = None,
+) -> TransformResult:
+    started = time.perf_counter()
+    store = store or get_raw_store()
+    mapper = Mapper(config)
+    with engine.connect() as conn:
+        done = conn.execute(text(Q["staged_up_to"]), {"job_id": job_id}).scalar_one()
+        files = job_files(conn, job_id)
+    batcher = _Batcher(engine, config, hooks or [])
+    try:
+        _stage_records(batcher, store, files, done, mapper, job_id, config)
+    except BaseException:
+        batcher.close()
+        raise
+    batcher.finish()
 
     import_partial = False
     with engine.begin() as conn:
@@ -210,4 +287,5 @@ def run_transform(
         seconds=time.perf_counter() - started,
         resumed_from=done,
         hook_counts=batcher.hook_counts,
+        step_seconds=batcher.step_seconds,
     )

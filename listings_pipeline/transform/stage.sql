@@ -1,6 +1,9 @@
 -- Transform decisions, set-based. Per batch on the temp table batch_rows (this batch only),
 -- then once per job on stage.listings_flat (duplicates, deletions, review flags).
 
+-- name: batch_table_exists
+SELECT to_regclass('pg_temp.batch_rows');
+
 -- name: create_batch_table
 CREATE TEMP TABLE batch_rows (LIKE stage.listings_flat INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;
 ALTER TABLE batch_rows ALTER COLUMN id DROP DEFAULT, ALTER COLUMN id DROP NOT NULL;
@@ -9,9 +12,27 @@ CREATE INDEX ON batch_rows (rec_num);
 -- name: staged_up_to
 SELECT coalesce(max(rec_num), 0) FROM stage.listings_flat WHERE job_id = :job_id;
 
--- name: batch_match_hash
-UPDATE batch_rows
-SET listing_match_hash = pipeline.listing_match_hash(listing_name, loc_address1, loc_city);
+-- name: batch_analyze
+-- Without statistics the planner takes a fresh temp table for a big one and joins it to
+-- production by sequential scans: O(production) per batch, quadratic over a large import.
+ANALYZE batch_rows;
+
+-- name: batch_hashes
+-- The match hash and the content hashes that do not depend on what the lookups find, in one
+-- pass. An object the source says nothing about gets no hash (and so no action).
+UPDATE batch_rows SET
+    listing_match_hash = pipeline.listing_match_hash(listing_name, loc_address1, loc_city),
+    listing_content_hash = pipeline.listing_content_hash(listing_name),
+    listing_info_content_hash = pipeline.listing_info_content_hash(listing_info_description),
+    contact_info_content_hash = CASE
+        WHEN num_nonnulls(ci_name, ci_email, ci_local_phone, ci_international_phone, ci_socials) = 0
+        THEN NULL
+        ELSE pipeline.contact_info_content_hash(ci_name, ci_email, ci_local_phone,
+                                                ci_international_phone, ci_socials) END,
+    images_content_hash = pipeline.images_content_hash(images),
+    opening_dates_content_hash = pipeline.opening_dates_content_hash(dates),
+    opening_hours_content_hash = pipeline.opening_hours_content_hash(hours),
+    attributes_content_hash = pipeline.attributes_content_hash(attributes);
 
 -- name: batch_lookup_bridge
 -- 1. Bridge table: (dmo_id, source_id) → the listing and listing_info this source already maps to.
@@ -67,27 +88,18 @@ SET loc_lat = coalesce(b.loc_lat, loc.lat), loc_lng = coalesce(b.loc_lng, loc.ln
 FROM public.locations loc
 WHERE loc.id = b.location_internal_id AND (b.loc_lat IS NULL OR b.loc_lng IS NULL);
 
--- name: batch_content_hashes
--- An object the source says nothing about gets no hash (and so no action).
+-- name: batch_location_hash
+-- After batch_fill_location, which may complete the address from production.
 UPDATE batch_rows SET
-    listing_content_hash = pipeline.listing_content_hash(listing_name),
-    listing_info_content_hash = pipeline.listing_info_content_hash(listing_info_description),
     location_content_hash = CASE
         WHEN num_nonnulls(loc_address1, loc_address2, loc_city, loc_state, loc_zip, loc_country,
                           loc_lat, loc_lng) = 0 THEN NULL
         ELSE pipeline.location_content_hash(loc_address1, loc_address2, loc_city, loc_state,
-                                            loc_zip, loc_country, loc_lat, loc_lng) END,
-    contact_info_content_hash = CASE
-        WHEN num_nonnulls(ci_name, ci_email, ci_local_phone, ci_international_phone, ci_socials) = 0
-        THEN NULL
-        ELSE pipeline.contact_info_content_hash(ci_name, ci_email, ci_local_phone,
-                                                ci_international_phone, ci_socials) END,
-    images_content_hash = pipeline.images_content_hash(images),
-    opening_dates_content_hash = pipeline.opening_dates_content_hash(dates),
-    opening_hours_content_hash = pipeline.opening_hours_content_hash(hours),
-    attributes_content_hash = pipeline.attributes_content_hash(attributes);
+                                            loc_zip, loc_country, loc_lat, loc_lng) END;
 
 -- name: batch_actions
+-- The *_mapped placeholders: whether the config maps that collection, as SQL literals composed once
+-- per job (psycopg.sql.Literal).
 -- Seed 000 "Content Change Detection". Listing-level objects (listing, location, attributes)
 -- belong to the source that created the listing (listings.imported_from); other sources that
 -- match it add their own listing_info and do not rewrite the shared listing back and forth.
@@ -113,7 +125,7 @@ UPDATE batch_rows b SET
         WHEN b.validation_errors IS NOT NULL THEN 'error'
         WHEN l.id IS NULL THEN CASE WHEN b.attributes_content_hash IS NULL THEN 'skip' ELSE 'insert' END
         WHEN l.imported_from IS DISTINCT FROM b.imported_from THEN 'skip'
-        WHEN b.attributes_content_hash IS NULL AND NOT :attributes_mapped THEN 'skip'
+        WHEN b.attributes_content_hash IS NULL AND NOT {attributes_mapped} THEN 'skip'
         WHEN l.attributes_content_hash IS DISTINCT FROM b.attributes_content_hash THEN 'update'
         ELSE 'skip' END,
     listing_info_action = CASE
@@ -131,13 +143,13 @@ UPDATE batch_rows b SET
     images_action = CASE
         WHEN b.validation_errors IS NOT NULL THEN 'error'
         WHEN li.id IS NULL THEN CASE WHEN b.images_content_hash IS NULL THEN 'skip' ELSE 'insert' END
-        WHEN b.images_content_hash IS NULL AND NOT :images_mapped THEN 'skip'
+        WHEN b.images_content_hash IS NULL AND NOT {images_mapped} THEN 'skip'
         WHEN li.images_content_hash IS DISTINCT FROM b.images_content_hash THEN 'update'
         ELSE 'skip' END,
     opening_dates_action = CASE
         WHEN b.validation_errors IS NOT NULL THEN 'error'
         WHEN li.id IS NULL THEN CASE WHEN b.opening_dates_content_hash IS NULL THEN 'skip' ELSE 'insert' END
-        WHEN b.opening_dates_content_hash IS NULL AND NOT :dates_mapped THEN 'skip'
+        WHEN b.opening_dates_content_hash IS NULL AND NOT {dates_mapped} THEN 'skip'
         WHEN (SELECT max(d.opening_dates_content_hash) FROM public.opening_dates d
               WHERE d.listing_info_id = li.id) IS DISTINCT FROM b.opening_dates_content_hash
         THEN 'update'
@@ -145,7 +157,7 @@ UPDATE batch_rows b SET
     opening_hours_action = CASE
         WHEN b.validation_errors IS NOT NULL THEN 'error'
         WHEN li.id IS NULL THEN CASE WHEN b.opening_hours_content_hash IS NULL THEN 'skip' ELSE 'insert' END
-        WHEN b.opening_hours_content_hash IS NULL AND NOT :hours_mapped THEN 'skip'
+        WHEN b.opening_hours_content_hash IS NULL AND NOT {hours_mapped} THEN 'skip'
         WHEN (SELECT max(h.opening_hours_content_hash) FROM public.opening_hours h
               WHERE h.listing_info_id = li.id) IS DISTINCT FROM b.opening_hours_content_hash
         THEN 'update'
