@@ -101,6 +101,51 @@ def test_unchanged_reimport_writes_nothing_to_public(engine: Engine, tmp_path: P
     assert public_state(engine) == before
 
 
+CONTENT = (
+    "SELECT source_id, listing_name, listing_info_description, loc_lat, loc_lng, images, hours,"
+    " attributes, validation_errors, quality_score, listing_match_hash, listing_content_hash,"
+    " listing_info_content_hash, location_content_hash, contact_info_content_hash,"
+    " images_content_hash, opening_hours_content_hash, attributes_content_hash, record_hash"
+    " FROM stage.listings_flat WHERE job_id = :j ORDER BY source_id"
+)
+
+
+def content(engine: Engine, job_id: int) -> list[tuple]:
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(text(CONTENT), {"j": job_id})]
+
+
+def test_unchanged_records_reuse_their_rows_and_changed_ones_are_mapped_again(
+    engine: Engine, tmp_path: Path
+) -> None:
+    config = csv_config()
+    rows = [place(i) for i in range(1, 6)] + [place(6, Lat="", Lng="")]
+    first = run_once(engine, config, write_csv(tmp_path / "a.csv", rows))
+    pipeline.promote_stage(engine, first, config, promoted_by="test")
+
+    rows[1] = place(2, Description="Now with a view.")
+    job_id = pipeline.start_job(engine, config, input_path=tmp_path / "a.csv")
+    path = write_csv(tmp_path / "b.csv", rows)
+    pipeline.import_stage(engine, job_id, config, path)
+    result = pipeline.transform_stage(engine, job_id, config)
+    # P2 changed; P6 has no coordinates of its own (they may come from production): mapped.
+    assert result.counts.extra["reused_rows"] == 4
+    before, after = content(engine, first), content(engine, job_id)
+    assert [r for r in after if r[0] != "P2"] == [r for r in before if r[0] != "P2"]
+    p2 = next(r for r in after if r[0] == "P2")
+    assert p2[2] == "Now with a view."
+    assert p2[-1] != next(r for r in before if r[0] == "P2")[-1]
+    assert {r[1]: r[2] for r in stage_rows(engine, job_id)}["P2"] == "update"
+
+    # Another config (here: validation) changes the fingerprint: nothing is reused.
+    stricter = csv_config(validation={"required_fields": ["contact_info.website_url"]})
+    job_id = pipeline.start_job(engine, stricter, input_path=path)
+    pipeline.import_stage(engine, job_id, stricter, path)
+    result = pipeline.transform_stage(engine, job_id, stricter)
+    assert result.counts.extra["reused_rows"] == 0
+    assert {r[2] for r in stage_rows(engine, job_id)} == {"error"}
+
+
 def test_changed_attributes_replace_the_listing_links(engine: Engine, tmp_path: Path) -> None:
     config = csv_config()
     job = run_once(engine, config, write_csv(tmp_path / "a.csv", [place(1), place(2)]))

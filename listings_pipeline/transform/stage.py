@@ -10,10 +10,12 @@ run once at the end and are idempotent.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -24,7 +26,7 @@ from sqlalchemy import Connection, Engine, text
 
 from listings_pipeline.configs.model import SourceConfig
 from listings_pipeline.db import load_queries
-from listings_pipeline.importing.raw_files import read_raw_file
+from listings_pipeline.importing.raw_files import dump_line, read_raw_file
 from listings_pipeline.importing.raw_store import RawStore, get_raw_store
 from listings_pipeline.importing.stage import job_files
 from listings_pipeline.jobs import JobError, StageCounts, record_errors
@@ -52,12 +54,17 @@ COPY_COLUMNS = (
     "loc_country", "loc_lat", "loc_lng", "loc_lat_original", "loc_lng_original",
     "images", "dates", "hours", "attributes",
     "validation_errors", "validation_warnings", "quality_score",
+    "record_hash", "reuse_id",
 )  # fmt: skip
+# Records are read this many at a time to look up, in one query, which of them the source sent
+# unchanged since the previous job (those reuse that job's row instead of being mapped again).
+REUSE_CHUNK = 500
 _JSON_COLUMNS = {"ci_socials", "images", "dates", "hours", "attributes"}
 # Per batch, sent as one script each (one round trip): lookups and hashes, then (after the
 # hooks) actions and the insert into the stage table.
 LOOKUP_STEPS = (
     "batch_analyze",
+    "batch_reuse",
     "batch_hashes",
     "batch_lookup_bridge",
     "batch_lookup_match_hash",
@@ -186,40 +193,115 @@ class _Batcher:
         self._timed("commit", t)
 
 
-def _stage_records(
-    batcher: _Batcher,
-    store: RawStore,
-    files: list,
-    done: int,
-    mapper: Mapper,
-    job_id: int,
-    config: SourceConfig,
-) -> None:
-    """Map, normalise and validate every record not yet staged, handing rows to `batcher`."""
-    for raw_file in files:
-        if raw_file.first_rec_num + raw_file.record_count - 1 <= done:
-            continue  # staged by an earlier attempt
-        for rec in read_raw_file(store, raw_file.file_path):
-            if rec["rec_num"] <= done:
-                continue
-            row = mapper.map_record(rec["record"])
-            issues = normalize_row(row, config.transform)
-            result = validate_row(row, config.validation)
-            errors = [i for i in issues if i.severity == "error"] + result.errors
-            warnings = [i for i in issues if i.severity == "warning"] + result.warnings
+def transform_fingerprint(config: SourceConfig) -> bytes:
+    """What the transform's output depends on besides the record: the config's transform and
+    validation settings, and the code and SQL that map, normalise, validate and hash."""
+    from listings_pipeline.transform import mapping, normalize, targets, validate
+
+    code = b"".join(
+        Path(path).read_bytes()
+        for path in (mapping.__file__, normalize.__file__, validate.__file__, targets.__file__)
+    )
+    settings = orjson.dumps(
+        {
+            "transform": config.transform.model_dump(mode="json"),
+            "validation": config.validation.model_dump(mode="json"),
+        },
+        option=orjson.OPT_SORT_KEYS,
+    )
+    return hashlib.md5(code + Q["batch_hashes"].encode() + settings).digest()
+
+
+class _Stager:
+    """Turns raw records into stage rows for the batcher. A record whose hash matches the
+    previous job's row for the same source_id is not mapped again: its row carries only keys
+    and `reuse_id`, and SQL copies the earlier row's mapped content and hashes."""
+
+    def __init__(
+        self, engine: Engine, batcher: _Batcher, mapper: Mapper, job_id: int, config: SourceConfig
+    ) -> None:
+        self.engine = engine
+        self.batcher = batcher
+        self.mapper = mapper
+        self.job_id = job_id
+        self.config = config
+        self.fingerprint = transform_fingerprint(config)
+        with engine.connect() as conn:
+            self.previous_job = conn.execute(
+                text(Q["previous_job"]), {"slug": config.slug, "job_id": job_id}
+            ).scalar()
+        self.reused = 0
+
+    def stage(self, store: RawStore, files: list, done: int) -> None:
+        chunk: list[tuple[int, dict[str, Any]]] = []
+        for raw_file in files:
+            if raw_file.first_rec_num + raw_file.record_count - 1 <= done:
+                continue  # staged by an earlier attempt
+            for rec in read_raw_file(store, raw_file.file_path):
+                if rec["rec_num"] <= done:
+                    continue
+                chunk.append((raw_file.id, rec))
+                if len(chunk) >= REUSE_CHUNK:
+                    self._stage_chunk(chunk)
+                    chunk = []
+        self._stage_chunk(chunk)
+
+    def _stage_chunk(self, chunk: list[tuple[int, dict[str, Any]]]) -> None:
+        if not chunk:
+            return
+        hashes = [
+            hashlib.md5(self.fingerprint + dump_line(rec["record"])).hexdigest() for _, rec in chunk
+        ]
+        reusable = self._reusable([rec["source_id"] for _, rec in chunk], hashes)
+        for (file_id, rec), record_hash in zip(chunk, hashes, strict=True):
+            reuse_id = reusable.get((rec["source_id"], record_hash))
+            if reuse_id is None:
+                row = self._map(rec)
+                size = 1024 + len(row.get("listing_info_description") or "")
+            else:
+                self.mapper.note_fields(rec["record"])
+                row = {}
+                size = 256
+                self.reused += 1
             row.update(
-                job_id=job_id,
+                job_id=self.job_id,
                 rec_num=rec["rec_num"],
-                file_id=raw_file.id,
+                file_id=file_id,
                 dmo_id=rec["dmo_id"],
                 source_id=rec["source_id"],
-                imported_from=config.slug,
-                validation_errors="; ".join(map(str, errors)) or None,
-                validation_warnings="; ".join(map(str, warnings)) or None,
-                quality_score=result.quality_score,
+                imported_from=self.config.slug,
+                record_hash=record_hash,
+                reuse_id=reuse_id,
             )
-            description = row.get("listing_info_description") or ""
-            batcher.add(row, 1024 + len(description))
+            self.batcher.add(row, size)
+
+    def _reusable(self, source_ids: list[str], hashes: list[str]) -> dict[tuple[str, str], int]:
+        if self.previous_job is None:
+            return {}
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                text(Q["reusable_rows"]),
+                {
+                    "job_id": self.previous_job,
+                    "dmo_id": self.config.dmo_id,
+                    "source_ids": source_ids,
+                    "hashes": hashes,
+                },
+            )
+            return {(r.source_id, r.record_hash): r.id for r in rows}
+
+    def _map(self, rec: dict[str, Any]) -> dict[str, Any]:
+        row = self.mapper.map_record(rec["record"])
+        issues = normalize_row(row, self.config.transform)
+        result = validate_row(row, self.config.validation)
+        errors = [i for i in issues if i.severity == "error"] + result.errors
+        warnings = [i for i in issues if i.severity == "warning"] + result.warnings
+        row.update(
+            validation_errors="; ".join(map(str, errors)) or None,
+            validation_warnings="; ".join(map(str, warnings)) or None,
+            quality_score=result.quality_score,
+        )
+        return row
 
 
 def run_transform(
@@ -237,8 +319,9 @@ def run_transform(
         done = conn.execute(text(Q["staged_up_to"]), {"job_id": job_id}).scalar_one()
         files = job_files(conn, job_id)
     batcher = _Batcher(engine, config, hooks or [])
+    stager = _Stager(engine, batcher, mapper, job_id, config)
     try:
-        _stage_records(batcher, store, files, done, mapper, job_id, config)
+        stager.stage(store, files, done)
     except BaseException:
         batcher.close()
         raise
@@ -280,6 +363,7 @@ def run_transform(
         "matched_other_sources": row["matched"],
         "uncertain_matches": row["uncertain"],
         "deletions_skipped_partial_import": import_partial,
+        "reused_rows": stager.reused,
         **batcher.hook_counts,
     }
     return TransformResult(

@@ -6,7 +6,8 @@ SELECT to_regclass('pg_temp.batch_rows');
 
 -- name: create_batch_table
 CREATE TEMP TABLE batch_rows (LIKE stage.listings_flat INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;
-ALTER TABLE batch_rows ALTER COLUMN id DROP DEFAULT, ALTER COLUMN id DROP NOT NULL;
+ALTER TABLE batch_rows ALTER COLUMN id DROP DEFAULT, ALTER COLUMN id DROP NOT NULL,
+    ADD COLUMN reuse_id INT;  -- the earlier stage row this record is unchanged from
 CREATE INDEX ON batch_rows (rec_num);
 
 -- name: staged_up_to
@@ -16,6 +17,50 @@ SELECT coalesce(max(rec_num), 0) FROM stage.listings_flat WHERE job_id = :job_id
 -- Without statistics the planner takes a fresh temp table for a big one and joins it to
 -- production by sequential scans: O(production) per batch, quadratic over a large import.
 ANALYZE batch_rows;
+
+-- name: previous_job
+-- The job whose rows an unchanged record may reuse: the latest earlier one of the same source.
+SELECT max(id) FROM pipeline.jobs WHERE slug = :slug AND id < :job_id;
+
+-- name: reusable_rows
+-- Rows of that job with the same source_id and record_hash. Only rows whose coordinates both
+-- came from the source: a row completed from production (batch_fill_location) or by a hook
+-- holds values that were not the record's alone.
+SELECT DISTINCT ON (p.source_id, p.record_hash) p.source_id, p.record_hash, p.id
+FROM unnest(CAST(:source_ids AS TEXT[]), CAST(:hashes AS TEXT[])) AS c(source_id, record_hash)
+JOIN stage.listings_flat p
+  ON p.job_id = :job_id AND p.dmo_id = :dmo_id AND p.source_id = c.source_id
+ AND p.record_hash = c.record_hash
+WHERE p.rec_num IS NOT NULL AND p.loc_lat_original IS NOT NULL AND p.loc_lng_original IS NOT NULL
+ORDER BY p.source_id, p.record_hash, p.id;
+
+-- name: batch_reuse
+-- Unchanged records: what the transform made of them last time (mapping, normalisation,
+-- validation and the hashes of batch_hashes are functions of the record and the fingerprint).
+UPDATE batch_rows b SET
+    source_url = p.source_url, source_identifier = p.source_identifier,
+    listing_name = p.listing_name, listing_google_place_id = p.listing_google_place_id,
+    listing_status = p.listing_status, listing_visible = p.listing_visible,
+    listing_info_description = p.listing_info_description, info_status = p.info_status,
+    info_visible = p.info_visible, ci_name = p.ci_name, ci_email = p.ci_email,
+    ci_local_phone = p.ci_local_phone, ci_international_phone = p.ci_international_phone,
+    ci_website_url = p.ci_website_url, ci_socials = p.ci_socials,
+    loc_address1 = p.loc_address1, loc_address2 = p.loc_address2, loc_region = p.loc_region,
+    loc_city = p.loc_city, loc_state = p.loc_state, loc_zip = p.loc_zip,
+    loc_country = p.loc_country, loc_lat = p.loc_lat, loc_lng = p.loc_lng,
+    loc_lat_original = p.loc_lat_original, loc_lng_original = p.loc_lng_original,
+    images = p.images, dates = p.dates, hours = p.hours, attributes = p.attributes,
+    validation_errors = p.validation_errors, validation_warnings = p.validation_warnings,
+    quality_score = p.quality_score,
+    listing_match_hash = p.listing_match_hash, listing_content_hash = p.listing_content_hash,
+    listing_info_content_hash = p.listing_info_content_hash,
+    contact_info_content_hash = p.contact_info_content_hash,
+    images_content_hash = p.images_content_hash,
+    opening_dates_content_hash = p.opening_dates_content_hash,
+    opening_hours_content_hash = p.opening_hours_content_hash,
+    attributes_content_hash = p.attributes_content_hash
+FROM stage.listings_flat p
+WHERE p.id = b.reuse_id;
 
 -- name: batch_hashes
 -- The match hash and the content hashes that do not depend on what the lookups find, in one
@@ -32,7 +77,8 @@ UPDATE batch_rows SET
     images_content_hash = pipeline.images_content_hash(images),
     opening_dates_content_hash = pipeline.opening_dates_content_hash(dates),
     opening_hours_content_hash = pipeline.opening_hours_content_hash(hours),
-    attributes_content_hash = pipeline.attributes_content_hash(attributes);
+    attributes_content_hash = pipeline.attributes_content_hash(attributes)
+WHERE reuse_id IS NULL;
 
 -- name: batch_lookup_bridge
 -- 1. Bridge table: (dmo_id, source_id) → the listing and listing_info this source already maps to.

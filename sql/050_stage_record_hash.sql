@@ -1,0 +1,5 @@
+-- A re-import that sends a record unchanged reuses what the transform made of it last time.
+-- record_hash = md5 of the transform's fingerprint (its settings and code) and the raw record,
+-- so a changed config or transform code never reuses a row. Looked up by (job_id, dmo_id,
+-- source_id) through idx_stage_job_source.
+ALTER TABLE stage.listings_flat ADD COLUMN record_hash CHAR(32);
