@@ -7,7 +7,8 @@ import gzip
 import hashlib
 import json
 from collections.abc import Iterator
-from contextlib import ExitStack
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import ExitStack, suppress
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, BinaryIO
@@ -19,6 +20,9 @@ from listings_pipeline.importing.raw_store import RawStore
 # Level 1: raw files are written once per import and 10 KB descriptions still shrink ~3x;
 # higher levels cost several times the CPU for a few percent.
 GZIP_LEVEL = 1
+# Lines are handed to a background thread in chunks of this size to be compressed, hashed and
+# stored (zlib and hashlib release the GIL), while the import parses the next records.
+CHUNK_BYTES = 1 << 20
 
 
 def raw_prefix(environment: str, data_domain: str, dmo_id: int, day: date, job_id: int) -> str:
@@ -90,6 +94,9 @@ class RawFileWriter:
         self._bytes = 0
         self._first = 0
         self._key = ""
+        self._chunk = bytearray()
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="raw-file-writer")
+        self._in_flight: Future[int] | None = None
 
     def key(self, seq: int) -> str:
         return f"{self.prefix}-{seq:02}.jsonl.gz"
@@ -109,9 +116,23 @@ class RawFileWriter:
         self._bytes = 0
         self._first = rec_num
 
+    def _send(self) -> None:
+        """Hand the collected lines to the writer thread (one chunk in flight at most)."""
+        self._wait()
+        if self._chunk and self._gz is not None:
+            chunk, self._chunk = bytes(self._chunk), bytearray()
+            self._in_flight = self._pool.submit(self._gz.write, chunk)
+
+    def _wait(self) -> None:
+        if self._in_flight is not None:
+            future, self._in_flight = self._in_flight, None
+            future.result()  # re-raises a failed write here
+
     def _close_current(self) -> None:
         if self._gz is None or self._stack is None or self._sink is None:
             return
+        self._send()
+        self._wait()
         self._gz.close()
         self._stack.close()
         self.files.append(
@@ -135,17 +156,23 @@ class RawFileWriter:
             self._close_current()
         if self._gz is None:
             self._open(rec_num)
-        assert self._gz is not None
-        self._gz.write(line)
+        self._chunk += line
         self._count += 1
         self._bytes += len(line)
+        if len(self._chunk) >= CHUNK_BYTES:
+            self._send()
         return self._seq
 
     def close(self) -> list[RawFile]:
         self._close_current()
+        self._pool.shutdown()
         return self.files
 
     def abort(self) -> None:
+        self._chunk = bytearray()
+        with suppress(Exception):  # the error that made us abort is the one to report
+            self._wait()
+        self._pool.shutdown()
         if self._stack is not None:
             try:
                 self._stack.__exit__(RuntimeError, RuntimeError("aborted"), None)

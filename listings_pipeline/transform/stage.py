@@ -328,6 +328,7 @@ def run_transform(
     batcher.finish()
 
     import_partial = False
+    job_started = time.perf_counter()
     with engine.begin() as conn:
         import_failures = conn.execute(text(Q["import_failures"]), {"job_id": job_id}).scalar_one()
         import_partial = import_failures > 0
@@ -357,6 +358,7 @@ def run_transform(
             {"job_id": job_id, "require_review": list(config.review.require_review)},
         )
         row = conn.execute(text(Q["job_counts"]), {"job_id": job_id}).mappings().one()
+    batcher.step_seconds["job_level"] = time.perf_counter() - job_started
     counts = StageCounts(**{k: row[k] for k in StageCounts().as_params()})
     counts.extra = {
         "waiting_for_review": row["waiting"],

@@ -26,13 +26,16 @@ SELECT max(id) FROM pipeline.jobs WHERE slug = :slug AND id < :job_id;
 -- Rows of that job with the same source_id and record_hash. Only rows whose coordinates both
 -- came from the source: a row completed from production (batch_fill_location) or by a hook
 -- holds values that were not the record's alone.
-SELECT DISTINCT ON (p.source_id, p.record_hash) p.source_id, p.record_hash, p.id
+-- LATERAL with LIMIT: one index probe per record (idx_stage_job_source), whatever the
+-- statistics say about the rows just staged.
+SELECT c.source_id, c.record_hash, p.id
 FROM unnest(CAST(:source_ids AS TEXT[]), CAST(:hashes AS TEXT[])) AS c(source_id, record_hash)
-JOIN stage.listings_flat p
-  ON p.job_id = :job_id AND p.dmo_id = :dmo_id AND p.source_id = c.source_id
- AND p.record_hash = c.record_hash
-WHERE p.rec_num IS NOT NULL AND p.loc_lat_original IS NOT NULL AND p.loc_lng_original IS NOT NULL
-ORDER BY p.source_id, p.record_hash, p.id;
+CROSS JOIN LATERAL (
+    SELECT p.id FROM stage.listings_flat p
+    WHERE p.job_id = :job_id AND p.dmo_id = :dmo_id AND p.source_id = c.source_id
+      AND p.record_hash = c.record_hash AND p.rec_num IS NOT NULL
+      AND p.loc_lat_original IS NOT NULL AND p.loc_lng_original IS NOT NULL
+    ORDER BY p.id LIMIT 1) p;
 
 -- name: batch_reuse
 -- Unchanged records: what the transform made of them last time (mapping, normalisation,
