@@ -185,6 +185,19 @@ class RawFileWriter:
 
 def read_raw_file(store: RawStore, key: str) -> Iterator[dict[str, Any]]:
     """Stream the records of one raw file."""
+    for _, rec in read_raw_lines(store, key):
+        yield rec
+
+
+_RECORD_KEY = b',"record":'
+
+
+def read_raw_lines(store: RawStore, key: str) -> Iterator[tuple[bytes, dict[str, Any]]]:
+    """Stream (the source record's JSON bytes, the parsed line) of one raw file. The writer puts
+    "record" last, so its bytes are the rest of the line: a record's fingerprint without
+    serialising it again (keys before it hold numbers and escaped strings, so the first
+    `,"record":` is the key)."""
     with store.reader(key) as fh, gzip.GzipFile(fileobj=fh, mode="rb") as gz:
         for line in gz:
-            yield load_line(line)
+            start = line.find(_RECORD_KEY)
+            yield (line[start:] if start > 0 else line), load_line(line)

@@ -26,7 +26,7 @@ from sqlalchemy import Connection, Engine, text
 
 from listings_pipeline.configs.model import SourceConfig
 from listings_pipeline.db import load_queries
-from listings_pipeline.importing.raw_files import dump_line, read_raw_file
+from listings_pipeline.importing.raw_files import read_raw_lines
 from listings_pipeline.importing.raw_store import RawStore, get_raw_store
 from listings_pipeline.importing.stage import job_files
 from listings_pipeline.jobs import JobError, StageCounts, record_errors
@@ -63,6 +63,7 @@ _JSON_COLUMNS = {"ci_socials", "images", "dates", "hours", "attributes"}
 # Per batch, sent as one script each (one round trip): lookups and hashes, then (after the
 # hooks) actions and the insert into the stage table.
 LOOKUP_STEPS = (
+    "batch_no_commit_wait",
     "batch_analyze",
     "batch_reuse",
     "batch_hashes",
@@ -233,27 +234,25 @@ class _Stager:
         self.reused = 0
 
     def stage(self, store: RawStore, files: list, done: int) -> None:
-        chunk: list[tuple[int, dict[str, Any]]] = []
+        chunk: list[tuple[int, dict[str, Any], str]] = []
         for raw_file in files:
             if raw_file.first_rec_num + raw_file.record_count - 1 <= done:
                 continue  # staged by an earlier attempt
-            for rec in read_raw_file(store, raw_file.file_path):
+            for record_bytes, rec in read_raw_lines(store, raw_file.file_path):
                 if rec["rec_num"] <= done:
                     continue
-                chunk.append((raw_file.id, rec))
+                record_hash = hashlib.md5(self.fingerprint + record_bytes).hexdigest()
+                chunk.append((raw_file.id, rec, record_hash))
                 if len(chunk) >= REUSE_CHUNK:
                     self._stage_chunk(chunk)
                     chunk = []
         self._stage_chunk(chunk)
 
-    def _stage_chunk(self, chunk: list[tuple[int, dict[str, Any]]]) -> None:
+    def _stage_chunk(self, chunk: list[tuple[int, dict[str, Any], str]]) -> None:
         if not chunk:
             return
-        hashes = [
-            hashlib.md5(self.fingerprint + dump_line(rec["record"])).hexdigest() for _, rec in chunk
-        ]
-        reusable = self._reusable([rec["source_id"] for _, rec in chunk], hashes)
-        for (file_id, rec), record_hash in zip(chunk, hashes, strict=True):
+        reusable = self._reusable([rec["source_id"] for _, rec, _ in chunk], [h for *_, h in chunk])
+        for file_id, rec, record_hash in chunk:
             reuse_id = reusable.get((rec["source_id"], record_hash))
             if reuse_id is None:
                 row = self._map(rec)

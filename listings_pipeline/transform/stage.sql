@@ -13,6 +13,12 @@ CREATE INDEX ON batch_rows (rec_num);
 -- name: staged_up_to
 SELECT coalesce(max(rec_num), 0) FROM stage.listings_flat WHERE job_id = :job_id;
 
+-- name: batch_no_commit_wait
+-- A batch lost to a server crash is redone by the retry, which starts after the last staged
+-- record (batches commit in order, and the job-level statements commit synchronously, which
+-- flushes all of them): a batch's commit need not wait for the disk.
+SET LOCAL synchronous_commit = off;
+
 -- name: batch_analyze
 -- Without statistics the planner takes a fresh temp table for a big one and joins it to
 -- production by sequential scans: O(production) per batch, quadratic over a large import.
