@@ -312,7 +312,7 @@ def measure(size: int, data: Dataset, parts: Iterable[str] = PARTS, echo: Any = 
             echo(f"  COPY floor {run['floor']['copy_seconds']:.2f} s")
         if parts & {"first", "unchanged", "changed"}:
             run["first"] = pipeline_run(db, config1, export)
-            echo(f"  first import {_e2e(run['first']):.2f} s")
+            echo(f"  first import {_e2e(run['first']):.2f} s ({_stages(run['first'])})")
         if "unchanged" in parts:
             before = db.public_state()
             run["unchanged"] = pipeline_run(db, config1, export)
@@ -320,12 +320,13 @@ def measure(size: int, data: Dataset, parts: Iterable[str] = PARTS, echo: Any = 
             run["unchanged"]["public_writes"] = {
                 t: [before.get(t), after[t]] for t in after if before.get(t) != after[t]
             }
-            echo(f"  unchanged re-import {_e2e(run['unchanged']):.2f} s")
+            u = run["unchanged"]
+            echo(f"  unchanged re-import {_e2e(u):.2f} s ({_stages(u)})")
         if "changed" in parts:
             changed = data.export(1, 1)
             run["changed"] = pipeline_run(db, config1, changed, approve="delete")
             run["changed"]["input_bytes"] = changed.stat().st_size
-            echo(f"  changed re-import {_e2e(run['changed']):.2f} s")
+            echo(f"  changed re-import {_e2e(run['changed']):.2f} s ({_stages(run['changed'])})")
         if "matching" in parts:
             run["matching"] = pipeline_run(db, data.config(2), data.export(2, 0))
             jobs = [run["first"]["job_id"], run["matching"]["job_id"]]
@@ -337,6 +338,10 @@ def measure(size: int, data: Dataset, parts: Iterable[str] = PARTS, echo: Any = 
     finally:
         db.close()
     return run
+
+
+def _stages(part: dict) -> str:
+    return ", ".join(f"{s} {part[s]['seconds']:.2f}" for s in ("import", "transform", "promote"))
 
 
 def _e2e(part: dict) -> float:
