@@ -449,20 +449,9 @@ def _fmt(value: Any, spec: str) -> str:
     return format(value, spec)
 
 
-def format_summary(summary: dict[str, Any]) -> str:
-    lines = [
-        f"\n{summary['size']:,} listings (~10 KB each), median of {summary['runs']} run(s)",
-        f"{'stage':<26}{'s':>8}{'xCOPY':>7}{'rec/s':>9}{'MB/s':>7}"
-        f"{'base MB':>9}{'peak MB':>9}{'data MB':>9}",
-    ]
-    for r in summary["table"]:
-        lines.append(
-            f"{r['stage']:<26}{_fmt(r['seconds'], '8.2f')}{_fmt(r['x_copy'], '7.2f')}"
-            f"{_fmt(r['records_per_s'], '9,.0f')}{_fmt(r['mb_per_s'], '7.1f')}"
-            f"{_fmt(r['baseline_mb'], '9.0f')}{_fmt(r['peak_mb'], '9.0f')}"
-            f"{_fmt(r['data_mb'], '9.0f')}"
-        )
-    checks = summary["checks"]
+def check_lines(checks: dict[str, Any]) -> list[str]:
+    """The correctness checks and the transform's step times, one line each."""
+    lines: list[str] = []
     if "unchanged_public_writes" in checks:
         writes = checks["unchanged_public_writes"]
         verdict = "none" if not any(writes) else f"CHANGED: {writes}"
@@ -478,7 +467,46 @@ def format_summary(summary: dict[str, Any]) -> str:
         )
     if "first_transform_steps" in checks:
         lines.append(f"first transform, seconds per step: {checks['first_transform_steps']}")
+    return lines
+
+
+def format_summary(summary: dict[str, Any]) -> str:
+    lines = [
+        f"\n{summary['size']:,} listings (~10 KB each), median of {summary['runs']} run(s);"
+        f" load average {summary.get('load_average', '?')} (2 cores, shared)",
+        f"{'stage':<26}{'s':>8}{'xCOPY':>7}{'rec/s':>9}{'MB/s':>7}"
+        f"{'base MB':>9}{'peak MB':>9}{'data MB':>9}",
+    ]
+    for r in summary["table"]:
+        lines.append(
+            f"{r['stage']:<26}{_fmt(r['seconds'], '8.2f')}{_fmt(r['x_copy'], '7.2f')}"
+            f"{_fmt(r['records_per_s'], '9,.0f')}{_fmt(r['mb_per_s'], '7.1f')}"
+            f"{_fmt(r['baseline_mb'], '9.0f')}{_fmt(r['peak_mb'], '9.0f')}"
+            f"{_fmt(r['data_mb'], '9.0f')}"
+        )
+    lines += check_lines(summary["checks"])
     return "\n".join(lines)
+
+
+def markdown(summaries: list[dict[str, Any]]) -> str:
+    """The tables as Markdown (for the README)."""
+    out = []
+    for summary in summaries:
+        out += [
+            f"\n**{summary['size']:,} listings** (~10 KB each; median of {summary['runs']} runs;"
+            f" load average {summary.get('load_average', '?')})\n",
+            "| stage | s | × COPY | records/s | MB/s | worker base MB | peak MB | data MB |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for r in summary["table"]:
+            out.append(
+                f"| {r['stage']} | {_fmt(r['seconds'], '.2f')} | {_fmt(r['x_copy'], '.2f')} |"
+                f" {_fmt(r['records_per_s'], ',.0f')} | {_fmt(r['mb_per_s'], '.1f')} |"
+                f" {_fmt(r['baseline_mb'], '.0f')} | {_fmt(r['peak_mb'], '.0f')} |"
+                f" {_fmt(r['data_mb'], '.0f')} |"
+            )
+        out.append("\n" + "  \n".join(check_lines(summary["checks"])))
+    return "\n".join(out)
 
 
 def scaling(summaries: list[dict[str, Any]]) -> list[str]:
@@ -508,11 +536,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument("--data-dir", type=Path, default=Path(tempfile.gettempdir()) / "lp-bench")
     parser.add_argument("--parts", default=",".join(PARTS), help=f"subset of {PARTS}")
+    parser.add_argument(
+        "--from-json", type=Path, help="print the tables of an earlier --json run; run nothing"
+    )
+    parser.add_argument("--markdown", action="store_true", help="print the tables as Markdown")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
         print(json.dumps(_worker(json.loads(args.worker))))
         return 0
+    if args.from_json:
+        return _report(json.loads(args.from_json.read_text()), args.markdown)
     parts = args.parts.split(",")
 
     def echo(*values: Any) -> None:  # progress; on stderr when stdout is JSON
@@ -535,10 +569,18 @@ def main(argv: list[str] | None = None) -> int:
             print(format_summary(summary), flush=True)
     if args.json:
         print(json.dumps(results, indent=2, default=str))
-    else:
-        for line in scaling(results):
-            print(line)
-        print(f"load average at the end: {_load()} (2 cores, shared)")
+        return 0
+    return _report(results, args.markdown, printed=True)
+
+
+def _report(results: list[dict[str, Any]], as_markdown: bool, printed: bool = False) -> int:
+    if as_markdown:
+        print(markdown(results))
+    elif not printed:
+        for summary in results:
+            print(format_summary(summary))
+    for line in scaling(results):
+        print(line + ("  " if as_markdown else ""))
     return 0
 
 
