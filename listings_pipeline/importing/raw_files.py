@@ -7,21 +7,43 @@ import gzip
 import hashlib
 import json
 from collections.abc import Iterator
-from contextlib import ExitStack
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import ExitStack, suppress
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, BinaryIO
+
+import orjson
 
 from listings_pipeline.importing.raw_store import RawStore
 
 # Level 1: raw files are written once per import and 10 KB descriptions still shrink ~3x;
 # higher levels cost several times the CPU for a few percent.
 GZIP_LEVEL = 1
+# Lines are handed to a background thread in chunks of this size to be compressed, hashed and
+# stored (zlib and hashlib release the GIL), while the import parses the next records.
+CHUNK_BYTES = 1 << 20
 
 
 def raw_prefix(environment: str, data_domain: str, dmo_id: int, day: date, job_id: int) -> str:
     """{environment}/raw/{data_domain}/{dmo_id}/{YYYYMMDD}/job-{job_id:06}"""
     return f"{environment}/raw/{data_domain}/{dmo_id}/{day:%Y%m%d}/job-{job_id:06}"
+
+
+def dump_line(record: dict[str, Any]) -> bytes:
+    """One JSON line (UTF-8). orjson is several times faster than json; what it refuses
+    (integers beyond 64 bits, non-string keys, Decimal) goes through json as before."""
+    try:
+        return orjson.dumps(record) + b"\n"
+    except TypeError:  # orjson.JSONEncodeError is a TypeError
+        return json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+
+
+def load_line(line: bytes) -> Any:
+    try:
+        return orjson.loads(line)
+    except orjson.JSONDecodeError:  # e.g. NaN, which json writes and orjson does not read
+        return json.loads(line)
 
 
 @dataclass(frozen=True)
@@ -80,6 +102,9 @@ class RawFileWriter:
         self._bytes = 0
         self._first = 0
         self._key = ""
+        self._chunk = bytearray()
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="raw-file-writer")
+        self._in_flight: Future[int] | None = None
 
     def key(self, seq: int) -> str:
         return f"{self.prefix}-{seq:02}.jsonl.gz"
@@ -101,9 +126,23 @@ class RawFileWriter:
         self._bytes = 0
         self._first = rec_num
 
+    def _send(self) -> None:
+        """Hand the collected lines to the writer thread (one chunk in flight at most)."""
+        self._wait()
+        if self._chunk and self._gz is not None:
+            chunk, self._chunk = bytes(self._chunk), bytearray()
+            self._in_flight = self._pool.submit(self._gz.write, chunk)
+
+    def _wait(self) -> None:
+        if self._in_flight is not None:
+            future, self._in_flight = self._in_flight, None
+            future.result()  # re-raises a failed write here
+
     def _close_current(self) -> None:
         if self._gz is None or self._stack is None or self._sink is None:
             return
+        self._send()
+        self._wait()
         self._gz.close()
         self._stack.close()
         self.files.append(
@@ -120,24 +159,30 @@ class RawFileWriter:
 
     def write(self, rec_num: int, record: dict[str, Any]) -> int:
         """Write one record; return the file_seq it went to."""
-        line = json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+        line = dump_line(record)
         if self._gz is not None and (
             self._count >= self.max_records or self._bytes + len(line) > self.max_bytes
         ):
             self._close_current()
         if self._gz is None:
             self._open(rec_num)
-        assert self._gz is not None
-        self._gz.write(line)
+        self._chunk += line
         self._count += 1
         self._bytes += len(line)
+        if len(self._chunk) >= CHUNK_BYTES:
+            self._send()
         return self._seq
 
     def close(self) -> list[RawFile]:
         self._close_current()
+        self._pool.shutdown()
         return self.files
 
     def abort(self) -> None:
+        self._chunk = bytearray()
+        with suppress(Exception):  # the error that made us abort is the one to report
+            self._wait()
+        self._pool.shutdown()
         if self._stack is not None:
             try:
                 self._stack.__exit__(RuntimeError, RuntimeError("aborted"), None)
@@ -150,6 +195,19 @@ class RawFileWriter:
 
 def read_raw_file(store: RawStore, key: str) -> Iterator[dict[str, Any]]:
     """Stream the records of one raw file."""
+    for _, rec in read_raw_lines(store, key):
+        yield rec
+
+
+_RECORD_KEY = b',"record":'
+
+
+def read_raw_lines(store: RawStore, key: str) -> Iterator[tuple[bytes, dict[str, Any]]]:
+    """Stream (the source record's JSON bytes, the parsed line) of one raw file. The writer puts
+    "record" last, so its bytes are the rest of the line: a record's fingerprint without
+    serialising it again (keys before it hold numbers and escaped strings, so the first
+    `,"record":` is the key)."""
     with store.reader(key) as fh, gzip.GzipFile(fileobj=fh, mode="rb") as gz:
         for line in gz:
-            yield json.loads(line)
+            start = line.find(_RECORD_KEY)
+            yield (line[start:] if start > 0 else line), load_line(line)

@@ -27,6 +27,7 @@ STEPS = (
     "update_listings",
     "link_new_locations",
     "insert_attributes",
+    "clear_attribute_links",
     "replace_attribute_links",
     "insert_contact_info",
     "update_contact_info",

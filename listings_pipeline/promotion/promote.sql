@@ -102,14 +102,20 @@ WHERE s.id = ANY(:ids) AND s.attributes_action IN ('insert', 'update')
 ORDER BY lower(a.name), a.name
 ON CONFLICT ((lower(name))) DO NOTHING;
 
+-- name: clear_attribute_links
+-- A statement of its own: the parts of one WITH run on one snapshot in no set order, so a DELETE
+-- beside the INSERT left the rows that a listing's kept attributes then collided with.
+DELETE FROM public.bridge_attributes_listings b
+USING stage.listings_flat s
+WHERE s.id = ANY(:ids) AND s.attributes_action IN ('insert', 'update')
+  AND b.listing_id = s.listing_internal_id;
+
 -- name: replace_attribute_links
 WITH targets AS (
     SELECT s.listing_internal_id AS listing_id, s.attributes, s.attributes_content_hash,
            s.imported_from
     FROM stage.listings_flat s
     WHERE s.id = ANY(:ids) AND s.attributes_action IN ('insert', 'update')
-), cleared AS (
-    DELETE FROM public.bridge_attributes_listings b USING targets t WHERE b.listing_id = t.listing_id
 ), hashed AS (
     UPDATE public.listings p SET attributes_content_hash = t.attributes_content_hash
     FROM targets t WHERE p.id = t.listing_id

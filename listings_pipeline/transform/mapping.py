@@ -104,10 +104,14 @@ class Mapper:
             items = str(value).split(self.delimiter)
         return [str(i).strip() for i in items if i is not None and str(i).strip()]
 
-    def map_record(self, record: dict[str, Any]) -> dict[str, Any]:
-        """Stage columns of one record (collections as lists of dicts/strings)."""
+    def note_fields(self, record: dict[str, Any]) -> None:
+        """Remember which mapped source fields `record` has (for `missing_sources`)."""
         if len(self.seen) < len(self.sources):
             self.seen.update(s for s in self.sources if s not in self.seen and has_path(record, s))
+
+    def map_record(self, record: dict[str, Any]) -> dict[str, Any]:
+        """Stage columns of one record (collections as lists of dicts/strings)."""
+        self.note_fields(record)
         row: dict[str, Any] = {column: self._value(record, rule) for rule, column in self.flat}
         images = [v for _, rule in self.images if (v := self._value(record, rule)) is not None]
         if self.image_list is not None:
