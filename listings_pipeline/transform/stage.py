@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,8 +56,54 @@ BATCH_STEPS = (
     "batch_content_hashes",
 )
 
+# Statements that decide a row's actions again once a reviewer settled its listing match.
+RESTAGE_STEPS = (
+    "batch_lookup_listing_info",
+    "batch_production_ids",
+    "batch_fill_location",
+    "batch_content_hashes",
+)
+
 # A hook between lookups and hashing, e.g. geocoding rows still without coordinates.
 BatchHook = Callable[[Connection], dict[str, int]]
+
+
+def collection_flags(mapped_targets: Iterable[str]) -> dict[str, bool]:
+    """Which collections the config maps (an unmapped one is left alone, not cleared)."""
+    mapped = set(mapped_targets)
+    return {
+        "images_mapped": any(t.startswith("listing_images.") for t in mapped),
+        "dates_mapped": any(t.startswith("opening_dates.") for t in mapped),
+        "hours_mapped": any(t.startswith("opening_hours.") for t in mapped),
+        "attributes_mapped": any(t.startswith("bridge_attributes_listings.") for t in mapped),
+    }
+
+
+def _ensure_batch_table(conn: Connection) -> None:
+    if conn.execute(text("SELECT to_regclass('pg_temp.batch_rows')")).scalar() is None:
+        conn.connection.driver_connection.execute(Q["create_batch_table"])
+
+
+def _stage_columns(conn: Connection) -> str:
+    return ", ".join(conn.execute(text(Q["stage_columns"])).scalars())
+
+
+def recompute_actions(
+    conn: Connection, job_id: int, stage_ids: list[int], mapped_targets: Iterable[str]
+) -> None:
+    """Decide the lookups, hashes, actions and change kind of stage rows again, with the same
+    statements as the transform, after their listing match changed (listing_internal_id set
+    or cleared). Runs in the caller's transaction."""
+    _ensure_batch_table(conn)
+    conn.execute(text(Q["restage_load"].format(columns=_stage_columns(conn))), {"ids": stage_ids})
+    for step in RESTAGE_STEPS:
+        conn.execute(text(Q[step]))
+    conn.execute(text(Q["batch_actions"]), collection_flags(mapped_targets))
+    conn.execute(text(Q["restage_store"]))
+    conn.execute(text("DELETE FROM batch_rows"))
+    conn.execute(
+        text(Q["job_review_flags"]), {"job_id": job_id, "ids": stage_ids, "require_review": []}
+    )
 
 
 @dataclass
@@ -85,16 +131,9 @@ class _Batcher:
         self.rows: list[tuple] = []
         self.bytes = 0
         self.hook_counts: dict[str, int] = {}
-        mapped = set(config.transform.map_fields)
-        self.flags = {
-            "images_mapped": any(t.startswith("listing_images.") for t in mapped),
-            "dates_mapped": any(t.startswith("opening_dates.") for t in mapped),
-            "hours_mapped": any(t.startswith("opening_hours.") for t in mapped),
-            "attributes_mapped": any(t.startswith("bridge_attributes_listings.") for t in mapped),
-        }
+        self.flags = collection_flags(config.transform.map_fields)
         with engine.connect() as conn:
-            columns = ", ".join(conn.execute(text(Q["stage_columns"])).scalars())
-        self.insert_sql = Q["batch_to_stage"].format(columns=columns)
+            self.insert_sql = Q["batch_to_stage"].format(columns=_stage_columns(conn))
 
     def add(self, row: tuple, size: int) -> None:
         self.rows.append(row)
@@ -106,8 +145,7 @@ class _Batcher:
         if not self.rows:
             return
         with self.engine.begin() as conn:
-            if conn.execute(text("SELECT to_regclass('pg_temp.batch_rows')")).scalar() is None:
-                conn.connection.driver_connection.execute(Q["create_batch_table"])
+            _ensure_batch_table(conn)
             raw = conn.connection.driver_connection
             with (
                 raw.cursor() as cur,
@@ -187,14 +225,23 @@ def run_transform(
             )
         conn.execute(text(Q["job_duplicates"]), {"job_id": job_id})
         conn.execute(text(Q["clear_deletions"]), {"job_id": job_id})
+        conn.execute(text(Q["job_seen"]), {"job_id": job_id})
         if not import_partial:  # a partial import must never look like missing listings
+            grace = config.promotion.grace_period
+            conn.execute(text(Q["job_missed"]), {"job_id": job_id, "dmo_id": config.dmo_id})
             conn.execute(
                 text(Q["job_deletions"]),
-                {"job_id": job_id, "dmo_id": config.dmo_id, "imported_from": config.slug},
+                {
+                    "job_id": job_id,
+                    "dmo_id": config.dmo_id,
+                    "imported_from": config.slug,
+                    "grace_imports": grace.imports,
+                    "grace_days": grace.days,
+                },
             )
         conn.execute(
             text(Q["job_review_flags"]),
-            {"job_id": job_id, "require_review": list(config.review.require_review)},
+            {"job_id": job_id, "ids": None, "require_review": list(config.review.require_review)},
         )
         row = conn.execute(text(Q["job_counts"]), {"job_id": job_id}).mappings().one()
     counts = StageCounts(**{k: row[k] for k in StageCounts().as_params()})

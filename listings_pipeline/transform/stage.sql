@@ -91,14 +91,15 @@ UPDATE batch_rows SET
 -- Seed 000 "Content Change Detection". Listing-level objects (listing, location, attributes)
 -- belong to the source that created the listing (listings.imported_from); other sources that
 -- match it add their own listing_info and do not rewrite the shared listing back and forth.
--- A soft-deleted listing or listing_info that comes back is updated (reactivated).
+-- A soft-deleted (or source-deleted, flag only) listing or listing_info that comes back is
+-- updated (reactivated).
 -- Collections the config maps but the record leaves empty are cleared (update); unmapped
 -- collections are left alone.
 UPDATE batch_rows b SET
     listing_action = CASE
         WHEN b.validation_errors IS NOT NULL THEN 'error'
         WHEN l.id IS NULL THEN 'insert'
-        WHEN l.listing_status = 'missing_from_import' THEN 'update'
+        WHEN l.listing_status = 'missing_from_import' OR l.origin_deleted THEN 'update'
         WHEN l.imported_from IS DISTINCT FROM b.imported_from THEN 'skip'
         WHEN l.listing_content_hash IS DISTINCT FROM b.listing_content_hash THEN 'update'
         ELSE 'skip' END,
@@ -119,7 +120,7 @@ UPDATE batch_rows b SET
     listing_info_action = CASE
         WHEN b.validation_errors IS NOT NULL THEN 'error'
         WHEN li.id IS NULL THEN 'insert'
-        WHEN li.info_status = 'missing_from_import' THEN 'update'
+        WHEN li.info_status = 'missing_from_import' OR li.origin_deleted THEN 'update'
         WHEN li.listing_info_content_hash IS DISTINCT FROM b.listing_info_content_hash THEN 'update'
         ELSE 'skip' END,
     contact_info_action = CASE
@@ -176,9 +177,28 @@ WHERE s.id = r.id AND r.primary_id <> s.id AND s.duplicate_of IS NULL;
 -- name: clear_deletions
 DELETE FROM stage.listings_flat WHERE job_id = :job_id AND rec_num IS NULL;
 
+-- name: job_seen
+-- Seed 002 grace period: the source's mappings of what this import lists were seen now.
+UPDATE pipeline.bridge_source_target b
+SET last_seen_job_id = :job_id, last_seen_at = now(), missed_imports = 0
+FROM stage.listings_flat s
+WHERE s.job_id = :job_id AND s.rec_num IS NOT NULL AND b.target_type = 'listing_info'
+  AND b.target_id = s.listing_info_internal_id AND b.dmo_id = s.dmo_id
+  AND b.last_seen_job_id IS DISTINCT FROM :job_id;
+
+-- name: job_missed
+-- ...and the DMO's live mappings it does not list missed one more (complete) import, once per job.
+UPDATE pipeline.bridge_source_target b
+SET missed_imports = b.missed_imports + 1, last_missed_job_id = :job_id
+FROM public.listing_info li
+WHERE b.dmo_id = :dmo_id AND b.target_type = 'listing_info' AND li.id = b.target_id
+  AND li.info_status <> 'missing_from_import' AND NOT li.origin_deleted
+  AND b.last_seen_job_id IS DISTINCT FROM :job_id AND b.last_missed_job_id IS DISTINCT FROM :job_id;
+
 -- name: job_deletions
 -- Seed 000 3f: every visible listing_info of the DMO with no row in this import is deleted;
--- its listing too when no other visible listing_info remains.
+-- its listing too when no other visible listing_info remains. With a grace period (seed 002)
+-- only once its mapping missed :grace_imports imports and was last seen :grace_days ago.
 INSERT INTO stage.listings_flat (
     job_id, dmo_id, source_id, imported_from, listing_internal_id, listing_info_internal_id,
     location_internal_id, contact_info_internal_id, match_method, match_score,
@@ -189,8 +209,9 @@ SELECT :job_id, li.dmo_id, coalesce(br.source_id, 'listing_info:' || li.id), :im
        l.id, li.id, l.location_id, li.contact_info_id, 'bridge', 1,
        l.name, li.description, loc.address1, loc.city,
        CASE WHEN EXISTS (SELECT 1 FROM public.listing_info o
-                         WHERE o.listing_id = l.id AND o.id <> li.id AND o.info_visible)
-            OR l.listing_status = 'missing_from_import'
+                         WHERE o.listing_id = l.id AND o.id <> li.id AND o.info_visible
+                           AND NOT o.origin_deleted)
+            OR l.listing_status = 'missing_from_import' OR l.origin_deleted
             THEN 'skip' ELSE 'delete' END,
        'delete', 'skip', 'skip', 'skip', 'skip', 'skip', 'skip'
 FROM public.listing_info li
@@ -198,13 +219,16 @@ JOIN public.listings l ON l.id = li.listing_id
 LEFT JOIN public.locations loc ON loc.id = l.location_id
 LEFT JOIN pipeline.bridge_source_target br
        ON br.target_type = 'listing_info' AND br.target_id = li.id AND br.dmo_id = li.dmo_id
-WHERE li.dmo_id = :dmo_id AND li.info_status <> 'missing_from_import'
+WHERE li.dmo_id = :dmo_id AND li.info_status <> 'missing_from_import' AND NOT li.origin_deleted
   AND NOT EXISTS (SELECT 1 FROM stage.listings_flat s
-                  WHERE s.job_id = :job_id AND s.listing_info_internal_id = li.id);
+                  WHERE s.job_id = :job_id AND s.listing_info_internal_id = li.id)
+  AND (br.id IS NULL
+       OR (br.missed_imports >= :grace_imports
+           AND coalesce(br.last_seen_at, '-infinity') <= now() - make_interval(days => :grace_days)));
 
 -- name: job_review_flags
 -- What kind of change each row is, and whether a person must decide (config review policy).
--- Rows a reviewer already decided keep their decision.
+-- Rows a reviewer already decided keep their decision. :ids (or NULL: all) limits the rows.
 UPDATE stage.listings_flat s SET
     change_kind = k.kind,
     review_reason = CASE WHEN k.kind = ANY(:require_review) THEN k.kind END,
@@ -223,9 +247,38 @@ FROM (
                           images_action, opening_dates_action, opening_hours_action,
                           attributes_action) THEN 'update'
         ELSE 'skip' END AS kind
-    FROM stage.listings_flat WHERE job_id = :job_id
+    FROM stage.listings_flat
+    WHERE job_id = :job_id AND (CAST(:ids AS INT[]) IS NULL OR id = ANY(CAST(:ids AS INT[])))
 ) k
 WHERE s.id = k.id AND s.reviewed_at IS NULL;
+
+-- name: restage_load
+-- Stage rows (:ids, one job) back into batch_rows, to decide their actions again with the
+-- batch statements above (a reviewer accepted or rejected a suggested match).
+INSERT INTO batch_rows (id, {columns}) SELECT id, {columns} FROM stage.listings_flat
+WHERE id = ANY(:ids);
+
+-- name: restage_store
+UPDATE stage.listings_flat s SET
+    listing_internal_id = b.listing_internal_id, listing_info_internal_id = b.listing_info_internal_id,
+    location_internal_id = b.location_internal_id, contact_info_internal_id = b.contact_info_internal_id,
+    match_method = b.match_method,
+    loc_lat = b.loc_lat, loc_lng = b.loc_lng, loc_address1 = b.loc_address1,
+    loc_address2 = b.loc_address2, loc_city = b.loc_city, loc_state = b.loc_state,
+    loc_zip = b.loc_zip, loc_country = b.loc_country,
+    listing_content_hash = b.listing_content_hash, location_content_hash = b.location_content_hash,
+    attributes_content_hash = b.attributes_content_hash,
+    listing_info_content_hash = b.listing_info_content_hash,
+    contact_info_content_hash = b.contact_info_content_hash,
+    images_content_hash = b.images_content_hash,
+    opening_dates_content_hash = b.opening_dates_content_hash,
+    opening_hours_content_hash = b.opening_hours_content_hash,
+    listing_action = b.listing_action, listing_info_action = b.listing_info_action,
+    location_action = b.location_action, contact_info_action = b.contact_info_action,
+    images_action = b.images_action, opening_dates_action = b.opening_dates_action,
+    opening_hours_action = b.opening_hours_action, attributes_action = b.attributes_action,
+    updated_at = now()
+FROM batch_rows b WHERE s.id = b.id;
 
 -- name: job_counts
 SELECT
