@@ -154,7 +154,7 @@ BEGIN
                                           change_type, changes, reviewer, change_reason)
     SELECT TG_TABLE_NAME, NEW.id, owner, coalesce(max(h.version), 0) + 1,
            pipeline.change_type(old_state, new_state), diff,
-           coalesce(nullif(current_setting('listings.user', true), ''), session_user),
+           coalesce(nullif(current_setting('listings.editor', true), ''), session_user),
            'edited outside the pipeline'
     FROM pipeline.listing_history h
     WHERE h.target_table = TG_TABLE_NAME AND h.target_id = NEW.id;

@@ -16,7 +16,9 @@ GROUP BY target_table, target_id;
 SELECT target_table, target_id, listing_id, version, change_type, changes, job_id, stage_id,
        reviewer, change_reason, changed_at
 FROM pipeline.listing_history WHERE job_id = :job_id
-ORDER BY listing_id, target_table, target_id, version
+ORDER BY listing_id,
+         array_position(ARRAY['listings', 'locations', 'listing_info', 'contact_info'], target_table),
+         target_id, version
 LIMIT :limit OFFSET :offset;
 
 -- name: job_change_summary
@@ -27,4 +29,6 @@ WHERE job_id = :job_id GROUP BY 1, 2 ORDER BY 1, 2;
 SELECT target_table, target_id, listing_id, version, change_type, changes, job_id, stage_id,
        reviewer, change_reason, changed_at
 FROM pipeline.listing_history WHERE listing_id = :listing_id
-ORDER BY changed_at, id;
+ORDER BY changed_at,
+         array_position(ARRAY['listings', 'locations', 'listing_info', 'contact_info'], target_table),
+         target_id, version;
