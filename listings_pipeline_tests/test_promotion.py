@@ -220,6 +220,27 @@ def test_merge_policies(
     assert job < again
 
 
+def test_changed_collections_are_replaced(engine: Engine, tmp_path: Path) -> None:
+    config = csv_config()
+    run_job(engine, config, tmp_path, [place(1)])
+    changed = place(
+        1, Attributes="Tours, Kayaks", Image2="http://127.0.0.1/img/b.jpg", MonClose="18:00"
+    )
+    run_job(engine, config, tmp_path, [changed])
+    promoted = listing(engine, "P1")
+    assert promoted["images"] == ["http://127.0.0.1/img/1.jpg", "http://127.0.0.1/img/b.jpg"]
+    with engine.connect() as conn:
+        attributes = conn.execute(
+            text(
+                "SELECT array_agg(a.name ORDER BY a.name) FROM public.bridge_attributes_listings b"
+                " JOIN public.attributes a ON a.id = b.attribute_id"
+            )
+        ).scalar_one()
+        closes = conn.execute(text("SELECT array_agg(close_time::text) FROM public.opening_hours"))
+    assert attributes == ["Kayaks", "Tours"]
+    assert closes.scalar_one() == ["18:00:00"]
+
+
 def test_manual_edit_survives_reimports_until_a_reviewer_forces(
     engine: Engine, tmp_path: Path
 ) -> None:

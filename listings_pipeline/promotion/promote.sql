@@ -207,28 +207,31 @@ WHERE s.id = ANY(:ids) AND s.attributes_action IN ('insert', 'update')
 ORDER BY lower(a.name), a.name
 ON CONFLICT ((lower(name))) DO NOTHING;
 
--- name: replace_attribute_links
+-- name: clear_attribute_links
 -- Collections are replaced whole, unless the claim policy keeps them; the hash always records
--- what the source sent, so an unchanged source is 'skip' next time either way.
+-- what the source sent, so an unchanged source is 'skip' next time either way. Two statements:
+-- a DELETE in a WITH runs after the main INSERT, which would then collide with kept pairs.
 WITH targets AS (
-    SELECT s.listing_internal_id AS listing_id, s.attributes, s.attributes_content_hash,
-           s.imported_from,
+    SELECT s.listing_internal_id AS listing_id, s.attributes_content_hash,
            s.attributes_action = 'insert' OR s.force_overwrite
            OR NOT 'attributes' = ANY(k.listing_keep) AS replace
     FROM stage.listings_flat s JOIN promote_rows k ON k.stage_id = s.id
     WHERE s.id = ANY(:ids) AND s.attributes_action IN ('insert', 'update')
-), cleared AS (
-    DELETE FROM public.bridge_attributes_listings b USING targets t
-    WHERE b.listing_id = t.listing_id AND t.replace
 ), hashed AS (
     UPDATE public.listings p SET attributes_content_hash = t.attributes_content_hash
     FROM targets t WHERE p.id = t.listing_id
 )
+DELETE FROM public.bridge_attributes_listings b USING targets t
+WHERE b.listing_id = t.listing_id AND t.replace;
+
+-- name: insert_attribute_links
 INSERT INTO public.bridge_attributes_listings (listing_id, attribute_id, imported_from, promoted_at, promoted_by)
-SELECT DISTINCT t.listing_id, a.id, t.imported_from, now(), :by
-FROM targets t CROSS JOIN LATERAL jsonb_array_elements_text(t.attributes) AS n(name)
+SELECT DISTINCT s.listing_internal_id, a.id, s.imported_from, now(), :by
+FROM stage.listings_flat s JOIN promote_rows k ON k.stage_id = s.id
+CROSS JOIN LATERAL jsonb_array_elements_text(s.attributes) AS n(name)
 JOIN public.attributes a ON lower(a.name) = lower(n.name)
-WHERE t.replace;
+WHERE s.id = ANY(:ids) AND s.attributes_action IN ('insert', 'update')
+  AND (s.attributes_action = 'insert' OR s.force_overwrite OR NOT 'attributes' = ANY(k.listing_keep));
 
 -- name: insert_contact_info
 INSERT INTO public.contact_info (id, name, email, local_phone, international_phone, website_url,
