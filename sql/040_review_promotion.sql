@@ -55,76 +55,95 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
                             'listing_info_content_hash', 'images_content_hash']
 $$;
 
-CREATE FUNCTION pipeline.listing_state(l public.listings) RETURNS JSONB
+-- The states of a set of production rows (ids per table; unknown ids are left out), set-based:
+-- a promotion batch reads ~1000 rows of each table at once, children aggregated by join.
+CREATE FUNCTION pipeline.row_states(listing_ids INT[], location_ids INT[], info_ids INT[],
+                                    contact_ids INT[])
+RETURNS TABLE (target_table TEXT, target_id INT, state JSONB)
 LANGUAGE sql STABLE AS $$
-    SELECT pipeline.history_state(to_jsonb(l)) || jsonb_build_object('attributes', coalesce(
-        (SELECT jsonb_agg(a.name ORDER BY lower(a.name))
-         FROM public.bridge_attributes_listings b JOIN public.attributes a ON a.id = b.attribute_id
-         WHERE b.listing_id = l.id), '[]'))
+    WITH attributes AS (
+        SELECT b.listing_id, jsonb_agg(a.name ORDER BY lower(a.name)) AS names
+        FROM public.bridge_attributes_listings b JOIN public.attributes a ON a.id = b.attribute_id
+        WHERE b.listing_id = ANY(listing_ids) GROUP BY b.listing_id
+    ), images AS (
+        SELECT listing_info_id, jsonb_agg(image ORDER BY sort_order, id) AS images
+        FROM public.listing_images WHERE listing_info_id = ANY(info_ids) GROUP BY listing_info_id
+    ), dates AS (
+        SELECT listing_info_id,
+               jsonb_agg(jsonb_build_object('start_date', start_date, 'end_date', end_date)
+                         ORDER BY start_date, end_date) AS dates
+        FROM public.opening_dates WHERE listing_info_id = ANY(info_ids) GROUP BY listing_info_id
+    ), hours AS (
+        SELECT listing_info_id,
+               jsonb_agg(jsonb_build_object('day_id', day_id, 'open_time', open_time,
+                                            'close_time', close_time)
+                         ORDER BY day_id, open_time, close_time) AS hours
+        FROM public.opening_hours WHERE listing_info_id = ANY(info_ids) GROUP BY listing_info_id
+    )
+    SELECT 'listings', l.id, pipeline.history_state(to_jsonb(l))
+                             || jsonb_build_object('attributes', coalesce(a.names, '[]'))
+    FROM public.listings l LEFT JOIN attributes a ON a.listing_id = l.id
+    WHERE l.id = ANY(listing_ids)
+    UNION ALL
+    SELECT 'listing_info', li.id, pipeline.history_state(to_jsonb(li))
+                                  || jsonb_build_object('images', coalesce(i.images, '[]'),
+                                                        'opening_dates', coalesce(d.dates, '[]'),
+                                                        'opening_hours', coalesce(h.hours, '[]'))
+    FROM public.listing_info li
+    LEFT JOIN images i ON i.listing_info_id = li.id
+    LEFT JOIN dates d ON d.listing_info_id = li.id
+    LEFT JOIN hours h ON h.listing_info_id = li.id
+    WHERE li.id = ANY(info_ids)
+    UNION ALL
+    SELECT 'locations', x.id, pipeline.history_state(to_jsonb(x))
+    FROM public.locations x WHERE x.id = ANY(location_ids)
+    UNION ALL
+    SELECT 'contact_info', x.id, pipeline.history_state(to_jsonb(x))
+    FROM public.contact_info x WHERE x.id = ANY(contact_ids)
 $$;
 
-CREATE FUNCTION pipeline.listing_info_state(li public.listing_info) RETURNS JSONB
-LANGUAGE sql STABLE AS $$
-    SELECT pipeline.history_state(to_jsonb(li)) || jsonb_build_object(
-        'images', coalesce((SELECT jsonb_agg(i.image ORDER BY i.sort_order, i.id)
-                            FROM public.listing_images i WHERE i.listing_info_id = li.id), '[]'),
-        'opening_dates', coalesce((SELECT jsonb_agg(jsonb_build_object('start_date', d.start_date,
-                                                                       'end_date', d.end_date)
-                                                    ORDER BY d.start_date, d.end_date)
-                                   FROM public.opening_dates d WHERE d.listing_info_id = li.id), '[]'),
-        'opening_hours', coalesce((SELECT jsonb_agg(jsonb_build_object('day_id', h.day_id,
-                                                                       'open_time', h.open_time,
-                                                                       'close_time', h.close_time)
-                                                    ORDER BY h.day_id, h.open_time, h.close_time)
-                                   FROM public.opening_hours h WHERE h.listing_info_id = li.id), '[]'))
-$$;
-
--- The state of one production row by table name (NULL when it does not exist).
-CREATE FUNCTION pipeline.target_state(target_table TEXT, target_id INT) RETURNS JSONB
-LANGUAGE sql STABLE AS $$
-    SELECT CASE target_table
-        WHEN 'listings' THEN
-            (SELECT pipeline.listing_state(l) FROM public.listings l WHERE l.id = target_id)
-        WHEN 'listing_info' THEN
-            (SELECT pipeline.listing_info_state(li) FROM public.listing_info li WHERE li.id = target_id)
-        WHEN 'locations' THEN
-            (SELECT pipeline.history_state(to_jsonb(x)) FROM public.locations x WHERE x.id = target_id)
-        WHEN 'contact_info' THEN
-            (SELECT pipeline.history_state(to_jsonb(x)) FROM public.contact_info x WHERE x.id = target_id)
+-- {"field": {"old": ..., "new": ...}} for every field whose value differs (null = absent);
+-- a new row (no old state) lists its non-null fields.
+CREATE FUNCTION pipeline.state_diff(old_state JSONB, new_state JSONB) RETURNS JSONB
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN old_state IS NULL THEN
+        (SELECT coalesce(jsonb_object_agg(n.key, jsonb_build_object('old', NULL, 'new', n.value)),
+                         '{}')
+         FROM jsonb_each(new_state) AS n WHERE n.value <> 'null')
+    ELSE
+        (SELECT coalesce(jsonb_object_agg(coalesce(o.key, n.key),
+                                          jsonb_build_object('old', coalesce(o.value, 'null'),
+                                                             'new', coalesce(n.value, 'null'))),
+                         '{}')
+         FROM jsonb_each(old_state) AS o FULL JOIN jsonb_each(coalesce(new_state, '{}')) AS n
+              ON n.key = o.key
+         WHERE coalesce(o.value, 'null') IS DISTINCT FROM coalesce(n.value, 'null'))
     END
 $$;
 
--- {"field": {"old": ..., "new": ...}} for every field whose value differs (null = absent).
-CREATE FUNCTION pipeline.state_diff(old_state JSONB, new_state JSONB) RETURNS JSONB
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT coalesce(jsonb_object_agg(k, jsonb_build_object('old', coalesce(old_state -> k, 'null'),
-                                                           'new', coalesce(new_state -> k, 'null'))),
-                    '{}')
-    FROM (SELECT jsonb_object_keys(coalesce(old_state, '{}'))
-          UNION SELECT jsonb_object_keys(coalesce(new_state, '{}'))) AS keys(k)
-    WHERE coalesce(old_state -> k, 'null') IS DISTINCT FROM coalesce(new_state -> k, 'null')
-$$;
-
 -- Lifecycle (seed 002): create, delete (gone from the source), reactivate (back), archive
--- (expired, seed 004), else update.
+-- (expired, seed 004), else update. One expression, so it is inlined into the caller.
 CREATE FUNCTION pipeline.change_type(old_state JSONB, new_state JSONB) RETURNS TEXT
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    WITH s AS (
-        SELECT coalesce(old_state ->> 'listing_status', old_state ->> 'info_status') AS old_status,
-               coalesce(new_state ->> 'listing_status', new_state ->> 'info_status') AS new_status,
-               coalesce((old_state ->> 'origin_deleted')::BOOLEAN, false) AS old_gone,
-               coalesce((new_state ->> 'origin_deleted')::BOOLEAN, false) AS new_gone)
     SELECT CASE
         WHEN old_state IS NULL THEN 'create'
-        WHEN (new_gone AND NOT old_gone)
-             OR (new_status = 'missing_from_import'
-                 AND old_status IS DISTINCT FROM 'missing_from_import') THEN 'delete'
-        WHEN new_status = 'archived' AND old_status IS DISTINCT FROM 'archived' THEN 'archive'
-        WHEN (old_gone AND NOT new_gone)
-             OR (old_status IN ('missing_from_import', 'archived')
-                 AND new_status IS DISTINCT FROM old_status) THEN 'reactivate'
+        WHEN (coalesce((new_state ->> 'origin_deleted')::BOOLEAN, false)
+              AND NOT coalesce((old_state ->> 'origin_deleted')::BOOLEAN, false))
+             OR (coalesce(new_state ->> 'listing_status', new_state ->> 'info_status')
+                     = 'missing_from_import'
+                 AND coalesce(old_state ->> 'listing_status', old_state ->> 'info_status')
+                     IS DISTINCT FROM 'missing_from_import') THEN 'delete'
+        WHEN coalesce(new_state ->> 'listing_status', new_state ->> 'info_status') = 'archived'
+             AND coalesce(old_state ->> 'listing_status', old_state ->> 'info_status')
+                 IS DISTINCT FROM 'archived' THEN 'archive'
+        WHEN (coalesce((old_state ->> 'origin_deleted')::BOOLEAN, false)
+              AND NOT coalesce((new_state ->> 'origin_deleted')::BOOLEAN, false))
+             OR (coalesce(old_state ->> 'listing_status', old_state ->> 'info_status')
+                     IN ('missing_from_import', 'archived')
+                 AND coalesce(new_state ->> 'listing_status', new_state ->> 'info_status')
+                     IS DISTINCT FROM coalesce(old_state ->> 'listing_status',
+                                               old_state ->> 'info_status')) THEN 'reactivate'
         ELSE 'update' END
-    FROM s
 $$;
 
 -- Edits made outside the pipeline (console, SQL) are versions too, so "as of" stays true.
@@ -173,24 +192,22 @@ CREATE TRIGGER record_outside_edit AFTER UPDATE ON public.contact_info
 -- Rows promoted before history existed get a baseline version, so "as of" can start from it.
 INSERT INTO pipeline.listing_history (target_table, target_id, listing_id, version, change_type,
                                       changes, reviewer, change_reason, changed_at)
-SELECT 'listings', l.id, l.id, 1, 'create', pipeline.state_diff(NULL, pipeline.listing_state(l)),
-       coalesce(l.promoted_by, 'auto'), 'baseline when history began', coalesce(l.promoted_at, l.created_at)
-FROM public.listings l
-UNION ALL
-SELECT 'listing_info', li.id, li.listing_id, 1, 'create',
-       pipeline.state_diff(NULL, pipeline.listing_info_state(li)), coalesce(li.promoted_by, 'auto'),
-       'baseline when history began', coalesce(li.promoted_at, li.created_at)
-FROM public.listing_info li
-UNION ALL
-SELECT 'locations', loc.id, (SELECT min(l.id) FROM public.listings l WHERE l.location_id = loc.id), 1,
-       'create', pipeline.state_diff(NULL, pipeline.history_state(to_jsonb(loc))),
-       coalesce(loc.promoted_by, 'auto'), 'baseline when history began',
-       coalesce(loc.promoted_at, loc.created_at)
-FROM public.locations loc
-UNION ALL
-SELECT 'contact_info', ci.id,
-       (SELECT min(li.listing_id) FROM public.listing_info li WHERE li.contact_info_id = ci.id), 1,
-       'create', pipeline.state_diff(NULL, pipeline.history_state(to_jsonb(ci))),
-       coalesce(ci.promoted_by, 'auto'), 'baseline when history began',
-       coalesce(ci.promoted_at, ci.created_at)
-FROM public.contact_info ci;
+SELECT s.target_table, s.target_id,
+       CASE s.target_table
+           WHEN 'listings' THEN s.target_id
+           WHEN 'listing_info' THEN (s.state ->> 'listing_id')::INT
+           WHEN 'locations' THEN (SELECT min(l.id) FROM public.listings l
+                                  WHERE l.location_id = s.target_id)
+           ELSE (SELECT min(li.listing_id) FROM public.listing_info li
+                 WHERE li.contact_info_id = s.target_id) END,
+       1, 'create', pipeline.state_diff(NULL, s.state), 'auto', 'baseline when history began',
+       coalesce(p.promoted_at, p.created_at)
+FROM pipeline.row_states(ARRAY(SELECT id FROM public.listings),
+                         ARRAY(SELECT id FROM public.locations),
+                         ARRAY(SELECT id FROM public.listing_info),
+                         ARRAY(SELECT id FROM public.contact_info)) AS s
+JOIN (SELECT 'listings' AS t, id, promoted_at, created_at FROM public.listings
+      UNION ALL SELECT 'locations', id, promoted_at, created_at FROM public.locations
+      UNION ALL SELECT 'listing_info', id, promoted_at, created_at FROM public.listing_info
+      UNION ALL SELECT 'contact_info', id, promoted_at, created_at FROM public.contact_info) AS p
+     ON p.t = s.target_table AND p.id = s.target_id;

@@ -20,7 +20,7 @@ from listings_pipeline.promotion.promote import Q as PROMOTE
 
 Q = load_queries(__file__, "expiry.sql")
 RECORD_STEPS = ("lock_targets", "states_before")
-HISTORY_STEPS = ("states_after", "write_history", "notify_changes")
+HISTORY_STEPS = ("write_history", "notify_changes")
 
 
 @dataclass(frozen=True)

@@ -51,7 +51,6 @@ STEPS = (
     "replace_opening_hours",
     "soft_delete",
     "upsert_bridge",
-    "states_after",
     "write_history",
     "notify_changes",
     "mark_promoted",
@@ -61,7 +60,6 @@ HISTORY_STEPS = (
     "collect_targets",
     "lock_targets",
     "states_before",
-    "states_after",
     "write_history",
 )
 

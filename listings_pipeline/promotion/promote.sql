@@ -4,7 +4,7 @@
 -- stage state (the id draws roll back with the batch).
 -- Per batch, temp tables (emptied at commit) hold what the statements share:
 --   promote_rows     per stage row: is the record claimed, which columns must keep their value;
---   promote_targets  per production row the batch touches: its state before and after, for
+--   promote_targets  per production row the batch touches: its state before the batch, for
 --                    the history (one version per row per batch, children included).
 
 -- name: create_batch_tables
@@ -21,11 +21,11 @@ CREATE TEMP TABLE promote_targets (
     target_id     INT NOT NULL,
     listing_id    INT,
     stage_id      INT,
+    is_new        BOOLEAN NOT NULL DEFAULT false, -- inserted by this batch: no state before
     job_id        INT,
     reviewer      TEXT NOT NULL,
     reason        TEXT,
-    before        JSONB,
-    after         JSONB,
+    before        JSONB STORAGE EXTERNAL, -- not compressed: read back once in this transaction
     change_type   TEXT,
     PRIMARY KEY (target_table, target_id)
 ) ON COMMIT DELETE ROWS;
@@ -68,22 +68,25 @@ WHERE s.id = ANY(:ids);
 
 -- name: collect_targets
 -- Every production row the batch may write, attributed to the first stage row that writes it.
-INSERT INTO promote_targets (target_table, target_id, listing_id, stage_id, job_id, reviewer)
+INSERT INTO promote_targets (target_table, target_id, listing_id, stage_id, is_new, job_id,
+                             reviewer)
 SELECT DISTINCT ON (t.target_table, t.target_id)
-       t.target_table, t.target_id, s.listing_internal_id, s.id, s.job_id,
+       t.target_table, t.target_id, s.listing_internal_id, s.id, t.is_new, s.job_id,
        coalesce(s.reviewed_by, 'auto')
 FROM stage.listings_flat s
 CROSS JOIN LATERAL (VALUES
-    ('listings', s.listing_internal_id,
+    ('listings', s.listing_internal_id, s.listing_action = 'insert',
      s.listing_action IN ('insert', 'update', 'delete') OR s.attributes_action IN ('insert', 'update')
      OR s.location_action = 'insert'),
-    ('locations', s.location_internal_id, s.location_action IN ('insert', 'update')),
-    ('listing_info', s.listing_info_internal_id,
+    ('locations', s.location_internal_id, s.location_action = 'insert',
+     s.location_action IN ('insert', 'update')),
+    ('listing_info', s.listing_info_internal_id, s.listing_info_action = 'insert',
      s.listing_info_action IN ('insert', 'update', 'delete') OR s.contact_info_action = 'insert'
      OR s.images_action IN ('insert', 'update') OR s.opening_dates_action IN ('insert', 'update')
      OR s.opening_hours_action IN ('insert', 'update')),
-    ('contact_info', s.contact_info_internal_id, s.contact_info_action IN ('insert', 'update'))
-) AS t(target_table, target_id, touched)
+    ('contact_info', s.contact_info_internal_id, s.contact_info_action = 'insert',
+     s.contact_info_action IN ('insert', 'update'))
+) AS t(target_table, target_id, is_new, touched)
 WHERE s.id = ANY(:ids) AND t.touched AND t.target_id IS NOT NULL
 ORDER BY t.target_table, t.target_id, s.id;
 
@@ -105,7 +108,14 @@ SELECT
                            ORDER BY p.id FOR UPDATE OF p) d);
 
 -- name: states_before
-UPDATE promote_targets SET before = pipeline.target_state(target_table, target_id);
+UPDATE promote_targets t SET before = r.state
+FROM pipeline.row_states(
+    ARRAY(SELECT target_id FROM promote_targets WHERE target_table = 'listings' AND NOT is_new),
+    ARRAY(SELECT target_id FROM promote_targets WHERE target_table = 'locations' AND NOT is_new),
+    ARRAY(SELECT target_id FROM promote_targets WHERE target_table = 'listing_info' AND NOT is_new),
+    ARRAY(SELECT target_id FROM promote_targets WHERE target_table = 'contact_info' AND NOT is_new)
+) AS r
+WHERE r.target_table = t.target_table AND r.target_id = t.target_id;
 
 -- name: batch_policy
 -- Seed 003 conflict resolution. A record is claimed once a person took it over (listings.claimed)
@@ -375,15 +385,20 @@ SET target_id = EXCLUDED.target_id, certainty_score = EXCLUDED.certainty_score,
     match_method = EXCLUDED.match_method, mapped_at = now(), missed_imports = 0
 WHERE b.target_id IS DISTINCT FROM EXCLUDED.target_id;
 
--- name: states_after
-UPDATE promote_targets SET after = pipeline.target_state(target_table, target_id);
-
 -- name: write_history
 -- One version per production row that really changed (a kept manual edit is not a change).
-WITH changed AS (
-    SELECT t.*, pipeline.state_diff(t.before, t.after) AS changes,
-           pipeline.change_type(t.before, t.after) AS kind
+-- The states after the batch are read here, once, set-based, and never stored.
+WITH after AS MATERIALIZED (
+    SELECT * FROM pipeline.row_states(
+        ARRAY(SELECT target_id FROM promote_targets WHERE target_table = 'listings'),
+        ARRAY(SELECT target_id FROM promote_targets WHERE target_table = 'locations'),
+        ARRAY(SELECT target_id FROM promote_targets WHERE target_table = 'listing_info'),
+        ARRAY(SELECT target_id FROM promote_targets WHERE target_table = 'contact_info'))
+), changed AS MATERIALIZED (  -- each diff computed once
+    SELECT t.*, a.state AS after, pipeline.state_diff(t.before, a.state) AS changes,
+           pipeline.change_type(t.before, a.state) AS kind
     FROM promote_targets t
+    JOIN after a ON a.target_table = t.target_table AND a.target_id = t.target_id
 ), written AS (
     INSERT INTO pipeline.listing_history (target_table, target_id, listing_id, version,
                                           change_type, changes, job_id, stage_id, reviewer,
