@@ -3,6 +3,7 @@ time, lifecycle change types (create, update, delete, reactivate) and edits made
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from pathlib import Path
 
@@ -148,3 +149,26 @@ def test_edits_outside_the_pipeline_are_versions_too(engine: Engine, tmp_path: P
     assert listing(engine, "P1")["description"] == "Edited by hand."
     with engine.connect() as conn:
         assert job_changes(conn, job) == []
+
+
+def test_history_from_the_command_line(engine: Engine, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from listings_pipeline.cli import main
+
+    config = csv_config()
+    run_job(engine, config, tmp_path, [place(1)])
+    day_one = now(engine)
+    job = run_job(engine, config, tmp_path, [place(1, Description="Second text.")])
+    listing_id = listing(engine, "P1")["id"]
+    runner = CliRunner()
+    changed = runner.invoke(main, ["history", "job", str(job)])
+    assert changed.exit_code == 0, changed.output
+    assert f"listing {listing_id} listing_info" in changed.output
+    assert "v2 update by auto: description" in changed.output
+    as_of = ["--as-of", day_one.isoformat()]
+    then = runner.invoke(main, ["history", "listing", str(listing_id), *as_of])
+    assert then.exit_code == 0, then.output
+    assert json.loads(then.output)["listing_info"][0]["description"] == "Description of place 1."
+    before = runner.invoke(main, ["history", "listing", str(listing_id), "--as-of", "2001-01-01"])
+    assert before.exit_code != 0 and "did not exist at 2001-01-01" in before.output

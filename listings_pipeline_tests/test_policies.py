@@ -283,3 +283,21 @@ def test_policy_config_is_checked() -> None:
         config_with(grace_period={"imports": 0})
     with pytest.raises(ValidationError, match="flag_only"):
         config_with(on_missing="hide")
+
+
+def test_expire_from_the_command_line(engine: Engine, tmp_path: Path, config_dir: Path) -> None:
+    import yaml
+    from click.testing import CliRunner
+
+    from listings_pipeline.cli import main
+
+    config = dates_config()
+    (config_dir / f"{config.slug}.yaml").write_text(yaml.safe_dump(config.to_json()))
+    ends = {"Start1": "2030-01-01", "End1": "2030-06-30"}
+    run_job(engine, config, tmp_path, [place(1, **ends)], DATE_FIELDS)
+    result = CliRunner().invoke(main, ["expire", config.slug, "--today", "2030-08-01"])
+    assert result.exit_code == 0, result.output
+    assert "archived listings: 1" in result.output
+    assert listing(engine, "P1")["listing_status"] == "archived"
+    missing = CliRunner().invoke(main, ["expire", "nope"])
+    assert missing.exit_code != 0
