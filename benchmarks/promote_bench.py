@@ -84,11 +84,17 @@ def stage(engine: Engine, config, path: Path) -> tuple[int, float, float]:
     return job_id, t1 - t0, time.perf_counter() - t1
 
 
+STEP_TOTALS: dict[str, float] = {}
+
+
 def promote(engine: Engine, job_id: int, config, batch: int) -> tuple[float, int, float]:
     result = promote_job(engine, job_id, config.slug, promoted_by="bench", config=config,
                          batch_rows=batch)  # fmt: skip
     rows = result.counts.extra["promoted_rows"]
     history = sum(result.step_seconds[s] for s in HISTORY_STEPS)
+    if rows > 1000:
+        for step, seconds in result.step_seconds.items():
+            STEP_TOTALS[step] = STEP_TOTALS.get(step, 0.0) + seconds
     return result.seconds, rows, history
 
 
@@ -171,6 +177,11 @@ def main() -> None:
             f" (history {h1:.1f} s, {h1 / m1:.0%});"
             f" 1% changed ({rows2:,} rows of {dmo.records[1]:,}) in {m2:.2f} s ="
             f" {dmo.records[1] / m2:,.0f} records/s (history {h2:.2f} s)"
+        )
+        top = sorted(STEP_TOTALS.items(), key=lambda kv: -kv[1])[:8]
+        print(
+            "slowest steps (new listings, mean per run): "
+            + ", ".join(f"{step} {seconds / args.runs:.1f} s" for step, seconds in top)
         )
         print(
             f"history: {versions:,} versions, {size / 1e6:,.0f} MB"

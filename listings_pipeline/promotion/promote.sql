@@ -108,13 +108,17 @@ SELECT
                            ORDER BY p.id FOR UPDATE OF p) d);
 
 -- name: states_before
+-- (The id arrays go in as a lateral row so that row_states is inlined into this query.)
+WITH ids AS (
+    SELECT array_agg(target_id) FILTER (WHERE target_table = 'listings') AS listings,
+           array_agg(target_id) FILTER (WHERE target_table = 'locations') AS locations,
+           array_agg(target_id) FILTER (WHERE target_table = 'listing_info') AS infos,
+           array_agg(target_id) FILTER (WHERE target_table = 'contact_info') AS contacts
+    FROM promote_targets WHERE NOT is_new
+)
 UPDATE promote_targets t SET before = r.state
-FROM pipeline.row_states(
-    ARRAY(SELECT target_id FROM promote_targets WHERE target_table = 'listings' AND NOT is_new),
-    ARRAY(SELECT target_id FROM promote_targets WHERE target_table = 'locations' AND NOT is_new),
-    ARRAY(SELECT target_id FROM promote_targets WHERE target_table = 'listing_info' AND NOT is_new),
-    ARRAY(SELECT target_id FROM promote_targets WHERE target_table = 'contact_info' AND NOT is_new)
-) AS r
+FROM ids CROSS JOIN LATERAL pipeline.row_states(ids.listings, ids.locations, ids.infos,
+                                                ids.contacts) AS r
 WHERE r.target_table = t.target_table AND r.target_id = t.target_id;
 
 -- name: batch_policy
@@ -387,18 +391,25 @@ WHERE b.target_id IS DISTINCT FROM EXCLUDED.target_id;
 
 -- name: write_history
 -- One version per production row that really changed (a kept manual edit is not a change).
--- The states after the batch are read here, once, set-based, and never stored.
-WITH after AS MATERIALIZED (
-    SELECT * FROM pipeline.row_states(
-        ARRAY(SELECT target_id FROM promote_targets WHERE target_table = 'listings'),
-        ARRAY(SELECT target_id FROM promote_targets WHERE target_table = 'locations'),
-        ARRAY(SELECT target_id FROM promote_targets WHERE target_table = 'listing_info'),
-        ARRAY(SELECT target_id FROM promote_targets WHERE target_table = 'contact_info'))
-), changed AS MATERIALIZED (  -- each diff computed once
-    SELECT t.*, a.state AS after, pipeline.state_diff(t.before, a.state) AS changes,
-           pipeline.change_type(t.before, a.state) AS kind
-    FROM promote_targets t
-    JOIN after a ON a.target_table = t.target_table AND a.target_id = t.target_id
+-- The states after the batch are read here, once, set-based, and never stored; OFFSET 0
+-- keeps each diff computed once although both the filter and the insert use it.
+WITH ids AS (
+    SELECT array_agg(target_id) FILTER (WHERE target_table = 'listings') AS listings,
+           array_agg(target_id) FILTER (WHERE target_table = 'locations') AS locations,
+           array_agg(target_id) FILTER (WHERE target_table = 'listing_info') AS infos,
+           array_agg(target_id) FILTER (WHERE target_table = 'contact_info') AS contacts
+    FROM promote_targets
+), changed AS (
+    SELECT t.target_table, t.target_id, t.listing_id, t.stage_id, t.job_id, t.reviewer,
+           t.reason, d.changes, pipeline.change_type(t.before, r.state) AS kind,
+           coalesce(r.state ->> 'listing_status', r.state ->> 'info_status')
+               = 'missing_from_import' AS hidden
+    FROM ids
+    CROSS JOIN LATERAL pipeline.row_states(ids.listings, ids.locations, ids.infos,
+                                           ids.contacts) AS r
+    JOIN promote_targets t ON t.target_table = r.target_table AND t.target_id = r.target_id
+    CROSS JOIN LATERAL (SELECT pipeline.state_diff(t.before, r.state) AS changes OFFSET 0) AS d
+    WHERE d.changes <> '{}'
 ), written AS (
     INSERT INTO pipeline.listing_history (target_table, target_id, listing_id, version,
                                           change_type, changes, job_id, stage_id, reviewer,
@@ -410,9 +421,7 @@ WITH after AS MATERIALIZED (
            concat_ws('; ',
                coalesce(c.reason, CASE c.kind
                    WHEN 'create' THEN 'new in the source'
-                   WHEN 'delete' THEN CASE WHEN c.after ->> 'listing_status' = 'missing_from_import'
-                                             OR c.after ->> 'info_status' = 'missing_from_import'
-                                           THEN 'missing from the import'
+                   WHEN 'delete' THEN CASE WHEN c.hidden THEN 'missing from the import'
                                            ELSE 'missing from the import (flagged only)' END
                    WHEN 'reactivate' THEN 'back in the source'
                    ELSE 'changed at the source' END),
@@ -420,7 +429,6 @@ WITH after AS MATERIALIZED (
                CASE WHEN s.force_overwrite THEN 'reviewer overrode manual edits' END,
                s.review_note)
     FROM changed c LEFT JOIN stage.listings_flat s ON s.id = c.stage_id
-    WHERE c.changes <> '{}'
     RETURNING target_table, target_id, change_type
 )
 UPDATE promote_targets t SET change_type = w.change_type
