@@ -26,7 +26,6 @@ ALTER TABLE pipeline.bridge_source_target
 UPDATE pipeline.bridge_source_target SET last_seen_at = mapped_at;
 
 CREATE TABLE pipeline.listing_history (
-    id             BIGSERIAL PRIMARY KEY,
     target_table   TEXT NOT NULL
                    CHECK (target_table IN ('listings', 'listing_info', 'locations', 'contact_info')),
     target_id      INT NOT NULL,
@@ -40,7 +39,7 @@ CREATE TABLE pipeline.listing_history (
     reviewer       TEXT NOT NULL,  -- stage reviewed_by, 'auto', or who edited outside the pipeline
     change_reason  TEXT,
     changed_at     TIMESTAMPTZ NOT NULL DEFAULT now(),
-    CONSTRAINT unique_history_version UNIQUE (target_table, target_id, version)
+    PRIMARY KEY (target_table, target_id, version)
 );
 -- A create holds a JSON copy of the new row (~10 KB with a description): lz4 compresses it
 -- several times faster than the default pglz, where the server is built with it.
