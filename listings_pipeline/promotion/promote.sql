@@ -223,17 +223,19 @@ ON CONFLICT ((lower(name))) DO NOTHING;
 
 -- name: clear_attribute_links
 -- Collections are replaced whole, unless the claim policy keeps them; the hash always records
--- what the source sent, so an unchanged source is 'skip' next time either way. Two statements:
--- a DELETE in a WITH runs after the main INSERT, which would then collide with kept pairs.
+-- what the source sent, so an unchanged source is 'skip' next time either way (a new listing
+-- got it on insert). Two statements: a DELETE in a WITH runs after the main INSERT, which
+-- would then collide with kept pairs.
 WITH targets AS (
     SELECT s.listing_internal_id AS listing_id, s.attributes_content_hash,
+           s.listing_action <> 'insert' AS existing,
            s.attributes_action = 'insert' OR s.force_overwrite
            OR NOT 'attributes' = ANY(k.listing_keep) AS replace
     FROM stage.listings_flat s JOIN promote_rows k ON k.stage_id = s.id
     WHERE s.id = ANY(:ids) AND s.attributes_action IN ('insert', 'update')
 ), hashed AS (
     UPDATE public.listings p SET attributes_content_hash = t.attributes_content_hash
-    FROM targets t WHERE p.id = t.listing_id
+    FROM targets t WHERE p.id = t.listing_id AND t.existing
 )
 DELETE FROM public.bridge_attributes_listings b USING targets t
 WHERE b.listing_id = t.listing_id AND t.replace;
@@ -302,16 +304,19 @@ WHERE s.id = ANY(:ids) AND s.contact_info_action = 'insert' AND s.listing_info_a
   AND p.contact_info_id IS DISTINCT FROM s.contact_info_internal_id;
 
 -- name: replace_images
+-- (The DELETE runs after the INSERT but sees only the rows from before the statement.)
 WITH targets AS (
     SELECT s.listing_info_internal_id AS info_id, s.images, s.images_content_hash, s.imported_from,
+           s.listing_info_action <> 'insert' AS existing,
            s.images_action = 'insert' OR s.force_overwrite OR NOT 'images' = ANY(k.info_keep) AS replace
     FROM stage.listings_flat s JOIN promote_rows k ON k.stage_id = s.id
     WHERE s.id = ANY(:ids) AND s.images_action IN ('insert', 'update')
 ), cleared AS (
-    DELETE FROM public.listing_images i USING targets t WHERE i.listing_info_id = t.info_id AND t.replace
+    DELETE FROM public.listing_images i USING targets t
+    WHERE i.listing_info_id = t.info_id AND t.replace AND t.existing
 ), hashed AS (
     UPDATE public.listing_info p SET images_content_hash = t.images_content_hash
-    FROM targets t WHERE p.id = t.info_id
+    FROM targets t WHERE p.id = t.info_id AND t.existing
 )
 INSERT INTO public.listing_images (listing_info_id, image, sort_order, imported_from, promoted_at, promoted_by)
 SELECT t.info_id, e.image, e.n, t.imported_from, now(), :by
