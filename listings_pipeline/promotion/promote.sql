@@ -53,18 +53,25 @@ ORDER BY id LIMIT :limit
 FOR UPDATE SKIP LOCKED;
 
 -- name: allocate_ids
-UPDATE stage.listings_flat s SET
-    listing_internal_id = CASE WHEN s.listing_action = 'insert' AND s.listing_internal_id IS NULL
-                               THEN nextval('public.listings_id_seq') ELSE s.listing_internal_id END,
-    location_internal_id = CASE WHEN s.location_action = 'insert' AND s.location_internal_id IS NULL
-                                THEN nextval('public.locations_id_seq') ELSE s.location_internal_id END,
-    listing_info_internal_id = CASE
-        WHEN s.listing_info_action = 'insert' AND s.listing_info_internal_id IS NULL
-        THEN nextval('public.listing_info_id_seq') ELSE s.listing_info_internal_id END,
-    contact_info_internal_id = CASE
-        WHEN s.contact_info_action = 'insert' AND s.contact_info_internal_id IS NULL
-        THEN nextval('public.contact_info_id_seq') ELSE s.contact_info_internal_id END
-WHERE s.id = ANY(:ids);
+-- Drawn in stage-row order (volatile expressions are evaluated after ORDER BY), so ids follow
+-- the import order whatever plan runs this, and a re-run after a crash assigns them alike.
+WITH drawn AS (
+    SELECT s.id,
+        CASE WHEN s.listing_action = 'insert' AND s.listing_internal_id IS NULL
+             THEN nextval('public.listings_id_seq') ELSE s.listing_internal_id END AS listing_id,
+        CASE WHEN s.location_action = 'insert' AND s.location_internal_id IS NULL
+             THEN nextval('public.locations_id_seq') ELSE s.location_internal_id END AS location_id,
+        CASE WHEN s.listing_info_action = 'insert' AND s.listing_info_internal_id IS NULL
+             THEN nextval('public.listing_info_id_seq') ELSE s.listing_info_internal_id END AS info_id,
+        CASE WHEN s.contact_info_action = 'insert' AND s.contact_info_internal_id IS NULL
+             THEN nextval('public.contact_info_id_seq') ELSE s.contact_info_internal_id END AS contact_id
+    FROM stage.listings_flat s WHERE s.id = ANY(:ids)
+    ORDER BY s.id
+)
+UPDATE stage.listings_flat s SET listing_internal_id = d.listing_id,
+    location_internal_id = d.location_id, listing_info_internal_id = d.info_id,
+    contact_info_internal_id = d.contact_id
+FROM drawn d WHERE d.id = s.id;
 
 -- name: collect_targets
 -- Every production row the batch may write, attributed to the first stage row that writes it.
@@ -322,7 +329,8 @@ INSERT INTO public.listing_images (listing_info_id, image, sort_order, imported_
 SELECT t.info_id, e.image, e.n, t.imported_from, now(), :by
 FROM targets t
 CROSS JOIN LATERAL jsonb_array_elements_text(coalesce(t.images, '[]')) WITH ORDINALITY AS e(image, n)
-WHERE t.replace;
+WHERE t.replace
+ORDER BY t.info_id, e.n;  -- ids in a fixed order, as every child insert
 
 -- name: replace_opening_dates
 -- The collection hash lives on its rows, so a kept collection keeps its old hash.
@@ -336,9 +344,11 @@ WITH targets AS (
 )
 INSERT INTO public.opening_dates (listing_info_id, start_date, end_date, opening_dates_content_hash,
                                   imported_from, promoted_at, promoted_by)
-SELECT t.info_id, (d ->> 'start_date')::DATE, (d ->> 'end_date')::DATE,
+SELECT t.info_id, (d.value ->> 'start_date')::DATE, (d.value ->> 'end_date')::DATE,
        t.opening_dates_content_hash, t.imported_from, now(), :by
-FROM targets t CROSS JOIN LATERAL jsonb_array_elements(coalesce(t.dates, '[]')) AS d;
+FROM targets t
+CROSS JOIN LATERAL jsonb_array_elements(coalesce(t.dates, '[]')) WITH ORDINALITY AS d(value, n)
+ORDER BY t.info_id, d.n;
 
 -- name: replace_opening_hours
 WITH targets AS (
@@ -351,9 +361,11 @@ WITH targets AS (
 )
 INSERT INTO public.opening_hours (listing_info_id, day_id, open_time, close_time,
                                   opening_hours_content_hash, imported_from, promoted_at, promoted_by)
-SELECT t.info_id, (h ->> 'day_id')::SMALLINT, (h ->> 'open_time')::TIME, (h ->> 'close_time')::TIME,
-       t.opening_hours_content_hash, t.imported_from, now(), :by
-FROM targets t CROSS JOIN LATERAL jsonb_array_elements(coalesce(t.hours, '[]')) AS h;
+SELECT t.info_id, (h.value ->> 'day_id')::SMALLINT, (h.value ->> 'open_time')::TIME,
+       (h.value ->> 'close_time')::TIME, t.opening_hours_content_hash, t.imported_from, now(), :by
+FROM targets t
+CROSS JOIN LATERAL jsonb_array_elements(coalesce(t.hours, '[]')) WITH ORDINALITY AS h(value, n)
+ORDER BY t.info_id, h.n;
 
 -- name: soft_delete
 -- Seed 000: hidden with status missing_from_import. on_missing flag_only (seed 003): only
