@@ -19,8 +19,9 @@ from listings_pipeline.promotion.promote import NOTIFY_CHUNK, ensure_batch_table
 from listings_pipeline.promotion.promote import Q as PROMOTE
 
 Q = load_queries(__file__, "expiry.sql")
-RECORD_STEPS = ("lock_targets", "states_before")
-HISTORY_STEPS = ("write_history", "notify_changes")
+# promote.sql's history statements, around the archive / restore update.
+BEFORE = ("lock_targets", "states_before")
+AFTER = ("write_history", "notify_changes")
 
 
 @dataclass(frozen=True)
@@ -45,10 +46,10 @@ def _pass(conn: Connection, select: tuple[str, str], apply: str, params: dict) -
         conn.execute(text(Q[name]), params)
     found = conn.execute(text(Q["count_targets"])).one()
     if found.infos:
-        for step in RECORD_STEPS:
+        for step in BEFORE:
             conn.execute(text(PROMOTE[step]), params)
         conn.execute(text(Q[apply]), params)
-        for step in HISTORY_STEPS:
+        for step in AFTER:
             conn.execute(text(PROMOTE[step]), params)
     return found.infos, found.listings
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from sqlalchemy import Connection, Engine, text
 
@@ -22,9 +22,9 @@ from listings_pipeline.transform.stage import recompute_actions
 
 Q = load_queries(__file__, "decisions.sql")
 KINDS = ("insert", "update", "skip", "delete", "duplicate", "error", "uncertain_match")
-OVERRIDES = ("skip", "force_overwrite", "accept_match", "reject_match")
-MATCH_OVERRIDES = ("accept_match", "reject_match")
 Override = Literal["skip", "force_overwrite", "accept_match", "reject_match"]
+OVERRIDES: tuple[str, ...] = get_args(Override)
+MATCH_OVERRIDES = ("accept_match", "reject_match")
 
 
 class ReviewError(Exception):
