@@ -287,8 +287,9 @@ def _decision_command(decision: str) -> click.Command:
     @click.option("--kind", help="All rows of one kind, e.g. delete.")
     @click.option(
         "--override",
-        type=click.Choice(["skip", "force_overwrite"]),
-        help="skip: change nothing; force_overwrite: overwrite manual edits.",
+        type=click.Choice(["skip", "force_overwrite", "accept_match", "reject_match"]),
+        help="skip: change nothing; force_overwrite: overwrite manual edits (and claims);"
+        " accept_match: the suggested listing is the match; reject_match: a new listing.",
     )
     @click.option("--note")
     @click.option("--reviewer", default="cli", show_default=True)
@@ -308,6 +309,81 @@ def _decision_command(decision: str) -> click.Command:
 
 review.add_command(_decision_command("approve"))
 review.add_command(_decision_command("reject"))
+
+
+# --- history / expiry -------------------------------------------------------------------------
+@main.group()
+def history() -> None:
+    """What changed in production: per job, per listing, as of a time."""
+
+
+@history.command("job")
+@click.argument("job_id", type=int)
+@click.option("--limit", default=100, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+def history_job(job_id: int, limit: int, as_json: bool) -> None:
+    """The versions a job's promotion wrote, with the changed fields."""
+    from dataclasses import asdict
+
+    from listings_pipeline.promotion.history import job_change_summary, job_changes
+
+    with _engine().connect() as conn:
+        summary = job_change_summary(conn, job_id)
+        changes = job_changes(conn, job_id, limit=limit)
+    lines = [
+        f"{t}: " + ", ".join(f"{n} {k}" for k, n in kinds.items()) for t, kinds in summary.items()
+    ]
+    lines += [
+        f"listing {c.listing_id} {c.target_table} {c.target_id} v{c.version} {c.change_type}"
+        f" by {c.reviewer}: {', '.join(c.changed_fields)}"
+        for c in changes
+    ]
+    data = {"summary": summary, "changes": [asdict(c) for c in changes]}
+    _emit(data, as_json, "\n".join(lines) or f"job {job_id} changed nothing in production")
+
+
+@history.command("listing")
+@click.argument("listing_id", type=int)
+@click.option("--as-of", "as_of", help="A date or ISO time: the listing as it was then.")
+def history_listing(listing_id: int, as_of: str | None) -> None:
+    """Every version of a listing (JSON), or its state as of a time."""
+    from dataclasses import asdict
+    from datetime import date, datetime
+
+    from listings_pipeline.promotion.history import listing_as_of, listing_history
+
+    with _engine().connect() as conn:
+        if as_of is None:
+            click.echo(
+                json.dumps([asdict(c) for c in listing_history(conn, listing_id)], default=str)
+            )
+            return
+        try:
+            at: date | datetime = (
+                date.fromisoformat(as_of) if len(as_of) == 10 else datetime.fromisoformat(as_of)
+            )
+        except ValueError as err:
+            raise click.ClickException(f"--as-of {as_of!r}: not a date or ISO time") from err
+        state = listing_as_of(conn, listing_id, at)
+    if state is None:
+        raise click.ClickException(f"listing {listing_id} did not exist at {as_of}")
+    click.echo(json.dumps(state, default=str))
+
+
+@main.command("expire")
+@click.argument("slug")
+@click.option("--today", help="Judge expiry as on this date (YYYY-MM-DD); default: today.")
+def expire(slug: str, today: str | None) -> None:
+    """Archive the source's expired listings, restore renewed ones (config promotion.expiry)."""
+    from datetime import date
+
+    from listings_pipeline.promotion.expiry import archive_expired
+
+    config = _config(slug)
+    if config.promotion.expiry is None:
+        raise click.ClickException(f"{slug}: the config has no promotion.expiry")
+    result = archive_expired(_engine(), config, today=date.fromisoformat(today) if today else None)
+    click.echo(", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in result.as_dict().items()))
 
 
 # --- ui / demo --------------------------------------------------------------------------------

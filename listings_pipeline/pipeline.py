@@ -177,7 +177,7 @@ def promote_stage(
             job_id,
             config.slug,
             promoted_by=promoted_by,
-            merge_policy=config.promotion.merge_policy,
+            config=config,
         )
     except Exception as err:
         jobs.fail_stage(engine, job_id, "promote", str(err))

@@ -296,9 +296,63 @@ class ReviewSettings(Strict):
     )
 
 
+class GracePeriod(Strict):
+    """Seed 002 removal after a grace period: a listing missing from the source is proposed for
+    deletion only once it was absent from `imports` consecutive complete imports and last seen
+    at least `days` days ago (both must hold)."""
+
+    imports: int = Field(default=1, ge=1)
+    days: int = Field(default=0, ge=0)
+
+
+class ClaimedRecords(Strict):
+    """Seed 003: what the source may still change in a record a person claimed (listings.claimed,
+    or any of its rows edited in production). Fields a person edited are never overwritten
+    without a reviewer's force_overwrite, whatever the policy.
+
+    source_wins: every field except the edited ones (the default);
+    selective: only `fields` (e.g. listings.listing_status, locations.lat, locations.lng);
+    skip: nothing.
+    """
+
+    policy: Literal["source_wins", "selective", "skip"] = "source_wins"
+    fields: list[str] = Field(default_factory=list)
+
+    @field_validator("fields")
+    @classmethod
+    def _fields(cls, value: list[str]) -> list[str]:
+        from listings_pipeline.promotion.policy import CLAIMABLE_FIELDS
+
+        for name in value:
+            if name not in CLAIMABLE_FIELDS:
+                raise ValueError(
+                    f"claimed_records field {name!r} is not a production field the source"
+                    f" writes; expected one of {', '.join(sorted(CLAIMABLE_FIELDS))}"
+                )
+        return value
+
+    @model_validator(mode="after")
+    def _selective_needs_fields(self) -> ClaimedRecords:
+        if self.policy == "selective" and not self.fields:
+            raise ValueError("claimed_records policy 'selective' needs the list of fields")
+        return self
+
+
+class Expiry(Strict):
+    """Seed 004 expiry: a listing whose every opening date range ended more than `after_days`
+    days ago is archived (listing_status 'archived', hidden); new dates bring it back."""
+
+    field: Literal["opening_dates.end_date"] = "opening_dates.end_date"
+    after_days: int = Field(default=0, ge=0)
+
+
 class PromotionSettings(Strict):
     merge_policy: Literal["latest_wins", "skip_if_exists", "field_level_merge"] = "latest_wins"
     update_bridge_table: bool = True
+    on_missing: Literal["soft_delete", "flag_only"] = "soft_delete"
+    grace_period: GracePeriod = Field(default_factory=GracePeriod)
+    claimed_records: ClaimedRecords = Field(default_factory=ClaimedRecords)
+    expiry: Expiry | None = None
 
 
 class SourceConfig(Strict):

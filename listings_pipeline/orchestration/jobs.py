@@ -41,7 +41,7 @@ class ReviewDecisionConfig(dg.Config):
     all_rows: bool = False
     row_ids: list[int] = []
     kind: str | None = None
-    override: str | None = None  # skip | force_overwrite
+    override: str | None = None  # skip | force_overwrite | accept_match | reject_match
     note: str | None = None
 
 

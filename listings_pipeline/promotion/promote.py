@@ -1,26 +1,38 @@
 """Promote a job's approved stage rows into production (seed 000 step 5).
 
 Only rows with ok_to_promote reach production; a job superseded by a newer job of the same
-source is refused. Each batch is one transaction, so an interrupted promotion leaves
-production exactly as before the interrupted batch and a re-run completes it; rows already
-promoted are never promoted twice.
+source is refused. Each batch is one transaction: the writes, the history versions of every
+production row it changed (seeds 002/004) and its change notification (NOTIFY, delivered at
+commit), so an interrupted promotion leaves production exactly as before the interrupted batch
+and a re-run completes it; rows already promoted are never promoted twice.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine, text
 
 from listings_pipeline.db import load_queries
 from listings_pipeline.jobs import StageCounts
+from listings_pipeline.promotion.policy import PromotionPolicy
+
+if TYPE_CHECKING:
+    from listings_pipeline.configs.model import SourceConfig
 
 Q = load_queries(__file__, "promote.sql")
 BATCH_ROWS = 1000
-UPDATES = ("update_locations", "update_listings", "update_contact_info", "update_listing_info")
+CHANNEL = "listings_changes"
+NOTIFY_CHUNK = 500  # listing ids per notification: ≤ ~6.5 KB, under PostgreSQL's 8000 bytes
 STEPS = (
     "allocate_ids",
+    "collect_targets",
+    "lock_targets",
+    "states_before",
+    "batch_policy",
     "insert_locations",
     "update_locations",
     "insert_listings",
@@ -28,7 +40,7 @@ STEPS = (
     "link_new_locations",
     "insert_attributes",
     "clear_attribute_links",
-    "replace_attribute_links",
+    "insert_attribute_links",
     "insert_contact_info",
     "update_contact_info",
     "insert_listing_info",
@@ -39,8 +51,21 @@ STEPS = (
     "replace_opening_hours",
     "soft_delete",
     "upsert_bridge",
+    "write_history",
+    "notify_changes",
     "mark_promoted",
 )
+# The steps that only keep the history (their share of the time is the history's cost).
+HISTORY_STEPS = (
+    "collect_targets",
+    "lock_targets",
+    "states_before",
+    "write_history",
+)
+
+# Called inside a batch's transaction after each step (batch number, step name): progress,
+# timing, or a test pausing a promotion mid-batch.
+StepHook = Callable[[int, str], None]
 
 
 class PromotionRefused(Exception):
@@ -53,6 +78,7 @@ class PromotionResult:
     batches: int
     seconds: float
     waiting: dict[str, int] = field(default_factory=dict)
+    step_seconds: dict[str, float] = field(default_factory=dict)
 
 
 def waiting_rows(conn: Connection, job_id: int) -> dict[str, int]:
@@ -64,6 +90,12 @@ def newer_job(conn: Connection, slug: str, job_id: int) -> int | None:
     return conn.execute(text(Q["newer_job"]), {"slug": slug, "job_id": job_id}).scalar()
 
 
+def ensure_batch_tables(conn: Connection) -> None:
+    """The per-batch temp tables of this connection (created once, emptied at every commit)."""
+    if not conn.execute(text(Q["batch_tables_exist"])).scalar_one():
+        conn.connection.driver_connection.execute(Q["create_batch_tables"])
+
+
 def promote_job(
     engine: Engine,
     job_id: int,
@@ -71,11 +103,23 @@ def promote_job(
     *,
     promoted_by: str,
     merge_policy: str = "latest_wins",
+    config: SourceConfig | None = None,
     batch_rows: int = BATCH_ROWS,
-    after_batch: object = None,
+    after_batch: Callable[[int], None] | None = None,
+    on_step: StepHook | None = None,
 ) -> PromotionResult:
-    """Promote every approved, not yet promoted row of `job_id`."""
+    """Promote every approved, not yet promoted row of `job_id`.
+
+    `config` supplies the source policies (`promotion:`); without it `merge_policy` applies
+    with the default policies. Expired listings are archived after the last batch when the
+    config asks for it.
+    """
     started = time.perf_counter()
+    policy = (
+        PromotionPolicy.from_settings(config.promotion)
+        if config is not None
+        else PromotionPolicy(merge_policy=merge_policy)
+    )
     with engine.begin() as conn:
         newer = newer_job(conn, slug, job_id)
         if newer is not None:
@@ -84,7 +128,14 @@ def promote_job(
             )
         waiting = waiting_rows(conn, job_id)
         conn.execute(text(Q["mark_skipped"]), {"job_id": job_id})
-    steps = [s for s in STEPS if not (merge_policy == "skip_if_exists" and s in UPDATES)]
+    base = {
+        "by": promoted_by,
+        "job_id": job_id,
+        "slug": slug,
+        "chunk": NOTIFY_CHUNK,
+        **policy.params(),
+    }
+    step_seconds = dict.fromkeys(STEPS, 0.0)
     batches = 0
     while True:
         with engine.begin() as conn:
@@ -95,22 +146,41 @@ def promote_job(
             )
             if not ids:
                 break
+            ensure_batch_tables(conn)
             conn.execute(text("SET LOCAL listings.promoting = 'on'"))
-            params = {"ids": ids, "by": promoted_by, "policy": merge_policy}
-            for step in steps:
+            params = {**base, "ids": ids}
+            for step in STEPS:
+                t0 = time.perf_counter()
                 conn.execute(text(Q[step]), params)
+                step_seconds[step] += time.perf_counter() - t0
+                if on_step is not None:
+                    on_step(batches + 1, step)
         batches += 1
-        if callable(after_batch):
+        if after_batch is not None:
             after_batch(batches)
+    archived: dict[str, int] = {}
+    if config is not None and config.promotion.expiry is not None:
+        from listings_pipeline.promotion.expiry import archive_expired
+
+        archived = archive_expired(engine, config, promoted_by=promoted_by).as_dict()
     with engine.connect() as conn:
         row = conn.execute(text(Q["promote_counts"]), {"job_id": job_id}).mappings().one()
+        versions = dict(conn.execute(text(Q["job_history_counts"]), {"job_id": job_id}).all())
     counts = StageCounts(**{k: row[k] for k in StageCounts().as_params()})
     counts.extra = {
         "promoted_rows": row["promoted"],
         "skipped_rows": row["skipped"],
+        "rejected_rows": row["rejected"],
         "not_approved_rows": row["pending"],
         "batches": batches,
+        "listings_created": versions.get("create", 0),
+        "listings_reactivated": versions.get("reactivate", 0),
+        **{f"expiry_{k}": v for k, v in archived.items()},
     }
     return PromotionResult(
-        counts=counts, batches=batches, seconds=time.perf_counter() - started, waiting=waiting
+        counts=counts,
+        batches=batches,
+        seconds=time.perf_counter() - started,
+        waiting=waiting,
+        step_seconds=step_seconds,
     )

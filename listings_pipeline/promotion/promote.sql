@@ -2,6 +2,36 @@
 -- New production ids are drawn from the sequences into the stage row first, so every later
 -- statement joins stage → production by id, and a re-run after a crash starts from the same
 -- stage state (the id draws roll back with the batch).
+-- Per batch, temp tables (emptied at commit) hold what the statements share:
+--   promote_rows     per stage row: is the record claimed, which columns must keep their value;
+--   promote_targets  per production row the batch touches: its state before the batch, for
+--                    the history (one version per row per batch, children included).
+
+-- name: create_batch_tables
+CREATE TEMP TABLE promote_rows (
+    stage_id      INT PRIMARY KEY,
+    claimed       BOOLEAN NOT NULL,
+    listing_keep  TEXT[] NOT NULL,
+    location_keep TEXT[] NOT NULL,
+    info_keep     TEXT[] NOT NULL,
+    contact_keep  TEXT[] NOT NULL
+) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE promote_targets (
+    target_table  TEXT NOT NULL,
+    target_id     INT NOT NULL,
+    listing_id    INT,
+    stage_id      INT,
+    is_new        BOOLEAN NOT NULL DEFAULT false, -- inserted by this batch: no state before
+    job_id        INT,
+    reviewer      TEXT NOT NULL,
+    reason        TEXT,
+    before        JSONB STORAGE EXTERNAL, -- not compressed: read back once in this transaction
+    change_type   TEXT,
+    PRIMARY KEY (target_table, target_id)
+) ON COMMIT DELETE ROWS;
+
+-- name: batch_tables_exist
+SELECT to_regclass('pg_temp.promote_targets') IS NOT NULL;
 
 -- name: mark_skipped
 -- Rows that change nothing in production: approved all-skip rows already linked by the bridge,
@@ -16,22 +46,116 @@ WHERE s.job_id = :job_id AND s.promote_status = 'pending'
            AND s.opening_hours_action = 'skip' AND s.attributes_action = 'skip'));
 
 -- name: next_batch
+-- SKIP LOCKED: a second promoter of the same job takes other rows instead of colliding.
 SELECT id FROM stage.listings_flat
 WHERE job_id = :job_id AND promote_status = 'pending' AND ok_to_promote
-ORDER BY id LIMIT :limit;
+ORDER BY id LIMIT :limit
+FOR UPDATE SKIP LOCKED;
 
 -- name: allocate_ids
-UPDATE stage.listings_flat s SET
-    listing_internal_id = CASE WHEN s.listing_action = 'insert' AND s.listing_internal_id IS NULL
-                               THEN nextval('public.listings_id_seq') ELSE s.listing_internal_id END,
-    location_internal_id = CASE WHEN s.location_action = 'insert' AND s.location_internal_id IS NULL
-                                THEN nextval('public.locations_id_seq') ELSE s.location_internal_id END,
-    listing_info_internal_id = CASE
-        WHEN s.listing_info_action = 'insert' AND s.listing_info_internal_id IS NULL
-        THEN nextval('public.listing_info_id_seq') ELSE s.listing_info_internal_id END,
-    contact_info_internal_id = CASE
-        WHEN s.contact_info_action = 'insert' AND s.contact_info_internal_id IS NULL
-        THEN nextval('public.contact_info_id_seq') ELSE s.contact_info_internal_id END
+-- Drawn in stage-row order (volatile expressions are evaluated after ORDER BY), so ids follow
+-- the import order whatever plan runs this, and a re-run after a crash assigns them alike.
+WITH drawn AS (
+    SELECT s.id,
+        CASE WHEN s.listing_action = 'insert' AND s.listing_internal_id IS NULL
+             THEN nextval('public.listings_id_seq') ELSE s.listing_internal_id END AS listing_id,
+        CASE WHEN s.location_action = 'insert' AND s.location_internal_id IS NULL
+             THEN nextval('public.locations_id_seq') ELSE s.location_internal_id END AS location_id,
+        CASE WHEN s.listing_info_action = 'insert' AND s.listing_info_internal_id IS NULL
+             THEN nextval('public.listing_info_id_seq') ELSE s.listing_info_internal_id END AS info_id,
+        CASE WHEN s.contact_info_action = 'insert' AND s.contact_info_internal_id IS NULL
+             THEN nextval('public.contact_info_id_seq') ELSE s.contact_info_internal_id END AS contact_id
+    FROM stage.listings_flat s WHERE s.id = ANY(:ids)
+    ORDER BY s.id
+)
+UPDATE stage.listings_flat s SET listing_internal_id = d.listing_id,
+    location_internal_id = d.location_id, listing_info_internal_id = d.info_id,
+    contact_info_internal_id = d.contact_id
+FROM drawn d WHERE d.id = s.id;
+
+-- name: collect_targets
+-- Every production row the batch may write, attributed to the first stage row that writes it.
+INSERT INTO promote_targets (target_table, target_id, listing_id, stage_id, is_new, job_id,
+                             reviewer)
+SELECT DISTINCT ON (t.target_table, t.target_id)
+       t.target_table, t.target_id, s.listing_internal_id, s.id, t.is_new, s.job_id,
+       coalesce(s.reviewed_by, 'auto')
+FROM stage.listings_flat s
+CROSS JOIN LATERAL (VALUES
+    ('listings', s.listing_internal_id, s.listing_action = 'insert',
+     s.listing_action IN ('insert', 'update', 'delete') OR s.attributes_action IN ('insert', 'update')
+     OR s.location_action = 'insert'),
+    ('locations', s.location_internal_id, s.location_action = 'insert',
+     s.location_action IN ('insert', 'update')),
+    ('listing_info', s.listing_info_internal_id, s.listing_info_action = 'insert',
+     s.listing_info_action IN ('insert', 'update', 'delete') OR s.contact_info_action = 'insert'
+     OR s.images_action IN ('insert', 'update') OR s.opening_dates_action IN ('insert', 'update')
+     OR s.opening_hours_action IN ('insert', 'update')),
+    ('contact_info', s.contact_info_internal_id, s.contact_info_action = 'insert',
+     s.contact_info_action IN ('insert', 'update'))
+) AS t(target_table, target_id, is_new, touched)
+WHERE s.id = ANY(:ids) AND t.touched AND t.target_id IS NOT NULL
+ORDER BY t.target_table, t.target_id, s.id;
+
+-- name: lock_targets
+-- The state read next must be the one this batch changes, even if another promotion of a
+-- shared listing commits in between (ordered: no deadlock between two promoters).
+SELECT
+    (SELECT count(*) FROM (SELECT 1 FROM public.listings p JOIN promote_targets t
+                           ON t.target_table = 'listings' AND t.target_id = p.id
+                           ORDER BY p.id FOR UPDATE OF p) a),
+    (SELECT count(*) FROM (SELECT 1 FROM public.locations p JOIN promote_targets t
+                           ON t.target_table = 'locations' AND t.target_id = p.id
+                           ORDER BY p.id FOR UPDATE OF p) b),
+    (SELECT count(*) FROM (SELECT 1 FROM public.listing_info p JOIN promote_targets t
+                           ON t.target_table = 'listing_info' AND t.target_id = p.id
+                           ORDER BY p.id FOR UPDATE OF p) c),
+    (SELECT count(*) FROM (SELECT 1 FROM public.contact_info p JOIN promote_targets t
+                           ON t.target_table = 'contact_info' AND t.target_id = p.id
+                           ORDER BY p.id FOR UPDATE OF p) d);
+
+-- name: states_before
+-- (The id arrays go in as a lateral row so that row_states is inlined into this query.)
+WITH ids AS (
+    SELECT array_agg(target_id) FILTER (WHERE target_table = 'listings') AS listings,
+           array_agg(target_id) FILTER (WHERE target_table = 'locations') AS locations,
+           array_agg(target_id) FILTER (WHERE target_table = 'listing_info') AS infos,
+           array_agg(target_id) FILTER (WHERE target_table = 'contact_info') AS contacts
+    FROM promote_targets WHERE NOT is_new
+)
+UPDATE promote_targets t SET before = r.state
+FROM ids CROSS JOIN LATERAL pipeline.row_states(ids.listings, ids.locations, ids.infos,
+                                                ids.contacts) AS r
+WHERE r.target_table = t.target_table AND r.target_id = t.target_id;
+
+-- name: batch_policy
+-- Seed 003 conflict resolution. A record is claimed once a person took it over (listings.claimed)
+-- or edited any of its rows. Each *_keep array lists the columns that keep their production
+-- value: the ones a person edited, plus what the claim policy (or skip_if_exists) protects.
+-- A reviewer's force_overwrite lifts all of it (pipeline.merge_value).
+INSERT INTO promote_rows (stage_id, claimed, listing_keep, location_keep, info_keep, contact_keep)
+SELECT s.id, c.claimed,
+       coalesce(l.manually_modified_fields, '{}') || CASE
+           WHEN :skip_existing THEN CAST(:all_listings AS TEXT[])
+           WHEN c.claimed THEN CAST(:claim_listings AS TEXT[]) ELSE '{}' END,
+       coalesce(loc.manually_modified_fields, '{}') || CASE
+           WHEN :skip_existing THEN CAST(:all_locations AS TEXT[])
+           WHEN c.claimed THEN CAST(:claim_locations AS TEXT[]) ELSE '{}' END,
+       coalesce(li.manually_modified_fields, '{}') || CASE
+           WHEN :skip_existing THEN CAST(:all_listing_info AS TEXT[])
+           WHEN c.claimed THEN CAST(:claim_listing_info AS TEXT[]) ELSE '{}' END,
+       coalesce(ci.manually_modified_fields, '{}') || CASE
+           WHEN :skip_existing THEN CAST(:all_contact_info AS TEXT[])
+           WHEN c.claimed THEN CAST(:claim_contact_info AS TEXT[]) ELSE '{}' END
+FROM stage.listings_flat s
+LEFT JOIN public.listings l ON l.id = s.listing_internal_id
+LEFT JOIN public.locations loc ON loc.id = s.location_internal_id
+LEFT JOIN public.listing_info li ON li.id = s.listing_info_internal_id
+LEFT JOIN public.contact_info ci ON ci.id = s.contact_info_internal_id
+CROSS JOIN LATERAL (
+    SELECT coalesce(l.claimed OR l.manually_modified, false)
+           OR coalesce(loc.manually_modified, false) OR coalesce(li.manually_modified, false)
+           OR coalesce(ci.manually_modified, false) AS claimed) c
 WHERE s.id = ANY(:ids);
 
 -- name: insert_locations
@@ -44,20 +168,20 @@ FROM stage.listings_flat s WHERE s.id = ANY(:ids) AND s.location_action = 'inser
 
 -- name: update_locations
 UPDATE public.locations p SET
-    address1 = pipeline.merge_value('address1', p.manually_modified_fields, s.force_overwrite, :policy, p.address1, s.loc_address1::TEXT),
-    address2 = pipeline.merge_value('address2', p.manually_modified_fields, s.force_overwrite, :policy, p.address2, s.loc_address2::TEXT),
-    region = pipeline.merge_value('region', p.manually_modified_fields, s.force_overwrite, :policy, p.region, s.loc_region::TEXT),
-    city = pipeline.merge_value('city', p.manually_modified_fields, s.force_overwrite, :policy, p.city, s.loc_city::TEXT),
-    state = pipeline.merge_value('state', p.manually_modified_fields, s.force_overwrite, :policy, p.state, s.loc_state::TEXT),
-    zip = pipeline.merge_value('zip', p.manually_modified_fields, s.force_overwrite, :policy, p.zip, s.loc_zip::TEXT),
-    country = pipeline.merge_value('country', p.manually_modified_fields, s.force_overwrite, :policy, p.country, s.loc_country),
-    lat = pipeline.merge_value('lat', p.manually_modified_fields, s.force_overwrite, :policy, p.lat, s.loc_lat),
-    lng = pipeline.merge_value('lng', p.manually_modified_fields, s.force_overwrite, :policy, p.lng, s.loc_lng),
+    address1 = pipeline.merge_value('address1', k.location_keep, s.force_overwrite, :policy, p.address1, s.loc_address1::TEXT),
+    address2 = pipeline.merge_value('address2', k.location_keep, s.force_overwrite, :policy, p.address2, s.loc_address2::TEXT),
+    region = pipeline.merge_value('region', k.location_keep, s.force_overwrite, :policy, p.region, s.loc_region::TEXT),
+    city = pipeline.merge_value('city', k.location_keep, s.force_overwrite, :policy, p.city, s.loc_city::TEXT),
+    state = pipeline.merge_value('state', k.location_keep, s.force_overwrite, :policy, p.state, s.loc_state::TEXT),
+    zip = pipeline.merge_value('zip', k.location_keep, s.force_overwrite, :policy, p.zip, s.loc_zip::TEXT),
+    country = pipeline.merge_value('country', k.location_keep, s.force_overwrite, :policy, p.country, s.loc_country),
+    lat = pipeline.merge_value('lat', k.location_keep, s.force_overwrite, :policy, p.lat, s.loc_lat),
+    lng = pipeline.merge_value('lng', k.location_keep, s.force_overwrite, :policy, p.lng, s.loc_lng),
     location_content_hash = s.location_content_hash,
     manually_modified = p.manually_modified AND NOT s.force_overwrite,
     manually_modified_fields = CASE WHEN s.force_overwrite THEN '{}' ELSE p.manually_modified_fields END,
     imported_from = s.imported_from, updated_at = now(), promoted_at = now(), promoted_by = :by
-FROM stage.listings_flat s
+FROM stage.listings_flat s JOIN promote_rows k ON k.stage_id = s.id
 WHERE s.id = ANY(:ids) AND s.location_action = 'update' AND p.id = s.location_internal_id;
 
 -- name: insert_listings
@@ -71,20 +195,22 @@ SELECT s.listing_internal_id, s.listing_name, s.listing_google_place_id, s.locat
 FROM stage.listings_flat s WHERE s.id = ANY(:ids) AND s.listing_action = 'insert';
 
 -- name: update_listings
--- A listing that comes back after a soft delete is reactivated.
+-- A listing that comes back after a soft delete is reactivated; one the source had deleted
+-- (flag only) is no longer flagged.
 UPDATE public.listings p SET
-    name = pipeline.merge_value('name', p.manually_modified_fields, s.force_overwrite, :policy, p.name, coalesce(s.listing_name::TEXT, p.name)),
-    google_place_id = pipeline.merge_value('google_place_id', p.manually_modified_fields, s.force_overwrite, :policy, p.google_place_id, s.listing_google_place_id::TEXT),
+    name = pipeline.merge_value('name', k.listing_keep, s.force_overwrite, :policy, p.name, coalesce(s.listing_name::TEXT, p.name)),
+    google_place_id = pipeline.merge_value('google_place_id', k.listing_keep, s.force_overwrite, :policy, p.google_place_id, s.listing_google_place_id::TEXT),
     listing_status = CASE WHEN p.listing_status = 'missing_from_import' THEN coalesce(s.listing_status, 'active')
-        ELSE pipeline.merge_value('listing_status', p.manually_modified_fields, s.force_overwrite, :policy, p.listing_status, coalesce(s.listing_status, p.listing_status)) END,
+        ELSE pipeline.merge_value('listing_status', k.listing_keep, s.force_overwrite, :policy, p.listing_status, coalesce(s.listing_status, p.listing_status)) END,
     listing_visible = CASE WHEN p.listing_status = 'missing_from_import' THEN coalesce(s.listing_visible, true)
-        ELSE pipeline.merge_value('listing_visible', p.manually_modified_fields, s.force_overwrite, :policy, p.listing_visible, coalesce(s.listing_visible, p.listing_visible)) END,
+        ELSE pipeline.merge_value('listing_visible', k.listing_keep, s.force_overwrite, :policy, p.listing_visible, coalesce(s.listing_visible, p.listing_visible)) END,
+    origin_deleted = false,
     listing_match_hash = s.listing_match_hash,
     listing_content_hash = s.listing_content_hash,
     manually_modified = p.manually_modified AND NOT s.force_overwrite,
     manually_modified_fields = CASE WHEN s.force_overwrite THEN '{}' ELSE p.manually_modified_fields END,
     imported_from = s.imported_from, updated_at = now(), promoted_at = now(), promoted_by = :by
-FROM stage.listings_flat s
+FROM stage.listings_flat s JOIN promote_rows k ON k.stage_id = s.id
 WHERE s.id = ANY(:ids) AND s.listing_action = 'update' AND p.id = s.listing_internal_id;
 
 -- name: link_new_locations
@@ -103,27 +229,32 @@ ORDER BY lower(a.name), a.name
 ON CONFLICT ((lower(name))) DO NOTHING;
 
 -- name: clear_attribute_links
--- A statement of its own: the parts of one WITH run on one snapshot in no set order, so a DELETE
--- beside the INSERT left the rows that a listing's kept attributes then collided with.
-DELETE FROM public.bridge_attributes_listings b
-USING stage.listings_flat s
-WHERE s.id = ANY(:ids) AND s.attributes_action IN ('insert', 'update')
-  AND b.listing_id = s.listing_internal_id;
-
--- name: replace_attribute_links
+-- Collections are replaced whole, unless the claim policy keeps them; the hash always records
+-- what the source sent, so an unchanged source is 'skip' next time either way (a new listing
+-- got it on insert). Two statements: a DELETE in a WITH runs after the main INSERT, which
+-- would then collide with kept pairs.
 WITH targets AS (
-    SELECT s.listing_internal_id AS listing_id, s.attributes, s.attributes_content_hash,
-           s.imported_from
-    FROM stage.listings_flat s
+    SELECT s.listing_internal_id AS listing_id, s.attributes_content_hash,
+           s.listing_action <> 'insert' AS existing,
+           s.attributes_action = 'insert' OR s.force_overwrite
+           OR NOT 'attributes' = ANY(k.listing_keep) AS replace
+    FROM stage.listings_flat s JOIN promote_rows k ON k.stage_id = s.id
     WHERE s.id = ANY(:ids) AND s.attributes_action IN ('insert', 'update')
 ), hashed AS (
     UPDATE public.listings p SET attributes_content_hash = t.attributes_content_hash
-    FROM targets t WHERE p.id = t.listing_id
+    FROM targets t WHERE p.id = t.listing_id AND t.existing
 )
+DELETE FROM public.bridge_attributes_listings b USING targets t
+WHERE b.listing_id = t.listing_id AND t.replace;
+
+-- name: insert_attribute_links
 INSERT INTO public.bridge_attributes_listings (listing_id, attribute_id, imported_from, promoted_at, promoted_by)
-SELECT DISTINCT t.listing_id, a.id, t.imported_from, now(), :by
-FROM targets t CROSS JOIN LATERAL jsonb_array_elements_text(t.attributes) AS n(name)
-JOIN public.attributes a ON lower(a.name) = lower(n.name);
+SELECT DISTINCT s.listing_internal_id, a.id, s.imported_from, now(), :by
+FROM stage.listings_flat s JOIN promote_rows k ON k.stage_id = s.id
+CROSS JOIN LATERAL jsonb_array_elements_text(s.attributes) AS n(name)
+JOIN public.attributes a ON lower(a.name) = lower(n.name)
+WHERE s.id = ANY(:ids) AND s.attributes_action IN ('insert', 'update')
+  AND (s.attributes_action = 'insert' OR s.force_overwrite OR NOT 'attributes' = ANY(k.listing_keep));
 
 -- name: insert_contact_info
 INSERT INTO public.contact_info (id, name, email, local_phone, international_phone, website_url,
@@ -135,17 +266,17 @@ FROM stage.listings_flat s WHERE s.id = ANY(:ids) AND s.contact_info_action = 'i
 
 -- name: update_contact_info
 UPDATE public.contact_info p SET
-    name = pipeline.merge_value('name', p.manually_modified_fields, s.force_overwrite, :policy, p.name, s.ci_name::TEXT),
-    email = pipeline.merge_value('email', p.manually_modified_fields, s.force_overwrite, :policy, p.email, s.ci_email::TEXT),
-    local_phone = pipeline.merge_value('local_phone', p.manually_modified_fields, s.force_overwrite, :policy, p.local_phone, s.ci_local_phone::TEXT),
-    international_phone = pipeline.merge_value('international_phone', p.manually_modified_fields, s.force_overwrite, :policy, p.international_phone, s.ci_international_phone::TEXT),
-    website_url = pipeline.merge_value('website_url', p.manually_modified_fields, s.force_overwrite, :policy, p.website_url, s.ci_website_url::TEXT),
-    socials = pipeline.merge_value('socials', p.manually_modified_fields, s.force_overwrite, :policy, p.socials, s.ci_socials),
+    name = pipeline.merge_value('name', k.contact_keep, s.force_overwrite, :policy, p.name, s.ci_name::TEXT),
+    email = pipeline.merge_value('email', k.contact_keep, s.force_overwrite, :policy, p.email, s.ci_email::TEXT),
+    local_phone = pipeline.merge_value('local_phone', k.contact_keep, s.force_overwrite, :policy, p.local_phone, s.ci_local_phone::TEXT),
+    international_phone = pipeline.merge_value('international_phone', k.contact_keep, s.force_overwrite, :policy, p.international_phone, s.ci_international_phone::TEXT),
+    website_url = pipeline.merge_value('website_url', k.contact_keep, s.force_overwrite, :policy, p.website_url, s.ci_website_url::TEXT),
+    socials = pipeline.merge_value('socials', k.contact_keep, s.force_overwrite, :policy, p.socials, s.ci_socials),
     contact_info_content_hash = s.contact_info_content_hash,
     manually_modified = p.manually_modified AND NOT s.force_overwrite,
     manually_modified_fields = CASE WHEN s.force_overwrite THEN '{}' ELSE p.manually_modified_fields END,
     imported_from = s.imported_from, updated_at = now(), promoted_at = now(), promoted_by = :by
-FROM stage.listings_flat s
+FROM stage.listings_flat s JOIN promote_rows k ON k.stage_id = s.id
 WHERE s.id = ANY(:ids) AND s.contact_info_action = 'update' AND p.id = s.contact_info_internal_id;
 
 -- name: insert_listing_info
@@ -159,16 +290,17 @@ FROM stage.listings_flat s WHERE s.id = ANY(:ids) AND s.listing_info_action = 'i
 
 -- name: update_listing_info
 UPDATE public.listing_info p SET
-    description = pipeline.merge_value('description', p.manually_modified_fields, s.force_overwrite, :policy, p.description, s.listing_info_description),
+    description = pipeline.merge_value('description', k.info_keep, s.force_overwrite, :policy, p.description, s.listing_info_description),
     info_status = CASE WHEN p.info_status = 'missing_from_import' THEN coalesce(s.info_status, 'active')
-        ELSE pipeline.merge_value('info_status', p.manually_modified_fields, s.force_overwrite, :policy, p.info_status, coalesce(s.info_status, p.info_status)) END,
+        ELSE pipeline.merge_value('info_status', k.info_keep, s.force_overwrite, :policy, p.info_status, coalesce(s.info_status, p.info_status)) END,
     info_visible = CASE WHEN p.info_status = 'missing_from_import' THEN coalesce(s.info_visible, true)
-        ELSE pipeline.merge_value('info_visible', p.manually_modified_fields, s.force_overwrite, :policy, p.info_visible, coalesce(s.info_visible, p.info_visible)) END,
+        ELSE pipeline.merge_value('info_visible', k.info_keep, s.force_overwrite, :policy, p.info_visible, coalesce(s.info_visible, p.info_visible)) END,
+    origin_deleted = false,
     listing_info_content_hash = s.listing_info_content_hash,
     manually_modified = p.manually_modified AND NOT s.force_overwrite,
     manually_modified_fields = CASE WHEN s.force_overwrite THEN '{}' ELSE p.manually_modified_fields END,
     imported_from = s.imported_from, updated_at = now(), promoted_at = now(), promoted_by = :by
-FROM stage.listings_flat s
+FROM stage.listings_flat s JOIN promote_rows k ON k.stage_id = s.id
 WHERE s.id = ANY(:ids) AND s.listing_info_action = 'update' AND p.id = s.listing_info_internal_id;
 
 -- name: link_new_contact_info
@@ -179,70 +311,90 @@ WHERE s.id = ANY(:ids) AND s.contact_info_action = 'insert' AND s.listing_info_a
   AND p.contact_info_id IS DISTINCT FROM s.contact_info_internal_id;
 
 -- name: replace_images
+-- (The DELETE runs after the INSERT but sees only the rows from before the statement.)
 WITH targets AS (
-    SELECT s.listing_info_internal_id AS info_id, s.images, s.images_content_hash, s.imported_from
-    FROM stage.listings_flat s
+    SELECT s.listing_info_internal_id AS info_id, s.images, s.images_content_hash, s.imported_from,
+           s.listing_info_action <> 'insert' AS existing,
+           s.images_action = 'insert' OR s.force_overwrite OR NOT 'images' = ANY(k.info_keep) AS replace
+    FROM stage.listings_flat s JOIN promote_rows k ON k.stage_id = s.id
     WHERE s.id = ANY(:ids) AND s.images_action IN ('insert', 'update')
 ), cleared AS (
-    DELETE FROM public.listing_images i USING targets t WHERE i.listing_info_id = t.info_id
+    DELETE FROM public.listing_images i USING targets t
+    WHERE i.listing_info_id = t.info_id AND t.replace AND t.existing
 ), hashed AS (
     UPDATE public.listing_info p SET images_content_hash = t.images_content_hash
-    FROM targets t WHERE p.id = t.info_id
+    FROM targets t WHERE p.id = t.info_id AND t.existing
 )
 INSERT INTO public.listing_images (listing_info_id, image, sort_order, imported_from, promoted_at, promoted_by)
 SELECT t.info_id, e.image, e.n, t.imported_from, now(), :by
 FROM targets t
-CROSS JOIN LATERAL jsonb_array_elements_text(coalesce(t.images, '[]')) WITH ORDINALITY AS e(image, n);
+CROSS JOIN LATERAL jsonb_array_elements_text(coalesce(t.images, '[]')) WITH ORDINALITY AS e(image, n)
+WHERE t.replace
+ORDER BY t.info_id, e.n;  -- ids in a fixed order, as every child insert
 
 -- name: replace_opening_dates
+-- The collection hash lives on its rows, so a kept collection keeps its old hash.
 WITH targets AS (
     SELECT s.listing_info_internal_id AS info_id, s.dates, s.opening_dates_content_hash, s.imported_from
-    FROM stage.listings_flat s
+    FROM stage.listings_flat s JOIN promote_rows k ON k.stage_id = s.id
     WHERE s.id = ANY(:ids) AND s.opening_dates_action IN ('insert', 'update')
+      AND (s.opening_dates_action = 'insert' OR s.force_overwrite OR NOT 'opening_dates' = ANY(k.info_keep))
 ), cleared AS (
     DELETE FROM public.opening_dates d USING targets t WHERE d.listing_info_id = t.info_id
 )
 INSERT INTO public.opening_dates (listing_info_id, start_date, end_date, opening_dates_content_hash,
                                   imported_from, promoted_at, promoted_by)
-SELECT t.info_id, (d ->> 'start_date')::DATE, (d ->> 'end_date')::DATE,
+SELECT t.info_id, (d.value ->> 'start_date')::DATE, (d.value ->> 'end_date')::DATE,
        t.opening_dates_content_hash, t.imported_from, now(), :by
-FROM targets t CROSS JOIN LATERAL jsonb_array_elements(coalesce(t.dates, '[]')) AS d;
+FROM targets t
+CROSS JOIN LATERAL jsonb_array_elements(coalesce(t.dates, '[]')) WITH ORDINALITY AS d(value, n)
+ORDER BY t.info_id, d.n;
 
 -- name: replace_opening_hours
 WITH targets AS (
     SELECT s.listing_info_internal_id AS info_id, s.hours, s.opening_hours_content_hash, s.imported_from
-    FROM stage.listings_flat s
+    FROM stage.listings_flat s JOIN promote_rows k ON k.stage_id = s.id
     WHERE s.id = ANY(:ids) AND s.opening_hours_action IN ('insert', 'update')
+      AND (s.opening_hours_action = 'insert' OR s.force_overwrite OR NOT 'opening_hours' = ANY(k.info_keep))
 ), cleared AS (
     DELETE FROM public.opening_hours h USING targets t WHERE h.listing_info_id = t.info_id
 )
 INSERT INTO public.opening_hours (listing_info_id, day_id, open_time, close_time,
                                   opening_hours_content_hash, imported_from, promoted_at, promoted_by)
-SELECT t.info_id, (h ->> 'day_id')::SMALLINT, (h ->> 'open_time')::TIME, (h ->> 'close_time')::TIME,
-       t.opening_hours_content_hash, t.imported_from, now(), :by
-FROM targets t CROSS JOIN LATERAL jsonb_array_elements(coalesce(t.hours, '[]')) AS h;
+SELECT t.info_id, (h.value ->> 'day_id')::SMALLINT, (h.value ->> 'open_time')::TIME,
+       (h.value ->> 'close_time')::TIME, t.opening_hours_content_hash, t.imported_from, now(), :by
+FROM targets t
+CROSS JOIN LATERAL jsonb_array_elements(coalesce(t.hours, '[]')) WITH ORDINALITY AS h(value, n)
+ORDER BY t.info_id, h.n;
 
 -- name: soft_delete
+-- Seed 000: hidden with status missing_from_import. on_missing flag_only (seed 003): only
+-- origin_deleted is set and the listing stays visible; people decide what happens next.
 WITH infos AS (
     UPDATE public.listing_info p
-    SET info_visible = false, info_status = 'missing_from_import', updated_at = now(),
-        promoted_at = now(), promoted_by = :by
+    SET info_visible = CASE WHEN :flag_only THEN p.info_visible ELSE false END,
+        info_status = CASE WHEN :flag_only THEN p.info_status ELSE 'missing_from_import' END,
+        origin_deleted = true, updated_at = now(), promoted_at = now(), promoted_by = :by
     FROM stage.listings_flat s
     WHERE s.id = ANY(:ids) AND s.listing_info_action = 'delete' AND p.id = s.listing_info_internal_id
 )
 UPDATE public.listings p
-SET listing_visible = false, listing_status = 'missing_from_import', updated_at = now(),
-    promoted_at = now(), promoted_by = :by
+SET listing_visible = CASE WHEN :flag_only THEN p.listing_visible ELSE false END,
+    listing_status = CASE WHEN :flag_only THEN p.listing_status ELSE 'missing_from_import' END,
+    origin_deleted = true, updated_at = now(), promoted_at = now(), promoted_by = :by
 FROM stage.listings_flat s
 WHERE s.id = ANY(:ids) AND s.listing_action = 'delete' AND p.id = s.listing_internal_id;
 
 -- name: upsert_bridge
--- Several sources may map to one listing; one source maps to one listing_info.
+-- Several sources may map to one listing; one source maps to one listing_info. A new mapping
+-- starts as seen by this job (the grace period for removal counts from here).
 INSERT INTO pipeline.bridge_source_target AS b (dmo_id, source_id, target_id, target_type,
-                                               certainty_score, match_method)
+                                               certainty_score, match_method, last_seen_job_id,
+                                               last_seen_at)
 SELECT s.dmo_id, s.source_id, t.target_id, t.target_type, coalesce(s.match_score, 1),
        CASE WHEN s.match_method IN ('none', 'bridge') OR s.match_method IS NULL THEN 'source'
-            ELSE s.match_method END
+            ELSE s.match_method END,
+       s.job_id, now()
 FROM stage.listings_flat s
 CROSS JOIN LATERAL (VALUES ('listings'::pipeline.target_type, s.listing_internal_id),
                            ('listing_info'::pipeline.target_type, s.listing_info_internal_id))
@@ -251,8 +403,77 @@ WHERE s.id = ANY(:ids) AND s.listing_action <> 'delete' AND s.listing_info_actio
   AND t.target_id IS NOT NULL
 ON CONFLICT (dmo_id, source_id, target_type) DO UPDATE
 SET target_id = EXCLUDED.target_id, certainty_score = EXCLUDED.certainty_score,
-    match_method = EXCLUDED.match_method, mapped_at = now()
+    match_method = EXCLUDED.match_method, mapped_at = now(), missed_imports = 0
 WHERE b.target_id IS DISTINCT FROM EXCLUDED.target_id;
+
+-- name: write_history
+-- One version per production row that really changed (a kept manual edit is not a change).
+-- The states after the batch are read here, once, set-based, and never stored; OFFSET 0
+-- keeps each diff computed once although both the filter and the insert use it.
+WITH ids AS (
+    SELECT array_agg(target_id) FILTER (WHERE target_table = 'listings') AS listings,
+           array_agg(target_id) FILTER (WHERE target_table = 'locations') AS locations,
+           array_agg(target_id) FILTER (WHERE target_table = 'listing_info') AS infos,
+           array_agg(target_id) FILTER (WHERE target_table = 'contact_info') AS contacts
+    FROM promote_targets
+), changed AS (
+    SELECT t.target_table, t.target_id, t.listing_id, t.stage_id, t.job_id, t.reviewer,
+           t.reason, d.changes, pipeline.change_type(t.before, r.state) AS kind,
+           coalesce(r.state ->> 'listing_status', r.state ->> 'info_status')
+               = 'missing_from_import' AS hidden
+    FROM ids
+    CROSS JOIN LATERAL pipeline.row_states(ids.listings, ids.locations, ids.infos,
+                                           ids.contacts) AS r
+    JOIN promote_targets t ON t.target_table = r.target_table AND t.target_id = r.target_id
+    CROSS JOIN LATERAL (SELECT pipeline.state_diff(t.before, r.state) AS changes OFFSET 0) AS d
+    WHERE d.changes <> '{}'
+), written AS (
+    INSERT INTO pipeline.listing_history (target_table, target_id, listing_id, version,
+                                          change_type, changes, job_id, stage_id, reviewer,
+                                          change_reason)
+    SELECT c.target_table, c.target_id, c.listing_id,
+           coalesce((SELECT max(h.version) FROM pipeline.listing_history h
+                     WHERE h.target_table = c.target_table AND h.target_id = c.target_id), 0) + 1,
+           c.kind, c.changes, c.job_id, c.stage_id, c.reviewer,
+           concat_ws('; ',
+               coalesce(c.reason, CASE c.kind
+                   WHEN 'create' THEN 'new in the source'
+                   WHEN 'delete' THEN CASE WHEN c.hidden THEN 'missing from the import'
+                                           ELSE 'missing from the import (flagged only)' END
+                   WHEN 'reactivate' THEN 'back in the source'
+                   ELSE 'changed at the source' END),
+               CASE WHEN s.match_method = 'reviewer' THEN 'reviewer accepted the suggested match' END,
+               CASE WHEN s.force_overwrite THEN 'reviewer overrode manual edits' END,
+               s.review_note)
+    FROM changed c LEFT JOIN stage.listings_flat s ON s.id = c.stage_id
+    RETURNING target_table, target_id, change_type
+)
+UPDATE promote_targets t SET change_type = w.change_type
+FROM written w WHERE w.target_table = t.target_table AND w.target_id = t.target_id;
+
+-- name: notify_changes
+-- Seed 002 real-time notifications, one per batch: the changed listings by change type (a
+-- listing whose own row did not change but a part did is an 'update'). Split into parts of
+-- :chunk listings so a payload stays under PostgreSQL's 8000-byte limit. Sent at commit only.
+WITH per_listing AS (
+    SELECT listing_id,
+           coalesce(min(change_type) FILTER (WHERE target_table = 'listings'), 'update') AS kind
+    FROM promote_targets WHERE change_type IS NOT NULL AND listing_id IS NOT NULL
+    GROUP BY listing_id
+), chunked AS (
+    SELECT listing_id, kind, (row_number() OVER (ORDER BY listing_id) - 1) / :chunk AS part
+    FROM per_listing
+), parts AS (
+    SELECT part, jsonb_object_agg(kind, ids) AS changes
+    FROM (SELECT part, kind, jsonb_agg(listing_id ORDER BY listing_id) AS ids
+          FROM chunked GROUP BY part, kind) k
+    GROUP BY part
+)
+SELECT pg_notify('listings_changes',
+                 jsonb_build_object('job_id', CAST(:job_id AS INT), 'source', CAST(:slug AS TEXT),
+                                    'part', part + 1, 'parts', (SELECT count(*) FROM parts),
+                                    'changes', changes)::TEXT)
+FROM parts ORDER BY part;
 
 -- name: mark_promoted
 UPDATE stage.listings_flat SET promote_status = 'succeeded', promoted_at = now(), updated_at = now()
@@ -270,6 +491,7 @@ SELECT coalesce(review_reason, 'other') AS kind, count(*) AS n FROM stage.listin
 WHERE job_id = :job_id AND review_status = 'pending' GROUP BY 1 ORDER BY 1;
 
 -- name: promote_counts
+-- Records of the import (not the deletion rows the transform added) count in total.
 SELECT
     count(*) FILTER (WHERE promote_status = 'succeeded' AND change_kind = 'insert') AS new,
     count(*) FILTER (WHERE promote_status = 'succeeded' AND change_kind = 'update') AS updated,
@@ -278,8 +500,13 @@ SELECT
     count(*) FILTER (WHERE promote_status IN ('skipped', 'succeeded') AND change_kind = 'skip') AS unchanged,
     count(*) FILTER (WHERE promote_status = 'failed' OR change_kind = 'error') AS failed,
     count(*) FILTER (WHERE validation_warnings IS NOT NULL) AS warning,
-    count(*) AS total,
+    count(*) FILTER (WHERE rec_num IS NOT NULL) AS total,
     count(*) FILTER (WHERE promote_status = 'succeeded') AS promoted,
     count(*) FILTER (WHERE promote_status = 'skipped') AS skipped,
+    count(*) FILTER (WHERE review_status = 'rejected') AS rejected,
     count(*) FILTER (WHERE promote_status = 'pending') AS pending
 FROM stage.listings_flat WHERE job_id = :job_id;
+
+-- name: job_history_counts
+SELECT change_type, count(*) AS n FROM pipeline.listing_history
+WHERE job_id = :job_id AND target_table = 'listings' GROUP BY 1;

@@ -1,20 +1,30 @@
-"""Reviewers' decisions on stage rows: approve or reject all rows, rows by id or rows by kind,
-optionally overriding the action (turn a change into `skip`) or forcing an update over
-manual edits. Used by the CLI, the Dagster approval job and the console."""
+"""Reviewers' decisions on stage rows: approve or reject all rows, rows by id or rows by kind.
+
+Overrides: `skip` turns the change into nothing; `force_overwrite` lets the source overwrite
+fields a person edited in production (and lifts claim policies); `accept_match` takes the
+suggested listing of an uncertain match as the match, `reject_match` makes the row a new
+listing — both decide the row's actions again with the transform's own statements. Used by the
+CLI, the Dagster approval job and the console. A decision that cannot be taken changes nothing
+and says why.
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from sqlalchemy import Connection, Engine, text
 
 from listings_pipeline.db import load_queries
+from listings_pipeline.transform.stage import recompute_actions
 
 Q = load_queries(__file__, "decisions.sql")
 KINDS = ("insert", "update", "skip", "delete", "duplicate", "error", "uncertain_match")
+Override = Literal["skip", "force_overwrite", "accept_match", "reject_match"]
+OVERRIDES: tuple[str, ...] = get_args(Override)
+MATCH_OVERRIDES = ("accept_match", "reject_match")
 
 
 class ReviewError(Exception):
@@ -33,6 +43,26 @@ class DecisionResult:
         return self.selected - len(self.decided)
 
 
+def _ids_text(ids: list[int]) -> str:
+    shown = ", ".join(map(str, ids[:10]))
+    return shown + (f" and {len(ids) - 10} more" if len(ids) > 10 else "")
+
+
+def _check_job(conn: Connection, job_id: int) -> None:
+    job = conn.execute(text(Q["job_state"]), {"job_id": job_id}).first()
+    if job is None:
+        raise ReviewError(f"job {job_id} does not exist")
+    if job.status == "completed" or job.promote_status == "completed":
+        raise ReviewError(f"job {job_id} was already promoted; its rows can no longer be decided")
+    if job.status == "superseded":
+        raise ReviewError(
+            f"job {job_id} is superseded by a newer import of {job.slug!r};"
+            " decide on the rows of that job instead"
+        )
+    if job.status == "failed":
+        raise ReviewError(f"job {job_id} failed; its rows can no longer be decided")
+
+
 def decide(
     engine: Engine,
     job_id: int,
@@ -43,7 +73,7 @@ def decide(
     kind: str | None = None,
     all_rows: bool = False,
     note: str | None = None,
-    override: Literal["skip", "force_overwrite"] | None = None,
+    override: Override | None = None,
 ) -> DecisionResult:
     if decision not in ("approve", "reject"):
         raise ReviewError(f"unknown decision {decision!r}: use approve or reject")
@@ -52,33 +82,58 @@ def decide(
         raise ReviewError("choose exactly one of: all rows, row ids, or a kind of change")
     if kind is not None and kind not in KINDS:
         raise ReviewError(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
-    if override not in (None, "skip", "force_overwrite"):
-        raise ReviewError(f"unknown override {override!r}: use skip or force_overwrite")
+    if override is not None and override not in OVERRIDES:
+        raise ReviewError(f"unknown override {override!r}: use one of {', '.join(OVERRIDES)}")
+    if override in MATCH_OVERRIDES and decision != "approve":
+        raise ReviewError(f"{override} settles a suggested match and approves the row; use approve")
+    approve = decision == "approve"
     params: dict[str, Any] = {
         "job_id": job_id,
         "row_ids": list(row_ids or []),
         "kind": kind,
         "all_rows": all_rows,
+        "approve": approve,
     }
     with engine.begin() as conn:
-        job = conn.execute(text(Q["job_state"]), {"job_id": job_id}).first()
-        if job is None:
-            raise ReviewError(f"job {job_id} does not exist")
-        if job.status in ("completed", "superseded", "failed"):
-            raise ReviewError(f"job {job_id} is {job.status}; its rows can no longer be decided")
+        _check_job(conn, job_id)
         if row_ids:
             foreign = list(conn.execute(text(Q["foreign_rows"]), params).scalars())
             if foreign:
-                raise ReviewError(f"rows {foreign} do not belong to job {job_id}")
-        selected = conn.execute(text(Q["selected"]), params).scalar_one()
-        if selected == 0:
-            raise ReviewError(f"no rows of job {job_id} match the selection")
+                raise ReviewError(f"rows {_ids_text(foreign)} do not belong to job {job_id}")
+        rows = list(conn.execute(text(Q["selection"]), params))
+        if not rows:
+            what = "wait for a decision" if all_rows else "match the selection"
+            raise ReviewError(f"no rows of job {job_id} {what}")
+        ids = [r.id for r in rows if not (r.promoted or r.decided)]
+        if not ids:
+            promoted = sum(r.promoted for r in rows)
+            raise ReviewError(
+                f"nothing to {decision} in job {job_id}: of the {len(rows)} selected rows,"
+                f" {len(rows) - promoted} were already decided and {promoted} already promoted"
+            )
+        if override in MATCH_OVERRIDES:
+            unsuited = [
+                r.id
+                for r in rows
+                if r.id in ids
+                and not (r.uncertain and (r.has_candidate or override == "reject_match"))
+            ]
+            if unsuited:
+                raise ReviewError(
+                    f"rows {_ids_text(unsuited)} of job {job_id} are not uncertain matches with"
+                    f" a suggested listing; {override} applies to those only"
+                )
+            conn.execute(
+                text(Q["settle_match"]), {"ids": ids, "accept": override == "accept_match"}
+            )
+            mapped = conn.execute(text(Q["mapped_targets"]), {"job_id": job_id}).scalars()
+            recompute_actions(conn, job_id, ids, list(mapped))
         decided = list(
             conn.execute(
                 text(Q["decide"]),
                 {
-                    **params,
-                    "approve": decision == "approve",
+                    "ids": ids,
+                    "approve": approve,
                     "reviewer": reviewer,
                     "note": note,
                     "force": override == "force_overwrite",
@@ -86,7 +141,7 @@ def decide(
                 },
             ).scalars()
         )
-    return DecisionResult(job_id=job_id, decision=decision, decided=decided, selected=selected)
+    return DecisionResult(job_id=job_id, decision=decision, decided=decided, selected=len(rows))
 
 
 def review_summary(conn: Connection, job_id: int) -> dict[str, dict[str, int]]:

@@ -1,13 +1,41 @@
 -- name: job_state
-SELECT id, slug, status FROM pipeline.jobs WHERE id = :job_id;
+SELECT j.id, j.slug, j.status, p.status AS promote_status
+FROM pipeline.jobs j
+LEFT JOIN pipeline.job_stages p ON p.job_id = j.id AND p.name = 'promote'
+WHERE j.id = :job_id;
 
 -- name: foreign_rows
 SELECT r.id FROM unnest(CAST(:row_ids AS INT[])) AS r(id)
 LEFT JOIN stage.listings_flat s ON s.id = r.id AND s.job_id = :job_id
 WHERE s.id IS NULL ORDER BY r.id;
 
+-- name: selection
+-- The selected rows, and whether each can still be decided: only rows nobody has decided yet
+-- and that are not promoted (a stale page cannot re-decide); "approve all" takes only the rows
+-- that wait for a person.
+SELECT s.id, s.promote_status <> 'pending' AS promoted, s.reviewed_at IS NOT NULL AS decided,
+       s.match_method = 'suggested' AS uncertain, s.match_candidate_id IS NOT NULL AS has_candidate
+FROM stage.listings_flat s
+WHERE s.job_id = :job_id
+  AND (:all_rows OR s.id = ANY(CAST(:row_ids AS INT[])) OR s.change_kind = :kind)
+  AND (:all_rows IS FALSE OR :approve IS FALSE OR s.review_status = 'pending'
+       OR s.reviewed_at IS NOT NULL OR s.promote_status <> 'pending')
+ORDER BY s.id;
+
+-- name: settle_match
+-- accept_match: the suggested listing is the match; reject_match: the row is a new listing.
+-- The candidate stays recorded either way.
+UPDATE stage.listings_flat s SET
+    listing_internal_id = CASE WHEN :accept THEN s.match_candidate_id END,
+    listing_info_internal_id = NULL, location_internal_id = NULL, contact_info_internal_id = NULL,
+    match_method = CASE WHEN :accept THEN 'reviewer' ELSE 'none' END,
+    match_score = CASE WHEN :accept THEN s.match_score END
+WHERE s.id = ANY(CAST(:ids AS INT[]));
+
+-- name: mapped_targets
+SELECT jsonb_object_keys(field_mappings) FROM pipeline.config_snapshots WHERE job_id = :job_id;
+
 -- name: decide
--- Only rows nobody has decided yet and that are not promoted: a stale page cannot re-decide.
 UPDATE stage.listings_flat s SET
     ok_to_promote = :approve,
     review_status = CASE WHEN :approve THEN 'approved' ELSE 'rejected' END,
@@ -22,15 +50,8 @@ UPDATE stage.listings_flat s SET
     opening_hours_action = CASE WHEN :skip THEN 'skip' ELSE s.opening_hours_action END,
     attributes_action = CASE WHEN :skip THEN 'skip' ELSE s.attributes_action END,
     updated_at = now()
-WHERE s.job_id = :job_id AND s.promote_status = 'pending' AND s.reviewed_at IS NULL
-  AND (:all_rows OR s.id = ANY(CAST(:row_ids AS INT[])) OR s.change_kind = :kind)
-  AND (:all_rows IS FALSE OR :approve IS FALSE OR s.review_status = 'pending')
+WHERE s.id = ANY(CAST(:ids AS INT[])) AND s.promote_status = 'pending' AND s.reviewed_at IS NULL
 RETURNING s.id;
-
--- name: selected
-SELECT count(*) FROM stage.listings_flat s
-WHERE s.job_id = :job_id
-  AND (:all_rows OR s.id = ANY(CAST(:row_ids AS INT[])) OR s.change_kind = :kind);
 
 -- name: summary
 SELECT change_kind AS kind, review_status AS status, count(*) AS n

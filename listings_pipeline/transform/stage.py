@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,14 +60,16 @@ LOOKUP_STEPS = (
     "fill_location",
 )
 DECIDE_STEPS = ("content_hashes", "actions")
+# After a row's listing match changed (fuzzy link, or a reviewer's accept/reject of a match).
+RESTAGE_STEPS = (*LOOKUP_STEPS[3:], *DECIDE_STEPS)
 
 # A hook run on each batch after the lookups, before hashes and actions.
 BatchHook = Callable[[Connection], dict[str, int]]
 
 
-def action_flags(config: SourceConfig) -> dict[str, bool]:
-    """Which collections the config maps (an unmapped one is never cleared)."""
-    mapped = set(config.transform.map_fields)
+def collection_flags(mapped_targets: Iterable[str]) -> dict[str, bool]:
+    """Which collections the config maps (an unmapped one is left alone, not cleared)."""
+    mapped = set(mapped_targets)
     return {
         "images_mapped": any(t.startswith("listing_images.") for t in mapped),
         "dates_mapped": any(t.startswith("opening_dates.") for t in mapped),
@@ -76,19 +78,41 @@ def action_flags(config: SourceConfig) -> dict[str, bool]:
     }
 
 
+def _ensure_batch_table(conn: Connection) -> None:
+    if conn.execute(text("SELECT to_regclass('pg_temp.batch_rows')")).scalar() is None:
+        conn.connection.driver_connection.execute(Q["create_batch_table"])
+
+
+def _stage_columns(conn: Connection) -> str:
+    return ", ".join(conn.execute(text(Q["stage_columns"])).scalars())
+
+
 def row_step(name: str, rows: str, where: str) -> str:
     return Q[name].replace("{rows}", rows).replace("{where}", where)
 
 
 def redo_rows(
-    conn: Connection, config: SourceConfig, ids: list[int], steps: tuple[str, ...]
+    conn: Connection, ids: list[int], steps: tuple[str, ...], flags: dict[str, bool]
 ) -> None:
-    """Run row steps again over chosen stage rows (after fuzzy matching or geocoding)."""
+    """Run row steps again over chosen stage rows (after fuzzy matching, geocoding, or a
+    reviewer settling a match)."""
     if not ids:
         return
-    params = {"ids": ids, **action_flags(config)}
+    params = {"ids": ids, **flags}
     for step in steps:
         conn.execute(text(row_step(step, "stage.listings_flat", "b.id = ANY(:ids)")), params)
+
+
+def recompute_actions(
+    conn: Connection, job_id: int, stage_ids: list[int], mapped_targets: Iterable[str]
+) -> None:
+    """Decide the lookups, hashes, actions and change kind of stage rows again, with the same
+    statements as the transform, after their listing match changed (listing_internal_id set
+    or cleared). Runs in the caller's transaction."""
+    redo_rows(conn, stage_ids, RESTAGE_STEPS, collection_flags(mapped_targets))
+    conn.execute(
+        text(Q["job_review_flags"]), {"job_id": job_id, "ids": stage_ids, "require_review": []}
+    )
 
 
 @dataclass
@@ -116,12 +140,11 @@ class _Batcher:
         self.rows: list[tuple] = []
         self.bytes = 0
         self.hook_counts: dict[str, int] = {}
-        self.flags = action_flags(config)
+        self.flags = collection_flags(config.transform.map_fields)
         self.lookups = [text(row_step(s, "batch_rows", "true")) for s in LOOKUP_STEPS]
         self.decide = [text(row_step(s, "batch_rows", "true")) for s in DECIDE_STEPS]
         with engine.connect() as conn:
-            columns = ", ".join(conn.execute(text(Q["stage_columns"])).scalars())
-        self.insert_sql = Q["batch_to_stage"].format(columns=columns)
+            self.insert_sql = Q["batch_to_stage"].format(columns=_stage_columns(conn))
 
     def add(self, row: tuple, size: int) -> None:
         self.rows.append(row)
@@ -133,8 +156,7 @@ class _Batcher:
         if not self.rows:
             return
         with self.engine.begin() as conn:
-            if conn.execute(text("SELECT to_regclass('pg_temp.batch_rows')")).scalar() is None:
-                conn.connection.driver_connection.execute(Q["create_batch_table"])
+            _ensure_batch_table(conn)
             raw = conn.connection.driver_connection
             with (
                 raw.cursor() as cur,
@@ -161,14 +183,14 @@ def _match_and_geocode(engine: Engine, job_id: int, config: SourceConfig) -> dic
     with engine.begin() as conn:
         fuzzy = match_unmatched(conn, job_id, config.transform)
         linked = list(conn.execute(text(Q["fuzzy_linked"]), {"job_id": job_id}).scalars())
-        redo_rows(conn, config, linked, (*LOOKUP_STEPS[3:], *DECIDE_STEPS))
+        redo_rows(conn, linked, RESTAGE_STEPS, collection_flags(config.transform.map_fields))
     counts.update({f"fuzzy_{k}": v for k, v in fuzzy.as_dict().items()})
     geocoder = Geocoder.for_transform(config.transform)
     if geocoder is not None:
         with engine.connect() as conn:  # geocode_stage commits page by page
             stats = geocode_stage(conn, job_id, geocoder, config.transform.round_lat_lng)
             located = list(conn.execute(text(Q["geocoded_rows"]), {"job_id": job_id}).scalars())
-            redo_rows(conn, config, located, DECIDE_STEPS)
+            redo_rows(conn, located, DECIDE_STEPS, collection_flags(config.transform.map_fields))
             conn.commit()
         counts.update({f"geocoder_{k}": v for k, v in stats.as_dict().items()})
     return counts
@@ -234,14 +256,23 @@ def run_transform(
             )
         conn.execute(text(Q["job_duplicates"]), {"job_id": job_id})
         conn.execute(text(Q["clear_deletions"]), {"job_id": job_id})
+        conn.execute(text(Q["job_seen"]), {"job_id": job_id})
         if not import_partial:  # a partial import must never look like missing listings
+            grace = config.promotion.grace_period
+            conn.execute(text(Q["job_missed"]), {"job_id": job_id, "dmo_id": config.dmo_id})
             conn.execute(
                 text(Q["job_deletions"]),
-                {"job_id": job_id, "dmo_id": config.dmo_id, "imported_from": config.slug},
+                {
+                    "job_id": job_id,
+                    "dmo_id": config.dmo_id,
+                    "imported_from": config.slug,
+                    "grace_imports": grace.imports,
+                    "grace_days": grace.days,
+                },
             )
         conn.execute(
             text(Q["job_review_flags"]),
-            {"job_id": job_id, "require_review": list(config.review.require_review)},
+            {"job_id": job_id, "ids": None, "require_review": list(config.review.require_review)},
         )
         row = conn.execute(text(Q["job_counts"]), {"job_id": job_id}).mappings().one()
     counts = StageCounts(**{k: row[k] for k in StageCounts().as_params()})

@@ -97,14 +97,15 @@ WHERE {where};
 -- Seed 000 "Content Change Detection". Listing-level objects (listing, location, attributes)
 -- belong to the source that created the listing (listings.imported_from); other sources that
 -- match it add their own listing_info and do not rewrite the shared listing back and forth.
--- A soft-deleted listing or listing_info that comes back is updated (reactivated).
+-- A soft-deleted (or source-deleted, flag only) listing or listing_info that comes back is
+-- updated (reactivated).
 -- Collections the config maps but the record leaves empty are cleared (update); unmapped
 -- collections are left alone.
 UPDATE {rows} b SET
     listing_action = CASE
         WHEN b.validation_errors IS NOT NULL THEN 'error'
         WHEN l.id IS NULL THEN 'insert'
-        WHEN l.listing_status = 'missing_from_import' THEN 'update'
+        WHEN l.listing_status = 'missing_from_import' OR l.origin_deleted THEN 'update'
         WHEN l.imported_from IS DISTINCT FROM b.imported_from THEN 'skip'
         WHEN l.listing_content_hash IS DISTINCT FROM b.listing_content_hash THEN 'update'
         ELSE 'skip' END,
@@ -125,7 +126,7 @@ UPDATE {rows} b SET
     listing_info_action = CASE
         WHEN b.validation_errors IS NOT NULL THEN 'error'
         WHEN li.id IS NULL THEN 'insert'
-        WHEN li.info_status = 'missing_from_import' THEN 'update'
+        WHEN li.info_status = 'missing_from_import' OR li.origin_deleted THEN 'update'
         WHEN li.listing_info_content_hash IS DISTINCT FROM b.listing_info_content_hash THEN 'update'
         ELSE 'skip' END,
     contact_info_action = CASE
@@ -195,9 +196,28 @@ WHERE s.id = r.id AND r.primary_id <> s.id AND s.duplicate_of IS NULL;
 -- name: clear_deletions
 DELETE FROM stage.listings_flat WHERE job_id = :job_id AND rec_num IS NULL;
 
+-- name: job_seen
+-- Seed 002 grace period: the source's mappings of what this import lists were seen now.
+UPDATE pipeline.bridge_source_target b
+SET last_seen_job_id = :job_id, last_seen_at = now(), missed_imports = 0
+FROM stage.listings_flat s
+WHERE s.job_id = :job_id AND s.rec_num IS NOT NULL AND b.target_type = 'listing_info'
+  AND b.target_id = s.listing_info_internal_id AND b.dmo_id = s.dmo_id
+  AND b.last_seen_job_id IS DISTINCT FROM :job_id;
+
+-- name: job_missed
+-- ...and the DMO's live mappings it does not list missed one more (complete) import, once per job.
+UPDATE pipeline.bridge_source_target b
+SET missed_imports = b.missed_imports + 1, last_missed_job_id = :job_id
+FROM public.listing_info li
+WHERE b.dmo_id = :dmo_id AND b.target_type = 'listing_info' AND li.id = b.target_id
+  AND li.info_status <> 'missing_from_import' AND NOT li.origin_deleted
+  AND b.last_seen_job_id IS DISTINCT FROM :job_id AND b.last_missed_job_id IS DISTINCT FROM :job_id;
+
 -- name: job_deletions
 -- Seed 000 3f: every visible listing_info of the DMO with no row in this import is deleted;
--- its listing too when no other visible listing_info remains.
+-- its listing too when no other visible listing_info remains. With a grace period (seed 002)
+-- only once its mapping missed :grace_imports imports and was last seen :grace_days ago.
 INSERT INTO stage.listings_flat (
     job_id, dmo_id, source_id, imported_from, listing_internal_id, listing_info_internal_id,
     location_internal_id, contact_info_internal_id, match_method, match_score,
@@ -208,8 +228,9 @@ SELECT :job_id, li.dmo_id, coalesce(br.source_id, 'listing_info:' || li.id), :im
        l.id, li.id, l.location_id, li.contact_info_id, 'bridge', 1,
        l.name, li.description, loc.address1, loc.city,
        CASE WHEN EXISTS (SELECT 1 FROM public.listing_info o
-                         WHERE o.listing_id = l.id AND o.id <> li.id AND o.info_visible)
-            OR l.listing_status = 'missing_from_import'
+                         WHERE o.listing_id = l.id AND o.id <> li.id AND o.info_visible
+                           AND NOT o.origin_deleted)
+            OR l.listing_status = 'missing_from_import' OR l.origin_deleted
             THEN 'skip' ELSE 'delete' END,
        'delete', 'skip', 'skip', 'skip', 'skip', 'skip', 'skip'
 FROM public.listing_info li
@@ -217,13 +238,16 @@ JOIN public.listings l ON l.id = li.listing_id
 LEFT JOIN public.locations loc ON loc.id = l.location_id
 LEFT JOIN pipeline.bridge_source_target br
        ON br.target_type = 'listing_info' AND br.target_id = li.id AND br.dmo_id = li.dmo_id
-WHERE li.dmo_id = :dmo_id AND li.info_status <> 'missing_from_import'
+WHERE li.dmo_id = :dmo_id AND li.info_status <> 'missing_from_import' AND NOT li.origin_deleted
   AND NOT EXISTS (SELECT 1 FROM stage.listings_flat s
-                  WHERE s.job_id = :job_id AND s.listing_info_internal_id = li.id);
+                  WHERE s.job_id = :job_id AND s.listing_info_internal_id = li.id)
+  AND (br.id IS NULL
+       OR (br.missed_imports >= :grace_imports
+           AND coalesce(br.last_seen_at, '-infinity') <= now() - make_interval(days => :grace_days)));
 
 -- name: job_review_flags
 -- What kind of change each row is, and whether a person must decide (config review policy).
--- Rows a reviewer already decided keep their decision.
+-- Rows a reviewer already decided keep their decision. :ids (or NULL: all) limits the rows.
 UPDATE stage.listings_flat s SET
     change_kind = k.kind,
     review_reason = CASE WHEN k.kind = ANY(:require_review) THEN k.kind END,
@@ -242,7 +266,8 @@ FROM (
                           images_action, opening_dates_action, opening_hours_action,
                           attributes_action) THEN 'update'
         ELSE 'skip' END AS kind
-    FROM stage.listings_flat WHERE job_id = :job_id
+    FROM stage.listings_flat
+    WHERE job_id = :job_id AND (CAST(:ids AS INT[]) IS NULL OR id = ANY(CAST(:ids AS INT[])))
 ) k
 WHERE s.id = k.id AND s.reviewed_at IS NULL;
 
