@@ -65,8 +65,19 @@ def _review_matches(engine: Engine, job_id: int, echo: Callable[[str], None]) ->
             f"    row {row.id}: {row.listing_name!r} ({row.loc_address1}) may be the existing"
             f" {row.candidate!r} ({row.candidate_address}); score {row.match_score}"
         )
-    echo(f"  $ listings-pipeline review approve {job_id} --kind uncertain_match --reviewer demo")
-    result = decide(engine, job_id, "approve", kind="uncertain_match", reviewer="demo")
+    echo(
+        f"  $ listings-pipeline review approve {job_id} --kind uncertain_match"
+        " --override accept_match --reviewer demo"
+    )
+    result = decide(
+        engine,
+        job_id,
+        "approve",
+        kind="uncertain_match",
+        reviewer="demo",
+        override="accept_match",
+        note="same tour company; the unit number differs",
+    )
     echo(f"  approved {len(result.decided)} row(s)")
 
 

@@ -42,7 +42,13 @@ _ACTIONS = {
     "approve_kind": ("approve", "kind"),
     "reject_kind": ("reject", "kind"),
 }
-_OVERRIDES = {"": None, "skip": "skip", "force_overwrite": "force_overwrite"}
+_OVERRIDES = {
+    "": None,
+    "skip": "skip",
+    "force_overwrite": "force_overwrite",
+    "accept_match": "accept_match",
+    "reject_match": "reject_match",
+}
 
 
 def _int(name: str, value: str | None) -> int | None:
@@ -204,7 +210,9 @@ async def review_decide(request: Request, principal: Reviewer, job_id: int) -> R
     if action not in _ACTIONS:
         raise HTTPException(400, "action must be approve, reject, approve_kind or reject_kind")
     if field("override") not in _OVERRIDES:
-        raise HTTPException(400, "override must be empty, skip or force_overwrite")
+        raise HTTPException(
+            400, "override must be empty, skip, force_overwrite, accept_match or reject_match"
+        )
     decision, scope = _ACTIONS[action]
     row_ids = _ids("row_id", [v for v in form.getlist("row_id") if isinstance(v, str)])
     seen = {

@@ -419,7 +419,7 @@ class DecisionIn(Model):
     expected: int | None = Field(
         default=None, ge=0, description="With kind/all_rows: how many open rows the caller saw."
     )
-    override: Literal["skip", "force_overwrite"] | None = None
+    override: Literal["skip", "force_overwrite", "accept_match", "reject_match"] | None = None
     note: str | None = Field(default=None, max_length=2000)
 
     @model_validator(mode="after")
