@@ -97,7 +97,9 @@ def _worker(spec: dict[str, Any]) -> dict[str, Any]:
     elif stage == "transform":
         result = pipeline.transform_stage(engine, spec["job_id"], config)
         out.update(records=result.counts.total, counts=_counts(result.counts))
-        out["step_seconds"] = {k: round(v, 3) for k, v in result.step_seconds.items()}
+        out["step_seconds"] = {
+            k: round(v, 3) for k, v in getattr(result, "step_seconds", {}).items()
+        }
     elif stage == "promote":
         result = pipeline.promote_stage(engine, spec["job_id"], config, promoted_by="bench")
         out.update(records=result.counts.total, counts=_counts(result.counts))
