@@ -68,6 +68,9 @@ HISTORY_STEPS = (
 StepHook = Callable[[int, str], None]
 
 
+ANALYZE_AFTER_ROWS = 1000
+
+
 class PromotionRefused(Exception):
     """The job may not be promoted (superseded, waiting for review, nothing approved...)."""
 
@@ -158,6 +161,12 @@ def promote_job(
         batches += 1
         if after_batch is not None:
             after_batch(batches)
+    if batches * batch_rows >= ANALYZE_AFTER_ROWS:
+        # Large promotions change the tables' sizes by orders of magnitude: fresh statistics
+        # keep the next transform's set-based lookups (deletions, bridge) on good plans
+        # instead of waiting for autovacuum (seen: 7 s instead of 0.1 s at 10k listings).
+        with engine.begin() as conn:
+            conn.execute(text(Q["analyze_written"]))
     archived: dict[str, int] = {}
     if config is not None and config.promotion.expiry is not None:
         from listings_pipeline.promotion.expiry import archive_expired

@@ -510,3 +510,8 @@ FROM stage.listings_flat WHERE job_id = :job_id;
 -- name: job_history_counts
 SELECT change_type, count(*) AS n FROM pipeline.listing_history
 WHERE job_id = :job_id AND target_table = 'listings' GROUP BY 1;
+
+-- name: analyze_written
+ANALYZE public.listings, public.locations, public.listing_info, public.contact_info,
+        public.listing_images, public.opening_dates, public.opening_hours,
+        public.bridge_attributes_listings, pipeline.bridge_source_target;
