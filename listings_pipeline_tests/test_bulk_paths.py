@@ -115,6 +115,56 @@ def content(engine: Engine, job_id: int) -> list[tuple]:
         return [tuple(r) for r in conn.execute(text(CONTENT), {"j": job_id})]
 
 
+def test_unchanged_records_reuse_their_rows_and_changed_ones_are_mapped_again(
+    engine: Engine, tmp_path: Path
+) -> None:
+    config = csv_config()
+    rows = [place(i) for i in range(1, 6)] + [place(6, Lat="", Lng="")]
+    first = run_once(engine, config, write_csv(tmp_path / "a.csv", rows))
+    pipeline.promote_stage(engine, first, config, promoted_by="test")
+
+    rows[1] = place(2, Description="Now with a view.")
+    path = write_csv(tmp_path / "b.csv", rows)
+    job_id = pipeline.start_job(engine, config, input_path=path)
+    pipeline.import_stage(engine, job_id, config, path)
+    result = pipeline.transform_stage(engine, job_id, config)
+    # P2 changed; P6 has no coordinates, so the geocoding step wrote to its row: mapped again.
+    assert result.counts.extra["reused_rows"] == 4
+    before, after = content(engine, first), content(engine, job_id)
+    assert [r for r in after if r[0] != "P2"] == [r for r in before if r[0] != "P2"]
+    p2 = next(r for r in after if r[0] == "P2")
+    assert p2[2] == "Now with a view."
+    assert p2[-1] != next(r for r in before if r[0] == "P2")[-1]
+    assert {r[1]: r[2] for r in stage_rows(engine, job_id)}["P2"] == "update"
+    assert {r[2] for r in stage_rows(engine, job_id) if r[1] != "P2"} == {"skip"}
+
+    # Another config (here: validation) changes the fingerprint: nothing is reused.
+    stricter = csv_config(validation={"required_fields": ["contact_info.website_url"]})
+    job_id = pipeline.start_job(engine, stricter, input_path=path)
+    pipeline.import_stage(engine, job_id, stricter, path)
+    result = pipeline.transform_stage(engine, job_id, stricter)
+    assert result.counts.extra["reused_rows"] == 0
+    assert {r[2] for r in stage_rows(engine, job_id)} == {"error"}
+
+
+def test_a_row_completed_from_production_is_not_reused(engine: Engine, tmp_path: Path) -> None:
+    """Coordinates taken from production are not the record's: the next import maps it again."""
+    config = csv_config()
+    first = run_once(engine, config, write_csv(tmp_path / "a.csv", [place(1)]))
+    pipeline.promote_stage(engine, first, config, promoted_by="test")
+    path = write_csv(tmp_path / "b.csv", [place(1, Lat="", Lng="")])
+    jobs = [run_once(engine, config, path) for _ in range(2)]
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT job_id, loc_lat IS NOT NULL, record_hash FROM stage.listings_flat"
+                " WHERE job_id = ANY(:j) ORDER BY job_id"
+            ),
+            {"j": jobs},
+        ).all()
+    assert [(r[1], r[2]) for r in rows] == [(True, None), (True, None)]
+
+
 def test_changed_attributes_replace_the_listing_links(engine: Engine, tmp_path: Path) -> None:
     config = csv_config()
     job = run_once(engine, config, write_csv(tmp_path / "a.csv", [place(1), place(2)]))

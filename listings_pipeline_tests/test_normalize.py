@@ -305,3 +305,29 @@ def test_settings_validate_default_country() -> None:
 def test_date_objects_pass_through() -> None:
     row, _ = normalized({"dates": [{"start_date": date(2025, 6, 1), "end_date": "2025-6-30"}]})
     assert row["dates"] == [{"start_date": "2025-06-01", "end_date": "2025-06-30"}]
+
+
+def test_canonical_url_shortcut_gives_what_the_full_parse_gives(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """URLs already in canonical form skip urlsplit; any other URL takes the full path. Both
+    must agree on every URL, including near misses (ports, case, trailing slashes, escapes)."""
+    import random
+    import re
+
+    from listings_pipeline.transform import normalize
+
+    rng = random.Random(7)
+    chars = "aAz09.-/_~!$&'()*+,;=:@%?#: []é"
+    urls = ["https://a.com", "https://a.com/", "http://a.com/x/", "https://a.com:443/x",
+            "http://a.com:443/x", "https://a.com:99999/x", "https://a.com:8080/", "https://A.com/x",
+            "https://a.com/x%20y", "https://a..b/x", "https://a.com/x//y"]  # fmt: skip
+    for _ in range(5000):
+        host = "".join(rng.choice("abz09.-") for _ in range(rng.randint(1, 6)))
+        port = rng.choice(["", "", ":80", ":443", ":8080", ":0", ":65536", ":070"])
+        path = "".join(rng.choice(chars) for _ in range(rng.randint(0, 8)))
+        urls.append(rng.choice(["http://", "https://", "HTTPS://", ""]) + host + port + path)
+    fast = [normalize.canonical_url(u) for u in urls]
+    monkeypatch.setattr(normalize, "_CANONICAL_URL", re.compile(r"(?!)"))  # never matches
+    assert fast == [normalize.canonical_url(u) for u in urls]
+    assert fast[:3] == ["https://a.com/", "https://a.com/", "http://a.com/x"]

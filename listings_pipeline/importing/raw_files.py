@@ -193,21 +193,39 @@ class RawFileWriter:
         self.files = []
 
 
-def read_raw_file(store: RawStore, key: str) -> Iterator[dict[str, Any]]:
-    """Stream the records of one raw file."""
-    for _, rec in read_raw_lines(store, key):
-        yield rec
-
-
 _RECORD_KEY = b',"record":'
 
 
-def read_raw_lines(store: RawStore, key: str) -> Iterator[tuple[bytes, dict[str, Any]]]:
-    """Stream (the source record's JSON bytes, the parsed line) of one raw file. The writer puts
-    "record" last, so its bytes are the rest of the line: a record's fingerprint without
-    serialising it again (keys before it hold numbers and escaped strings, so the first
-    `,"record":` is the key)."""
+@dataclass(frozen=True, slots=True)
+class RawLine:
+    """One record of a raw file: the keys the import wrote before the record (rec_num,
+    dmo_id, source_id, ...) and the source record's JSON text as stored, parsed on demand."""
+
+    header: dict[str, Any]
+    record_json: bytes
+    parsed: Any = None
+
+    def record(self) -> Any:
+        return self.parsed if self.parsed is not None else load_line(self.record_json)
+
+
+def read_raw_lines(store: RawStore, key: str) -> Iterator[RawLine]:
+    """Stream the records of one raw file. The writer puts "record" last, so the header is
+    parsed alone and the record's bytes are the rest of the line: a record's fingerprint
+    costs no parsing. (Keys before it hold numbers and escaped strings, so the first
+    `,"record":` is the key.)"""
     with store.reader(key) as fh, gzip.GzipFile(fileobj=fh, mode="rb") as gz:
         for line in gz:
+            line = line.rstrip(b"\r\n")
             start = line.find(_RECORD_KEY)
-            yield (line[start:] if start > 0 else line), load_line(line)
+            if start > 0 and line.endswith(b"}"):
+                try:
+                    header = orjson.loads(line[:start] + b"}")
+                except orjson.JSONDecodeError:
+                    pass
+                else:
+                    yield RawLine(header, line[start + len(_RECORD_KEY) : -1])
+                    continue
+            whole = load_line(line)  # what orjson refuses (e.g. NaN): the whole line is the key
+            record = whole.pop("record")
+            yield RawLine(whole, line, record)

@@ -1,7 +1,9 @@
 -- Coordinates and geocoding warnings for a page of stage rows, in one statement. A warning
--- already recorded (a retried job) is not added twice.
+-- already recorded (a retried job) is not added twice. A geocoded row is no longer the record's
+-- alone: no reuse by a later import.
 UPDATE stage.listings_flat AS s
-SET loc_lat = coalesce(v.lat, s.loc_lat),
+SET record_hash = NULL,
+    loc_lat = coalesce(v.lat, s.loc_lat),
     loc_lng = coalesce(v.lng, s.loc_lng),
     validation_warnings = CASE
         WHEN v.warning IS NULL OR strpos(coalesce(s.validation_warnings, ''), v.warning) > 0

@@ -121,6 +121,13 @@ _LETTER = re.compile(r"[A-Za-z]")
 _EMAIL_SEPARATORS = re.compile(r"[;,\s]+")
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.\-]*://")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+# A URL canonical_url would return unchanged: lower-case http(s) scheme and host name, no user
+# or query, a port other than the default, a path of characters quote() keeps, "/" alone or
+# not ending in "/".
+_CANONICAL_URL = re.compile(
+    r"(https?)://[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?(?::([1-9][0-9]{0,4}))?"
+    r"(?:/|(?:/[A-Za-z0-9._~!$&'()*+,;=:@-]*)*/[A-Za-z0-9._~!$&'()*+,;=:@-]+)"
+)
 _CA_POSTCODE = re.compile(r"^([A-Z]\d[A-Z])\s*(\d[A-Z]\d)$")
 
 
@@ -253,6 +260,10 @@ def canonical_url(value: str, default_scheme: str = "https") -> str | None:
     """Scheme and host lower-cased, default port and trailing slash removed (the root path
     stays "/"), a scheme added when missing. None if there is no usable host."""
     text = value.strip()
+    if fast := _CANONICAL_URL.fullmatch(text):
+        port = None if fast[2] is None else int(fast[2])
+        if port is None or (port <= 65535 and port != _DEFAULT_PORTS[fast[1]]):
+            return text  # the common case, without taking it apart
     if not _SCHEME.match(text):
         text = f"{default_scheme}:{text}" if text.startswith("//") else f"{default_scheme}://{text}"
     try:

@@ -3,26 +3,36 @@ with the seed's hashes, lookups and actions decided set-based in SQL.
 
 Records stream from the raw files in batches (by rows or bytes). Each batch is one
 transaction: COPY into a temp table, lookups (bridge table, match hash), hashes and actions as
-SQL over the batch, one INSERT into the stage table. Then, over the job: fuzzy matching of the
-rows still unlinked, geocoding of new rows without coordinates (through the persistent cache),
-the same row steps again for the rows those changed, and the whole-job decisions (duplicates,
-deletions, review flags). A failed transform keeps its finished batches and geocoding results;
-the retry starts at the first record not yet staged, and every whole-job step is idempotent.
+SQL over the batch, one INSERT into the stage table. Batches are flushed in a background
+thread, so PostgreSQL works on one batch while Python maps the next. A record the source sent
+unchanged since the source's previous job (same record_hash: the record's bytes and the
+transform's fingerprint) is not mapped again: SQL takes that job's row for it.
+Then, over the job: fuzzy matching of the rows still unlinked, geocoding of new rows without
+coordinates (through the persistent cache), the same row steps again for the rows those
+changed, and the whole-job decisions (duplicates, deletions, review flags). A failed transform
+keeps its finished batches and geocoding results; the retry starts at the first record not yet
+staged, and every whole-job step is idempotent.
 """
 
 from __future__ import annotations
 
-import json
+import hashlib
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from importlib.metadata import version
+from pathlib import Path
 from typing import Any
 
+import orjson
+from psycopg._copy_base import TextFormatter  # psycopg's own COPY row formatting (in C)
+from psycopg.adapt import Transformer
 from sqlalchemy import Connection, Engine, text
 
 from listings_pipeline.configs.model import SourceConfig
-from listings_pipeline.db import load_queries
-from listings_pipeline.importing.raw_files import read_raw_file
+from listings_pipeline.db import load_queries, load_sql
+from listings_pipeline.importing.raw_files import RawLine, read_raw_lines
 from listings_pipeline.importing.raw_store import RawStore, get_raw_store
 from listings_pipeline.importing.stage import job_files
 from listings_pipeline.jobs import JobError, StageCounts, record_errors
@@ -34,8 +44,13 @@ from listings_pipeline.transform.normalize import normalize_row
 from listings_pipeline.transform.validate import validate_row
 
 Q = load_queries(__file__, "stage.sql")
-BATCH_ROWS = 1000
-BATCH_BYTES = 2_000_000  # seed 000: keep DB insert batches under 1-2 MB
+# Rows go by COPY: the seed's 1-2 MB guidance is about statement size, and a COPY stream of a
+# few MB costs the server no more memory. At most two batches are held (one filling, one
+# being flushed).
+BATCH_ROWS = 2000
+BATCH_BYTES = 4_000_000
+# Records are looked up this many at a time for an unchanged earlier row (one query each).
+REUSE_CHUNK = 500
 
 # Columns the Python side fills, in COPY order.
 COPY_COLUMNS = (
@@ -49,8 +64,12 @@ COPY_COLUMNS = (
     "loc_country", "loc_lat", "loc_lng", "loc_lat_original", "loc_lng_original",
     "images", "dates", "hours", "attributes",
     "validation_errors", "validation_warnings", "quality_score",
+    "record_hash", "reuse_id",
 )  # fmt: skip
 _JSON_COLUMNS = {"ci_socials", "images", "dates", "hours", "attributes"}
+# Taken from the earlier row of a reused record only when the batch goes into the stage table.
+_BIG_COLUMNS = ("listing_info_description", "images", "dates", "hours", "attributes")
+_KEY_COLUMNS = ("job_id", "rec_num", "file_id", "dmo_id", "source_id", "imported_from")
 LOOKUP_STEPS = (
     "match_hash",
     "lookup_bridge",
@@ -62,6 +81,8 @@ LOOKUP_STEPS = (
 DECIDE_STEPS = ("content_hashes", "actions")
 # After a row's listing match changed (fuzzy link, or a reviewer's accept/reject of a match).
 RESTAGE_STEPS = (*LOOKUP_STEPS[3:], *DECIDE_STEPS)
+# Steps whose values a reused row already has from its earlier row.
+_REUSED_HAVE = {"match_hash", "content_hashes"}
 
 # A hook run on each batch after the lookups, before hashes and actions.
 BatchHook = Callable[[Connection], dict[str, int]]
@@ -76,15 +97,6 @@ def collection_flags(mapped_targets: Iterable[str]) -> dict[str, bool]:
         "hours_mapped": any(t.startswith("opening_hours.") for t in mapped),
         "attributes_mapped": any(t.startswith("bridge_attributes_listings.") for t in mapped),
     }
-
-
-def _ensure_batch_table(conn: Connection) -> None:
-    if conn.execute(text("SELECT to_regclass('pg_temp.batch_rows')")).scalar() is None:
-        conn.connection.driver_connection.execute(Q["create_batch_table"])
-
-
-def _stage_columns(conn: Connection) -> str:
-    return ", ".join(conn.execute(text(Q["stage_columns"])).scalars())
 
 
 def row_step(name: str, rows: str, where: str) -> str:
@@ -115,65 +127,238 @@ def recompute_actions(
     )
 
 
+def transform_fingerprint(config: SourceConfig) -> bytes:
+    """What a stage row depends on besides its record: the config's transform and validation
+    settings, and the code, SQL and data that map, normalise, validate and hash."""
+    from listings_pipeline.transform import countries, mapping, normalize, targets, validate
+
+    modules = (countries, mapping, normalize, targets, validate)
+    code = b"".join(Path(m.__file__).read_bytes() for m in modules)  # type: ignore[arg-type]
+    settings = orjson.dumps(
+        {
+            "transform": config.transform.model_dump(mode="json"),
+            "validation": config.validation.model_dump(mode="json"),
+            "slug": config.slug,
+            "libraries": [version(name) for name in ("phonenumbers", "pycountry")],
+        },
+        option=orjson.OPT_SORT_KEYS,
+    )
+    sql = load_sql(__file__, "stage.sql").encode()
+    return hashlib.md5(code + sql + settings).digest()
+
+
 @dataclass
 class TransformResult:
     counts: StageCounts
     seconds: float
     resumed_from: int
     hook_counts: dict[str, int] = field(default_factory=dict)
+    # Wall seconds per part, summed over batches ("map" = Python, the others = SQL in the
+    # flushing thread), to see where a transform's time goes.
+    step_seconds: dict[str, float] = field(default_factory=dict)
 
 
-def _row_tuple(row: dict[str, Any]) -> tuple:
-    return tuple(
-        (json.dumps(row[c]) if row.get(c) is not None else None)
-        if c in _JSON_COLUMNS
-        else row.get(c)
-        for c in COPY_COLUMNS
-    )
+def _json(value: Any) -> str | None:
+    return None if value is None else orjson.dumps(value).decode()
 
 
 class _Batcher:
+    """Collects rows as COPY data and flushes each full batch in a background thread, so
+    PostgreSQL works on one batch while Python maps the next (a flush is mostly waiting on
+    the server). At most one batch is in flight and batches commit in order, so a failure
+    still leaves every record before the failed batch staged."""
+
     def __init__(self, engine: Engine, config: SourceConfig, hooks: list[BatchHook]) -> None:
         self.engine = engine
-        self.config = config
         self.hooks = hooks
-        self.rows: list[tuple] = []
+        self.rows = 0
         self.bytes = 0
         self.hook_counts: dict[str, int] = {}
+        self.step_seconds: dict[str, float] = {}
         self.flags = collection_flags(config.transform.map_fields)
-        self.lookups = [text(row_step(s, "batch_rows", "true")) for s in LOOKUP_STEPS]
-        self.decide = [text(row_step(s, "batch_rows", "true")) for s in DECIDE_STEPS]
+        self._formatter = TextFormatter(Transformer())
+        self._data = bytearray()
+        self.copy_sql = f"COPY batch_rows ({', '.join(COPY_COLUMNS)}) FROM STDIN"
+        self.lookups = [text(self._step(s)) for s in ("reuse_rows", *LOOKUP_STEPS)]
+        self.decide = [text(self._step(s)) for s in DECIDE_STEPS]
         with engine.connect() as conn:
-            self.insert_sql = Q["batch_to_stage"].format(columns=_stage_columns(conn))
+            columns = list(conn.execute(text(Q["stage_columns"])).scalars())
+        values = [f"p.{c}" if c in _BIG_COLUMNS else f"b.{c}" for c in columns]
+        values = [
+            f"CASE WHEN b.reuse_id IS NULL THEN b.{c} ELSE p.{c} END" if c in _BIG_COLUMNS else v
+            for c, v in zip(columns, values, strict=True)
+        ]
+        self.insert_sql = text(
+            Q["batch_to_stage"].format(columns=", ".join(columns), values=", ".join(values))
+        )
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="transform-flush")
+        self._in_flight: Future[None] | None = None
 
-    def add(self, row: tuple, size: int) -> None:
-        self.rows.append(row)
+    @staticmethod
+    def _step(name: str) -> str:
+        if name == "reuse_rows":
+            return Q[name]
+        where = "b.reuse_id IS NULL" if name in _REUSED_HAVE else "true"
+        return row_step(name, "batch_rows", where)
+
+    def add(self, row: dict[str, Any], size: int) -> None:
+        get = row.get
+        values = tuple(_json(get(c)) if c in _JSON_COLUMNS else get(c) for c in COPY_COLUMNS)
+        self._data += self._formatter.write_row(values)
+        self.rows += 1
         self.bytes += size
-        if len(self.rows) >= BATCH_ROWS or self.bytes >= BATCH_BYTES:
-            self.flush()
+        if self.rows >= BATCH_ROWS or self.bytes >= BATCH_BYTES:
+            self._submit()
 
-    def flush(self) -> None:
-        if not self.rows:
-            return
+    def _submit(self) -> None:
+        self._data += self._formatter.end()
+        data, self._data, self.rows, self.bytes = self._data, bytearray(), 0, 0
+        self._wait()  # one batch in flight: memory stays at two batches
+        if data:
+            self._in_flight = self._pool.submit(self._flush, data)
+
+    def _wait(self) -> None:
+        if self._in_flight is not None:
+            future, self._in_flight = self._in_flight, None
+            future.result()  # re-raises the flush's error in the caller's thread
+
+    def finish(self) -> None:
+        """Flush what is left and wait for it."""
+        try:
+            self._submit()
+            self._wait()
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Stop without flushing more (after an error); waits for a flush already running."""
+        self._pool.shutdown(wait=True)
+
+    def _timed(self, step: str, started: float) -> float:
+        now = time.perf_counter()
+        self.step_seconds[step] = self.step_seconds.get(step, 0.0) + now - started
+        return now
+
+    def _flush(self, data: bytearray) -> None:
+        t = time.perf_counter()
         with self.engine.begin() as conn:
-            _ensure_batch_table(conn)
             raw = conn.connection.driver_connection
-            with (
-                raw.cursor() as cur,
-                cur.copy(f"COPY batch_rows ({', '.join(COPY_COLUMNS)}) FROM STDIN") as copy,
-            ):
-                for row in self.rows:
-                    copy.write_row(row)
+            if raw.execute(Q["batch_table_exists"]).fetchone()[0] is None:
+                raw.execute(Q["create_batch_table"])
+            raw.execute(Q["batch_no_commit_wait"])
+            with raw.cursor() as cur, cur.copy(self.copy_sql) as copy:
+                copy.write(data)
+            t = self._timed("copy", t)
+            raw.execute(Q["batch_analyze"])
+            t = self._timed("analyze", t)
             for step in self.lookups:
                 conn.execute(step)
+            t = self._timed("lookups", t)
             for hook in self.hooks:
                 for key, value in hook(conn).items():
                     self.hook_counts[key] = self.hook_counts.get(key, 0) + value
             for step in self.decide:
                 conn.execute(step, self.flags)
-            conn.execute(text(self.insert_sql))
-        self.rows = []
-        self.bytes = 0
+            conn.execute(self.insert_sql)
+            t = self._timed("hashes_actions_insert", t)
+        self._timed("commit", t)
+
+
+class _Stager:
+    """Turns raw records into stage rows for the batcher. A record whose hash matches the
+    previous job's row for the same source_id is not mapped again: its row carries only keys
+    and `reuse_id`, and SQL takes the earlier row's values."""
+
+    def __init__(
+        self, engine: Engine, batcher: _Batcher, mapper: Mapper, job_id: int, config: SourceConfig
+    ) -> None:
+        self.engine = engine
+        self.batcher = batcher
+        self.mapper = mapper
+        self.job_id = job_id
+        self.config = config
+        self.fingerprint = hashlib.sha256(transform_fingerprint(config))  # SHA-NI: 3x md5
+        with engine.connect() as conn:
+            self.previous_job = conn.execute(
+                text(Q["previous_job"]), {"slug": config.slug, "job_id": job_id}
+            ).scalar()
+        self.reused = 0
+        self.map_seconds = 0.0
+
+    def stage(self, store: RawStore, files: list, done: int) -> None:
+        chunk: list[tuple[int, RawLine, str]] = []
+        for raw_file in files:
+            if raw_file.first_rec_num + raw_file.record_count - 1 <= done:
+                continue  # staged by an earlier attempt
+            for line in read_raw_lines(store, raw_file.file_path):
+                if line.header["rec_num"] <= done:
+                    continue
+                digest = self.fingerprint.copy()
+                digest.update(line.record_json)
+                chunk.append((raw_file.id, line, digest.hexdigest()))
+                if len(chunk) >= REUSE_CHUNK:
+                    self._stage_chunk(chunk)
+                    chunk = []
+        self._stage_chunk(chunk)
+
+    def _stage_chunk(self, chunk: list[tuple[int, RawLine, str]]) -> None:
+        if not chunk:
+            return
+        reusable = self._reusable(chunk)
+        mapper = self.mapper
+        for file_id, line, record_hash in chunk:
+            header = line.header
+            reuse_id = reusable.get((header["source_id"], record_hash))
+            if reuse_id is None:
+                started = time.perf_counter()
+                row = self._map(line.record())
+                self.map_seconds += time.perf_counter() - started
+                size = 1024 + len(row.get("listing_info_description") or "")
+            else:
+                if len(mapper.seen) < len(mapper.sources):
+                    mapper.note_fields(line.record())
+                row = {}
+                size = 256
+                self.reused += 1
+            row.update(
+                job_id=self.job_id,
+                rec_num=header["rec_num"],
+                file_id=file_id,
+                dmo_id=header["dmo_id"],
+                source_id=header["source_id"],
+                imported_from=self.config.slug,
+                record_hash=record_hash,
+                reuse_id=reuse_id,
+            )
+            self.batcher.add(row, size)
+
+    def _reusable(self, chunk: list[tuple[int, RawLine, str]]) -> dict[tuple[str, str], int]:
+        if self.previous_job is None:
+            return {}
+        source_ids = [line.header["source_id"] for _, line, _ in chunk]
+        hashes = [h for *_, h in chunk]
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                text(Q["reusable_rows"]),
+                {
+                    "job_id": self.previous_job,
+                    "dmo_id": self.config.dmo_id,
+                    "source_ids": source_ids,
+                    "hashes": hashes,
+                },
+            ).all()
+        return {(sid, record_hash): row_id for sid, record_hash, row_id in rows}
+
+    def _map(self, record: dict[str, Any]) -> dict[str, Any]:
+        row = self.mapper.map_record(record)
+        issues = normalize_row(row, self.config.transform)
+        result = validate_row(row, self.config.validation, prior=issues)
+        row.update(
+            validation_errors=format_issues(result.errors),
+            validation_warnings=format_issues(result.warnings),
+            quality_score=result.quality_score,
+        )
+        return row
 
 
 def _match_and_geocode(engine: Engine, job_id: int, config: SourceConfig) -> dict[str, int]:
@@ -211,30 +396,16 @@ def run_transform(
         done = conn.execute(text(Q["staged_up_to"]), {"job_id": job_id}).scalar_one()
         files = job_files(conn, job_id)
     batcher = _Batcher(engine, config, hooks or [])
-    for raw_file in files:
-        if raw_file.first_rec_num + raw_file.record_count - 1 <= done:
-            continue  # staged by an earlier attempt
-        for rec in read_raw_file(store, raw_file.file_path):
-            if rec["rec_num"] <= done:
-                continue
-            row = mapper.map_record(rec["record"])
-            issues = normalize_row(row, config.transform)
-            result = validate_row(row, config.validation, prior=issues)
-            row.update(
-                job_id=job_id,
-                rec_num=rec["rec_num"],
-                file_id=raw_file.id,
-                dmo_id=rec["dmo_id"],
-                source_id=rec["source_id"],
-                imported_from=config.slug,
-                validation_errors=format_issues(result.errors),
-                validation_warnings=format_issues(result.warnings),
-                quality_score=result.quality_score,
-            )
-            description = row.get("listing_info_description") or ""
-            batcher.add(_row_tuple(row), 1024 + len(description))
-    batcher.flush()
+    stager = _Stager(engine, batcher, mapper, job_id, config)
+    try:
+        stager.stage(store, files, done)
+    except BaseException:
+        batcher.close()
+        raise
+    batcher.finish()
+    batcher.step_seconds["map"] = stager.map_seconds
 
+    job_started = time.perf_counter()
     job_counts = _match_and_geocode(engine, job_id, config)
     import_partial = False
     with engine.begin() as conn:
@@ -275,12 +446,14 @@ def run_transform(
             {"job_id": job_id, "ids": None, "require_review": list(config.review.require_review)},
         )
         row = conn.execute(text(Q["job_counts"]), {"job_id": job_id}).mappings().one()
+    batcher.step_seconds["job_level"] = time.perf_counter() - job_started
     counts = StageCounts(**{k: row[k] for k in StageCounts().as_params()})
     counts.extra = {
         "waiting_for_review": row["waiting"],
         "matched_other_sources": row["matched"],
         "uncertain_matches": row["uncertain"],
         "deletions_skipped_partial_import": import_partial,
+        "reused_rows": stager.reused,
         **batcher.hook_counts,
         **job_counts,
     }
@@ -289,4 +462,5 @@ def run_transform(
         seconds=time.perf_counter() - started,
         resumed_from=done,
         hook_counts=batcher.hook_counts,
+        step_seconds={k: round(v, 3) for k, v in batcher.step_seconds.items()},
     )

@@ -5,9 +5,71 @@
 -- stage id from the stage sequence when they are copied in. Whole-job steps (duplicates,
 -- deletions, review flags) run once per job on stage.listings_flat.
 
+-- name: batch_table_exists
+SELECT to_regclass('pg_temp.batch_rows');
+
 -- name: create_batch_table
 CREATE TEMP TABLE batch_rows (LIKE stage.listings_flat INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;
+ALTER TABLE batch_rows ADD COLUMN reuse_id INT;  -- the earlier stage row this record repeats
 CREATE INDEX ON batch_rows (id);
+
+-- name: batch_no_commit_wait
+-- A batch lost to a server crash is redone by the retry, which starts after the last staged
+-- record (batches commit in order, and the job-level statements commit synchronously, which
+-- flushes all of them): a batch's commit need not wait for the disk.
+SET LOCAL synchronous_commit = off;
+
+-- name: batch_analyze
+-- Without statistics the planner takes the fresh temp table for a big one and joins it to
+-- production by sequential scans: O(production) per batch, quadratic over a large import.
+ANALYZE batch_rows;
+
+-- name: previous_job
+-- The job whose rows an unchanged record may reuse: the source's latest earlier job whose
+-- transform completed.
+SELECT max(j.id) FROM pipeline.jobs j
+JOIN pipeline.job_stages s ON s.job_id = j.id AND s.name = 'transform' AND s.status = 'completed'
+WHERE j.slug = :slug AND j.id < :job_id;
+
+-- name: reusable_rows
+-- Rows of that job with the same source_id and record_hash (rows whose values are not the
+-- record's alone have none). LATERAL with LIMIT: one probe of idx_stage_job_source per record.
+SELECT c.source_id, c.record_hash, p.id
+FROM unnest(CAST(:source_ids AS TEXT[]), CAST(:hashes AS TEXT[])) AS c(source_id, record_hash)
+CROSS JOIN LATERAL (
+    SELECT p.id FROM stage.listings_flat p
+    WHERE p.job_id = :job_id AND p.dmo_id = :dmo_id AND p.source_id = c.source_id
+      AND p.record_hash = c.record_hash AND p.rec_num IS NOT NULL
+    ORDER BY p.id LIMIT 1) p;
+
+-- name: reuse_rows
+-- Unchanged records: what mapping, normalising and validating made of them last time, and the
+-- hashes that follow from those values alone. The big columns (description, collections) are
+-- taken from the earlier row only by batch_to_stage, so they are copied once.
+UPDATE batch_rows b SET
+    source_url = p.source_url, source_identifier = p.source_identifier,
+    listing_name = p.listing_name, listing_google_place_id = p.listing_google_place_id,
+    listing_status = p.listing_status, listing_visible = p.listing_visible,
+    info_status = p.info_status, info_visible = p.info_visible,
+    ci_name = p.ci_name, ci_email = p.ci_email, ci_local_phone = p.ci_local_phone,
+    ci_international_phone = p.ci_international_phone, ci_website_url = p.ci_website_url,
+    ci_socials = p.ci_socials,
+    loc_address1 = p.loc_address1, loc_address2 = p.loc_address2, loc_region = p.loc_region,
+    loc_city = p.loc_city, loc_state = p.loc_state, loc_zip = p.loc_zip,
+    loc_country = p.loc_country, loc_lat = p.loc_lat, loc_lng = p.loc_lng,
+    loc_lat_original = p.loc_lat_original, loc_lng_original = p.loc_lng_original,
+    validation_errors = p.validation_errors, validation_warnings = p.validation_warnings,
+    quality_score = p.quality_score,
+    listing_match_hash = p.listing_match_hash, listing_content_hash = p.listing_content_hash,
+    listing_info_content_hash = p.listing_info_content_hash,
+    location_content_hash = p.location_content_hash,
+    contact_info_content_hash = p.contact_info_content_hash,
+    images_content_hash = p.images_content_hash,
+    opening_dates_content_hash = p.opening_dates_content_hash,
+    opening_hours_content_hash = p.opening_hours_content_hash,
+    attributes_content_hash = p.attributes_content_hash
+FROM stage.listings_flat p
+WHERE p.id = b.reuse_id;
 
 -- name: staged_up_to
 SELECT coalesce(max(rec_num), 0) FROM stage.listings_flat WHERE job_id = :job_id;
@@ -62,9 +124,10 @@ LEFT JOIN public.listing_info li ON li.id = b2.listing_info_internal_id
 WHERE {where} AND b2.id = b.id;
 
 -- name: fill_location
--- Seed 000: a match supplies missing coordinates and address fields from production.
+-- Seed 000: a match supplies missing coordinates and address fields from production (and
+-- the row is no longer the record's alone: no reuse by a later import).
 UPDATE {rows} b
-SET loc_lat = coalesce(b.loc_lat, loc.lat), loc_lng = coalesce(b.loc_lng, loc.lng),
+SET record_hash = NULL, loc_lat = coalesce(b.loc_lat, loc.lat), loc_lng = coalesce(b.loc_lng, loc.lng),
     loc_address1 = coalesce(b.loc_address1, loc.address1),
     loc_address2 = coalesce(b.loc_address2, loc.address2),
     loc_city = coalesce(b.loc_city, loc.city), loc_state = coalesce(b.loc_state, loc.state),
@@ -165,7 +228,9 @@ LEFT JOIN public.contact_info ci ON ci.id = b2.contact_info_internal_id
 WHERE {where} AND b2.id = b.id;
 
 -- name: batch_to_stage
-INSERT INTO stage.listings_flat ({columns}) SELECT {columns} FROM batch_rows;
+-- {values}: the batch row's columns, the big ones of a reused row from its earlier row.
+INSERT INTO stage.listings_flat ({columns})
+SELECT {values} FROM batch_rows b LEFT JOIN stage.listings_flat p ON p.id = b.reuse_id;
 
 -- name: fuzzy_linked
 -- Rows fuzzy matching linked to a listing: their lookups, hashes and actions are redone.
