@@ -15,6 +15,7 @@ from sqlalchemy import Connection, Engine, text
 
 from listings_pipeline.configs.model import SourceConfig
 from listings_pipeline.db import load_queries
+from listings_pipeline.gil import quick_gil_handover
 from listings_pipeline.importing.connectors import ImportFailed, RecordProblem, iter_source
 from listings_pipeline.importing.raw_files import RawFile, RawFileWriter, raw_prefix
 from listings_pipeline.importing.raw_store import RawStore, get_raw_store
@@ -42,6 +43,7 @@ def job_files(conn: Connection, job_id: int) -> list:
     return list(conn.execute(text(Q["job_files"]), {"job_id": job_id}))
 
 
+@quick_gil_handover
 def run_import(
     engine: Engine,
     job_id: int,

@@ -32,6 +32,7 @@ from sqlalchemy import Connection, Engine, text
 
 from listings_pipeline.configs.model import SourceConfig
 from listings_pipeline.db import load_queries, load_sql
+from listings_pipeline.gil import quick_gil_handover
 from listings_pipeline.importing.raw_files import RawLine, read_raw_lines
 from listings_pipeline.importing.raw_store import RawStore, get_raw_store
 from listings_pipeline.importing.stage import job_files
@@ -189,7 +190,9 @@ class _Batcher:
             for c, v in zip(columns, values, strict=True)
         ]
         self.insert_sql = text(
-            Q["batch_to_stage"].format(columns=", ".join(columns), values=", ".join(values))
+            Q["batch_to_stage"].format(
+                columns=", ".join(columns), values=", ".join(values), big=", ".join(_BIG_COLUMNS)
+            )
         )
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="transform-flush")
         self._in_flight: Future[None] | None = None
@@ -381,6 +384,7 @@ def _match_and_geocode(engine: Engine, job_id: int, config: SourceConfig) -> dic
     return counts
 
 
+@quick_gil_handover
 def run_transform(
     engine: Engine,
     job_id: int,

@@ -45,31 +45,28 @@ CROSS JOIN LATERAL (
 -- name: reuse_rows
 -- Unchanged records: what mapping, normalising and validating made of them last time, and the
 -- hashes that follow from those values alone. The big columns (description, collections) are
--- taken from the earlier row only by batch_to_stage, so they are copied once.
-UPDATE batch_rows b SET
-    source_url = p.source_url, source_identifier = p.source_identifier,
-    listing_name = p.listing_name, listing_google_place_id = p.listing_google_place_id,
-    listing_status = p.listing_status, listing_visible = p.listing_visible,
-    info_status = p.info_status, info_visible = p.info_visible,
-    ci_name = p.ci_name, ci_email = p.ci_email, ci_local_phone = p.ci_local_phone,
-    ci_international_phone = p.ci_international_phone, ci_website_url = p.ci_website_url,
-    ci_socials = p.ci_socials,
-    loc_address1 = p.loc_address1, loc_address2 = p.loc_address2, loc_region = p.loc_region,
-    loc_city = p.loc_city, loc_state = p.loc_state, loc_zip = p.loc_zip,
-    loc_country = p.loc_country, loc_lat = p.loc_lat, loc_lng = p.loc_lng,
-    loc_lat_original = p.loc_lat_original, loc_lng_original = p.loc_lng_original,
-    validation_errors = p.validation_errors, validation_warnings = p.validation_warnings,
-    quality_score = p.quality_score,
-    listing_match_hash = p.listing_match_hash, listing_content_hash = p.listing_content_hash,
-    listing_info_content_hash = p.listing_info_content_hash,
-    location_content_hash = p.location_content_hash,
-    contact_info_content_hash = p.contact_info_content_hash,
-    images_content_hash = p.images_content_hash,
-    opening_dates_content_hash = p.opening_dates_content_hash,
-    opening_hours_content_hash = p.opening_hours_content_hash,
-    attributes_content_hash = p.attributes_content_hash
-FROM stage.listings_flat p
-WHERE p.id = b.reuse_id;
+-- taken from the earlier row only by batch_to_stage, so they are copied once. A subquery per
+-- row: one primary-key probe each, never a scan of the whole stage table.
+UPDATE batch_rows b SET (
+    source_url, source_identifier, listing_name, listing_google_place_id, listing_status,
+    listing_visible, info_status, info_visible, ci_name, ci_email, ci_local_phone,
+    ci_international_phone, ci_website_url, ci_socials, loc_address1, loc_address2, loc_region,
+    loc_city, loc_state, loc_zip, loc_country, loc_lat, loc_lng, loc_lat_original,
+    loc_lng_original, validation_errors, validation_warnings, quality_score, listing_match_hash,
+    listing_content_hash, listing_info_content_hash, location_content_hash,
+    contact_info_content_hash, images_content_hash, opening_dates_content_hash,
+    opening_hours_content_hash, attributes_content_hash
+) = (
+    SELECT source_url, source_identifier, listing_name, listing_google_place_id, listing_status,
+           listing_visible, info_status, info_visible, ci_name, ci_email, ci_local_phone,
+           ci_international_phone, ci_website_url, ci_socials, loc_address1, loc_address2,
+           loc_region, loc_city, loc_state, loc_zip, loc_country, loc_lat, loc_lng,
+           loc_lat_original, loc_lng_original, validation_errors, validation_warnings,
+           quality_score, listing_match_hash, listing_content_hash, listing_info_content_hash,
+           location_content_hash, contact_info_content_hash, images_content_hash,
+           opening_dates_content_hash, opening_hours_content_hash, attributes_content_hash
+    FROM stage.listings_flat p WHERE p.id = b.reuse_id)
+WHERE b.reuse_id IS NOT NULL;
 
 -- name: staged_up_to
 SELECT coalesce(max(rec_num), 0) FROM stage.listings_flat WHERE job_id = :job_id;
@@ -229,8 +226,11 @@ WHERE {where} AND b2.id = b.id;
 
 -- name: batch_to_stage
 -- {values}: the batch row's columns, the big ones of a reused row from its earlier row.
+-- LATERAL: a primary-key probe per reused row, never a scan of the whole stage table.
 INSERT INTO stage.listings_flat ({columns})
-SELECT {values} FROM batch_rows b LEFT JOIN stage.listings_flat p ON p.id = b.reuse_id;
+SELECT {values} FROM batch_rows b
+LEFT JOIN LATERAL (
+    SELECT {big} FROM stage.listings_flat p WHERE p.id = b.reuse_id OFFSET 0) p ON true;
 
 -- name: fuzzy_linked
 -- Rows fuzzy matching linked to a listing: their lookups, hashes and actions are redone.
