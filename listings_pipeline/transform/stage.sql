@@ -22,7 +22,9 @@ SET LOCAL synchronous_commit = off;
 -- name: batch_analyze
 -- Without statistics the planner takes the fresh temp table for a big one and joins it to
 -- production by sequential scans: O(production) per batch, quadratic over a large import.
-ANALYZE batch_rows;
+-- Only the join keys: statistics of the 10 KB descriptions would mean decompressing them all.
+ANALYZE batch_rows (id, dmo_id, source_id, reuse_id, listing_match_hash, listing_internal_id,
+                    listing_info_internal_id, location_internal_id, contact_info_internal_id);
 
 -- name: previous_job
 -- The job whose rows an unchanged record may reuse: the source's latest earlier job whose
