@@ -12,7 +12,7 @@ from sqlalchemy import Engine, text
 
 from listings_pipeline import pipeline
 from listings_pipeline.configs import SourceConfig
-from listings_pipeline.transform.stage import Q as STAGE
+from listings_pipeline.transform.stage import row_step
 from listings_pipeline_tests.helpers import CSV_FIELDS, write_csv
 
 DATE_FIELDS = [*CSV_FIELDS, "Start1", "End1"]
@@ -111,8 +111,8 @@ def make_uncertain(engine: Engine, job_id: int, source_id: str, candidate: int) 
             {"c": candidate, "j": job_id, "s": source_id},
         ).scalar_one()
         conn.execute(
-            text(STAGE["job_review_flags"]),
-            {"job_id": job_id, "ids": [stage_id], "require_review": ["uncertain_match"]},
+            text(row_step("review_flags", "stage.listings_flat", "b.id = ANY(:ids)")),
+            {"ids": [stage_id], "require_review": ["uncertain_match"]},
         )
     return stage_id
 

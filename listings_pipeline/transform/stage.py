@@ -80,6 +80,8 @@ LOOKUP_STEPS = (
     "fill_location",
 )
 DECIDE_STEPS = ("content_hashes", "actions")
+# The job's rows, for the whole-job review flags.
+_JOB_ROWS = "b.job_id = :job_id"
 # After a row's listing match changed (fuzzy link, or a reviewer's accept/reject of a match).
 RESTAGE_STEPS = (*LOOKUP_STEPS[3:], *DECIDE_STEPS)
 # Steps whose values a reused row already has from its earlier row.
@@ -124,7 +126,8 @@ def recompute_actions(
     or cleared). Runs in the caller's transaction."""
     redo_rows(conn, stage_ids, RESTAGE_STEPS, collection_flags(mapped_targets))
     conn.execute(
-        text(Q["job_review_flags"]), {"job_id": job_id, "ids": stage_ids, "require_review": []}
+        text(row_step("review_flags", "stage.listings_flat", f"{_JOB_ROWS} AND b.id = ANY(:ids)")),
+        {"job_id": job_id, "ids": stage_ids, "require_review": []},
     )
 
 
@@ -176,12 +179,15 @@ class _Batcher:
         self.bytes = 0
         self.hook_counts: dict[str, int] = {}
         self.step_seconds: dict[str, float] = {}
-        self.flags = collection_flags(config.transform.map_fields)
+        self.params = {
+            **collection_flags(config.transform.map_fields),
+            "require_review": list(config.review.require_review),
+        }
         self._formatter = TextFormatter(Transformer())
         self._data = bytearray()
         self.copy_sql = f"COPY batch_rows ({', '.join(COPY_COLUMNS)}) FROM STDIN"
         self.lookups = [text(self._step(s)) for s in ("reuse_rows", *LOOKUP_STEPS)]
-        self.decide = [text(self._step(s)) for s in DECIDE_STEPS]
+        self.decide = [text(self._step(s)) for s in (*DECIDE_STEPS, "review_flags")]
         with engine.connect() as conn:
             columns = list(conn.execute(text(Q["stage_columns"])).scalars())
         values = [f"p.{c}" if c in _BIG_COLUMNS else f"b.{c}" for c in columns]
@@ -261,7 +267,7 @@ class _Batcher:
                 for key, value in hook(conn).items():
                     self.hook_counts[key] = self.hook_counts.get(key, 0) + value
             for step in self.decide:
-                conn.execute(step, self.flags)
+                conn.execute(step, self.params)
             conn.execute(self.insert_sql)
             t = self._timed("hashes_actions_insert", t)
         self._timed("commit", t)
@@ -446,8 +452,8 @@ def run_transform(
                 },
             )
         conn.execute(
-            text(Q["job_review_flags"]),
-            {"job_id": job_id, "ids": None, "require_review": list(config.review.require_review)},
+            text(row_step("review_flags", "stage.listings_flat", _JOB_ROWS)),
+            {"job_id": job_id, "require_review": list(config.review.require_review)},
         )
         row = conn.execute(text(Q["job_counts"]), {"job_id": job_id}).mappings().one()
     batcher.step_seconds["job_level"] = time.perf_counter() - job_started

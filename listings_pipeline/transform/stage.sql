@@ -312,31 +312,38 @@ WHERE li.dmo_id = :dmo_id AND li.info_status <> 'missing_from_import' AND NOT li
        OR (br.missed_imports >= :grace_imports
            AND coalesce(br.last_seen_at, '-infinity') <= now() - make_interval(days => :grace_days)));
 
--- name: job_review_flags
+-- name: review_flags
 -- What kind of change each row is, and whether a person must decide (config review policy).
--- Rows a reviewer already decided keep their decision. :ids (or NULL: all) limits the rows.
-UPDATE stage.listings_flat s SET
-    change_kind = k.kind,
-    review_reason = CASE WHEN k.kind = ANY(:require_review) THEN k.kind END,
-    review_status = CASE WHEN k.kind = ANY(:require_review) THEN 'pending' ELSE 'auto_approved' END,
-    ok_to_promote = NOT (k.kind = ANY(:require_review)),
-    manual_review_required = k.kind = ANY(:require_review),
-    updated_at = now()
-FROM (
-    SELECT id, CASE
-        WHEN duplicate_of IS NOT NULL THEN 'duplicate'
-        WHEN listing_info_action = 'delete' OR listing_action = 'delete' THEN 'delete'
-        WHEN listing_action = 'error' THEN 'error'
-        WHEN match_method = 'suggested' THEN 'uncertain_match'
-        WHEN listing_action = 'insert' OR listing_info_action = 'insert' THEN 'insert'
-        WHEN 'update' IN (listing_action, listing_info_action, location_action, contact_info_action,
-                          images_action, opening_dates_action, opening_hours_action,
-                          attributes_action) THEN 'update'
+-- Per batch before the rows go into the stage table, then over the job for the rows the
+-- whole-job steps changed: a row whose flags are right already is not written again. Rows a
+-- reviewer already decided keep their decision.
+WITH k AS (
+    SELECT b.id, CASE
+        WHEN b.duplicate_of IS NOT NULL THEN 'duplicate'
+        WHEN b.listing_info_action = 'delete' OR b.listing_action = 'delete' THEN 'delete'
+        WHEN b.listing_action = 'error' THEN 'error'
+        WHEN b.match_method = 'suggested' THEN 'uncertain_match'
+        WHEN b.listing_action = 'insert' OR b.listing_info_action = 'insert' THEN 'insert'
+        WHEN 'update' IN (b.listing_action, b.listing_info_action, b.location_action,
+                          b.contact_info_action, b.images_action, b.opening_dates_action,
+                          b.opening_hours_action, b.attributes_action) THEN 'update'
         ELSE 'skip' END AS kind
-    FROM stage.listings_flat
-    WHERE job_id = :job_id AND (CAST(:ids AS INT[]) IS NULL OR id = ANY(CAST(:ids AS INT[])))
-) k
-WHERE s.id = k.id AND s.reviewed_at IS NULL;
+    FROM {rows} b
+    WHERE {where} AND b.reviewed_at IS NULL
+), f AS (
+    SELECT id, kind, kind = ANY(CAST(:require_review AS TEXT[])) AS review FROM k
+)
+UPDATE {rows} b SET
+    change_kind = f.kind,
+    review_reason = CASE WHEN f.review THEN f.kind END,
+    review_status = CASE WHEN f.review THEN 'pending' ELSE 'auto_approved' END,
+    ok_to_promote = NOT f.review,
+    manual_review_required = f.review,
+    updated_at = now()
+FROM f
+WHERE b.id = f.id
+  AND (b.change_kind, b.review_status) IS DISTINCT FROM
+      (f.kind, CASE WHEN f.review THEN 'pending' ELSE 'auto_approved' END);
 
 -- name: job_counts
 SELECT
