@@ -40,7 +40,8 @@ def test_what_changed_in_a_job_and_the_listing_as_of_a_time(engine: Engine, tmp_
         }
         new = [c for c in job_changes(conn, first) if c.target_table == "listing_info"][0]
     assert (new.version, new.change_type, new.reviewer) == (1, "create", "auto")
-    assert new.changes["description"] == {"old": None, "new": "Description of place 1."}
+    # The 10 KB description is not copied into a create: it is the row's until it changes.
+    assert new.changes["description"] == {"old": None, "elided": True}
     assert new.changes["images"]["new"] == ["http://127.0.0.1/img/1.jpg"]
     before_update = now(engine)
 
@@ -88,6 +89,10 @@ def test_what_changed_in_a_job_and_the_listing_as_of_a_time(engine: Engine, tmp_
     assert current["listing_info"][0]["description"] == "Now with a terrace."
     assert current["listing_info"][0]["images"] == ["http://127.0.0.1/img/new.jpg"]
     assert current["attributes"] == ["Food", "Tours"]
+    with engine.connect() as conn:  # never changed: the create's description is the current one
+        other = listing_as_of(conn, listing(engine, "P2")["id"], before_update)
+    assert other is not None
+    assert other["listing_info"][0]["description"] == "Description of place 2."
 
 
 def test_a_listing_back_after_a_soft_delete_is_reactivated(engine: Engine, tmp_path: Path) -> None:
