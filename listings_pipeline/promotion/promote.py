@@ -198,6 +198,11 @@ def promote_job(
         )  # fmt: skip
         if after_batch is not None:
             after_batch(batches)
+    if promoted:
+        t0 = time.perf_counter()
+        with engine.begin() as conn:
+            conn.execute(text(Q["clean_name_indexes"]))
+        step_seconds["clean_name_indexes"] = time.perf_counter() - t0
     if promoted >= ANALYZE_AFTER_ROWS:
         # Large promotions change the tables' sizes by orders of magnitude: fresh statistics
         # keep the next transform's set-based lookups (deletions, bridge) on good plans

@@ -546,6 +546,13 @@ WHERE job_id = :job_id AND target_table = 'listings' GROUP BY 1;
 -- The listings the planner's statistics know of (never analysed: none).
 SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = 'public.listings'::regclass;
 
+-- name: clean_name_indexes
+-- The trigram name indexes take new listings into their pending lists (cheap inserts,
+-- migration 054); fuzzy matching would scan those lists on every lookup, so a promotion
+-- merges them into the indexes once, at its end.
+SELECT gin_clean_pending_list('public.idx_listings_fuzzy_name'::regclass),
+       gin_clean_pending_list('public.idx_listings_name_trgm'::regclass);
+
 -- name: analyze_written
 ANALYZE public.listings, public.locations, public.listing_info, public.contact_info,
         public.listing_images, public.opening_dates, public.opening_hours,
