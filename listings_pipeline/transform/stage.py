@@ -32,6 +32,7 @@ from sqlalchemy import Connection, Engine, text
 
 from listings_pipeline.configs.model import SourceConfig
 from listings_pipeline.db import load_queries, load_sql
+from listings_pipeline.db.migrate import migrations
 from listings_pipeline.gil import quick_gil_handover
 from listings_pipeline.importing.raw_files import RawLine, read_raw_lines
 from listings_pipeline.importing.raw_store import RawStore, get_raw_store
@@ -50,6 +51,8 @@ Q = load_queries(__file__, "stage.sql")
 # being flushed).
 BATCH_ROWS = 2000
 BATCH_BYTES = 4_000_000
+# A transform that staged this many rows refreshes the stage table's statistics.
+ANALYZE_MIN_ROWS = 1000
 # Records are looked up this many at a time for an unchanged earlier row (one query each).
 REUSE_CHUNK = 500
 
@@ -70,7 +73,6 @@ COPY_COLUMNS = (
 _JSON_COLUMNS = {"ci_socials", "images", "dates", "hours", "attributes"}
 # Taken from the earlier row of a reused record only when the batch goes into the stage table.
 _BIG_COLUMNS = ("listing_info_description", "images", "dates", "hours", "attributes")
-_KEY_COLUMNS = ("job_id", "rec_num", "file_id", "dmo_id", "source_id", "imported_from")
 LOOKUP_STEPS = (
     "match_hash",
     "lookup_bridge",
@@ -133,11 +135,22 @@ def recompute_actions(
 
 def transform_fingerprint(config: SourceConfig) -> bytes:
     """What a stage row depends on besides its record: the config's transform and validation
-    settings, and the code, SQL and data that map, normalise, validate and hash."""
-    from listings_pipeline.transform import countries, mapping, normalize, targets, validate
+    settings, and the code, SQL (hash functions included) and libraries that map, normalise,
+    validate and hash."""
+    from listings_pipeline.transform import (
+        countries,
+        fields,
+        issues,
+        mapping,
+        normalize,
+        targets,
+        validate,
+    )
 
-    modules = (countries, mapping, normalize, targets, validate)
-    code = b"".join(Path(m.__file__).read_bytes() for m in modules)  # type: ignore[arg-type]
+    modules = (countries, fields, issues, mapping, normalize, targets, validate)
+    code = [Path(m.__file__).read_bytes() for m in modules]  # type: ignore[arg-type]
+    code += [m.path.read_bytes() for m in migrations()]
+    code.append(load_sql(__file__, "stage.sql").encode())
     settings = orjson.dumps(
         {
             "transform": config.transform.model_dump(mode="json"),
@@ -147,8 +160,7 @@ def transform_fingerprint(config: SourceConfig) -> bytes:
         },
         option=orjson.OPT_SORT_KEYS,
     )
-    sql = load_sql(__file__, "stage.sql").encode()
-    return hashlib.md5(code + sql + settings).digest()
+    return hashlib.sha256(b"".join(code) + settings).digest()
 
 
 @dataclass
@@ -190,10 +202,11 @@ class _Batcher:
         self.decide = [text(self._step(s)) for s in (*DECIDE_STEPS, "review_flags")]
         with engine.connect() as conn:
             columns = list(conn.execute(text(Q["stage_columns"])).scalars())
-        values = [f"p.{c}" if c in _BIG_COLUMNS else f"b.{c}" for c in columns]
         values = [
-            f"CASE WHEN b.reuse_id IS NULL THEN b.{c} ELSE p.{c} END" if c in _BIG_COLUMNS else v
-            for c, v in zip(columns, values, strict=True)
+            f"CASE WHEN b.reuse_id IS NULL THEN b.{c} ELSE p.{c} END"
+            if c in _BIG_COLUMNS
+            else f"b.{c}"
+            for c in columns
         ]
         self.insert_sql = text(
             Q["batch_to_stage"].format(
@@ -254,7 +267,7 @@ class _Batcher:
             raw = conn.connection.driver_connection
             if raw.execute(Q["batch_table_exists"]).fetchone()[0] is None:
                 raw.execute(Q["create_batch_table"])
-            raw.execute(Q["batch_no_commit_wait"])
+            raw.execute(Q["batch_settings"])
             with raw.cursor() as cur, cur.copy(self.copy_sql) as copy:
                 copy.write(data)
             t = self._timed("copy", t)
@@ -291,6 +304,7 @@ class _Stager:
             self.previous_job = conn.execute(
                 text(Q["previous_job"]), {"slug": config.slug, "job_id": job_id}
             ).scalar()
+        self.staged = 0
         self.reused = 0
         self.map_seconds = 0.0
 
@@ -340,6 +354,7 @@ class _Stager:
                 reuse_id=reuse_id,
             )
             self.batcher.add(row, size)
+        self.staged += len(chunk)
 
     def _reusable(self, chunk: list[tuple[int, RawLine, str]]) -> dict[tuple[str, str], int]:
         if self.previous_job is None:
@@ -414,6 +429,9 @@ def run_transform(
         raise
     batcher.finish()
     batcher.step_seconds["map"] = stager.map_seconds
+    if stager.staged >= ANALYZE_MIN_ROWS:
+        with engine.begin() as conn:
+            conn.execute(text(Q["analyze_stage"]))
 
     job_started = time.perf_counter()
     job_counts = _match_and_geocode(engine, job_id, config)
