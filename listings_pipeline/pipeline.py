@@ -22,6 +22,7 @@ from listings_pipeline.importing.stage import ImportResult, run_import
 from listings_pipeline.promotion.promote import (
     PromotionRefused,
     PromotionResult,
+    check_promotable,
     promote_job,
     waiting_rows,
 )
@@ -162,6 +163,8 @@ def promote_stage(
         with engine.connect() as conn:  # promoting twice changes nothing: report and stop
             job = jobs.get_job(conn, job_id)
         raise PromotionRefused(f"job {job_id} was already promoted (status {job['status']})")
+    with engine.connect() as conn:  # before the job is marked running again
+        check_promotable(conn, job_id, config.slug)
     checked = gate(engine, job_id)
     if not checked.passed:
         raise PromotionRefused(f"review gate: {checked.describe()}")
