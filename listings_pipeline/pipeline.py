@@ -16,12 +16,14 @@ from listings_pipeline import jobs
 from listings_pipeline.configs.model import SourceConfig
 from listings_pipeline.configs.sync import sync_config
 from listings_pipeline.db import load_queries
+from listings_pipeline.failures import StageNotReady, describe
 from listings_pipeline.importing.connectors import ImportFailed
 from listings_pipeline.importing.connectors.files import require_file
 from listings_pipeline.importing.stage import ImportResult, run_import
 from listings_pipeline.promotion.promote import (
     PromotionRefused,
     PromotionResult,
+    check_promotable,
     promote_job,
     waiting_rows,
 )
@@ -29,10 +31,6 @@ from listings_pipeline.transform.stage import BatchHook, TransformResult, run_tr
 
 Q = load_queries(__file__, "pipeline.sql")
 FILE_SOURCES = ("csv", "json", "jsonl", "xlsx")
-
-
-class StageNotReady(Exception):
-    """A stage was asked to run before the stage it depends on completed."""
 
 
 @dataclass(frozen=True)
@@ -108,7 +106,7 @@ def import_stage(
     try:
         result = run_import(engine, job_id, config, resolve_input(config, input_path))
     except Exception as err:
-        jobs.fail_stage(engine, job_id, "import", str(err))
+        jobs.fail_stage(engine, job_id, "import", describe(err))
         raise
     with engine.begin() as conn:
         jobs.finish_stage(conn, job_id, "import", result.counts)
@@ -126,7 +124,7 @@ def transform_stage(
     try:
         result = run_transform(engine, job_id, config, hooks=hooks)
     except Exception as err:
-        jobs.fail_stage(engine, job_id, "transform", f"{type(err).__name__}: {err}")
+        jobs.fail_stage(engine, job_id, "transform", describe(err))
         raise
     waiting = result.counts.extra.get("waiting_for_review", 0)
     with engine.begin() as conn:
@@ -162,6 +160,8 @@ def promote_stage(
         with engine.connect() as conn:  # promoting twice changes nothing: report and stop
             job = jobs.get_job(conn, job_id)
         raise PromotionRefused(f"job {job_id} was already promoted (status {job['status']})")
+    with engine.connect() as conn:  # before the job is marked running again
+        check_promotable(conn, job_id, config.slug)
     checked = gate(engine, job_id)
     if not checked.passed:
         raise PromotionRefused(f"review gate: {checked.describe()}")
@@ -180,7 +180,7 @@ def promote_stage(
             config=config,
         )
     except Exception as err:
-        jobs.fail_stage(engine, job_id, "promote", str(err))
+        jobs.fail_stage(engine, job_id, "promote", describe(err))
         raise
     with engine.begin() as conn:
         review = jobs.StageCounts(total=result.counts.total)

@@ -82,6 +82,7 @@ def test_backfill_resumes_the_failed_transform_without_importing_again(
     # The dead letter: the job is failed with its reason, at the stage that failed.
     status, stage, error = job_row(engine, 1)
     assert (status, stage) == ("failed", "transform") and "stage table is full" in error
+    assert error.startswith("RaiseException: ") and "[SQL:" not in error  # no statement dump
     assert count(engine, "pipeline.files") == 1
 
     heal_stage_inserts(engine)

@@ -279,6 +279,26 @@ def test_superseded_job_is_refused(engine: Engine, tmp_path: Path) -> None:
     assert count(engine, "public.listings") == 2
 
 
+def test_cancelled_job_is_refused_and_supersedes_nothing(engine: Engine, tmp_path: Path) -> None:
+    """The console cancels a source's unfinished jobs when its config changes; the CLI,
+    Dagster and the domain API must respect that as the console does."""
+    config = csv_config()
+    old = stage_job(engine, config, tmp_path, [place(1)])
+    cancelled = stage_job(engine, config, tmp_path, [place(1), place(2)])
+    with engine.begin() as conn:
+        conn.execute(
+            text("UPDATE pipeline.jobs SET status = 'cancelled' WHERE id = :id"), {"id": cancelled}
+        )
+    with pytest.raises(ReviewError, match=f"job {cancelled} is cancelled"):
+        decide(engine, cancelled, "approve", all_rows=True, reviewer="rita")
+    with pytest.raises(pipeline.PromotionRefused, match=f"job {cancelled} .* is cancelled"):
+        pipeline.promote_stage(engine, cancelled, config, promoted_by="test")
+    assert count(engine, "public.listings") == 0
+    # The cancelled newer job does not supersede the one before it.
+    pipeline.promote_stage(engine, old, config, promoted_by="test")
+    assert count(engine, "public.listings") == 1
+
+
 def test_job_counts_are_recorded(engine: Engine, tmp_path: Path) -> None:
     config = csv_config()
     run_job(engine, config, tmp_path, [place(i) for i in range(1, 5)])

@@ -18,9 +18,7 @@ import sqlalchemy.exc
 from botocore.exceptions import HTTPClientError
 from geopy.exc import GeocoderRateLimited, GeocoderTimedOut, GeocoderUnavailable
 
-from listings_pipeline.configs import ConfigError
-from listings_pipeline.importing.connectors import ImportFailed
-from listings_pipeline.pipeline import PromotionRefused, StageNotReady
+from listings_pipeline.failures import describe
 
 # Delays (Backoff.EXPONENTIAL, ±3 s of jitter): 0-6 s, 6-12 s, 18-24 s, 42-48 s — about a
 # minute and a half in all, enough for a database failover or a provider's short outage; the
@@ -41,9 +39,6 @@ TRANSIENT: tuple[type[BaseException], ...] = (
     ConnectionError,
     TimeoutError,
 )
-
-# Errors whose message already says what is wrong; shown without the exception's class name.
-_EXPLAINED = (ImportFailed, StageNotReady, PromotionRefused, ConfigError)
 
 
 def is_transient(err: BaseException) -> bool:
@@ -70,13 +65,3 @@ def transient_only(also: tuple[type[BaseException], ...] = ()) -> Iterator[None]
         if is_transient(err) or isinstance(err, also):
             raise
         raise dg.Failure(description=describe(err), allow_retries=False) from err
-
-
-def describe(err: BaseException) -> str:
-    """One readable line for the step's failure (the full chain stays in the step's log)."""
-    if isinstance(err, _EXPLAINED):
-        return str(err)
-    if isinstance(err, sqlalchemy.exc.DBAPIError) and err.orig is not None:
-        # The driver's message, without the statement SQLAlchemy appends (it can be pages).
-        return f"{type(err.orig).__name__}: {str(err.orig).strip()}"
-    return f"{type(err).__name__}: {err}"

@@ -117,6 +117,19 @@ def newer_job(conn: Connection, slug: str, job_id: int) -> int | None:
     return conn.execute(text(Q["newer_job"]), {"slug": slug, "job_id": job_id}).scalar()
 
 
+def check_promotable(conn: Connection, job_id: int, slug: str) -> None:
+    """Refuse a cancelled job (the console cancels a source's unfinished jobs when its config
+    changes: the stage rows stay for the record but must not reach production) and a job a
+    newer one supersedes."""
+    if conn.execute(text(Q["job_status"]), {"job_id": job_id}).scalar() == "cancelled":
+        raise PromotionRefused(f"job {job_id} of {slug!r} is cancelled; nothing is promoted")
+    newer = newer_job(conn, slug, job_id)
+    if newer is not None:
+        raise PromotionRefused(
+            f"job {job_id} of {slug!r} is superseded by job {newer}; promote that one instead"
+        )
+
+
 def ensure_batch_tables(conn: Connection) -> None:
     """The per-batch temp tables of this connection (created once, emptied at every commit)."""
     if not conn.execute(text(Q["batch_tables_exist"])).scalar_one():
@@ -148,11 +161,7 @@ def promote_job(
         else PromotionPolicy(merge_policy=merge_policy)
     )
     with engine.begin() as conn:
-        newer = newer_job(conn, slug, job_id)
-        if newer is not None:
-            raise PromotionRefused(
-                f"job {job_id} of {slug!r} is superseded by job {newer}; promote that one instead"
-            )
+        check_promotable(conn, job_id, slug)
         waiting = waiting_rows(conn, job_id)
         conn.execute(text(Q["mark_skipped"]), {"job_id": job_id})
     base = {

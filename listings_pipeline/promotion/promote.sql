@@ -514,8 +514,11 @@ FROM parts ORDER BY part;
 -- A newer job of the same source that got past its transform supersedes this one.
 SELECT j.id FROM pipeline.jobs j
 JOIN pipeline.job_stages t ON t.job_id = j.id AND t.name = 'transform' AND t.status = 'completed'
-WHERE j.slug = :slug AND j.id > :job_id AND j.status <> 'failed'
+WHERE j.slug = :slug AND j.id > :job_id AND j.status NOT IN ('failed', 'cancelled')
 ORDER BY j.id DESC LIMIT 1;
+
+-- name: job_status
+SELECT status FROM pipeline.jobs WHERE id = :job_id;
 
 -- name: waiting_rows
 SELECT coalesce(review_reason, 'other') AS kind, count(*) AS n FROM stage.listings_flat

@@ -59,8 +59,8 @@ def _check_job(conn: Connection, job_id: int) -> None:
             f"job {job_id} is superseded by a newer import of {job.slug!r};"
             " decide on the rows of that job instead"
         )
-    if job.status == "failed":
-        raise ReviewError(f"job {job_id} failed; its rows can no longer be decided")
+    if job.status in ("failed", "cancelled"):
+        raise ReviewError(f"job {job_id} is {job.status}; its rows can no longer be decided")
 
 
 def decide(
