@@ -22,13 +22,15 @@ WITH src AS (
            s.dmo_id,
            pipeline.fuzzy_name(s.listing_name) AS name_key,
            replace(pipeline.fuzzy_name(s.listing_name), ' ', '') AS compact_key,
-           pipeline.normalize_address(s.loc_address1) AS address_key,
+           a.address_key,
+           substring(a.address_key FROM '\m\d+[a-z]?\M') AS house_number,
            pipeline.match_key(s.loc_city) AS city_key,
            coalesce(pipeline.phone_key(s.ci_international_phone),
                     pipeline.phone_key(s.ci_local_phone)) AS phone_key,
            s.loc_lat AS lat,
            s.loc_lng AS lng
     FROM stage.listings_flat AS s
+    CROSS JOIN LATERAL (SELECT pipeline.normalize_address(s.loc_address1) AS address_key) AS a
     WHERE s.job_id = :job_id
       AND s.listing_internal_id IS NULL
       AND s.duplicate_of IS NULL
@@ -62,15 +64,32 @@ candidates AS (
           AND pipeline.match_key(lo.city) = src.city_key
     ) AS c
 ),
-signals AS (
+-- The comparison keys of each candidate listing, computed once per listing (a listing is a
+-- candidate of many rows, and the keys' regular expressions were most of the matching time).
+prod AS MATERIALIZED (
+    SELECT l.id AS listing_id,
+           n.name_key,
+           replace(n.name_key, ' ', '') AS compact_key,
+           a.address_key,
+           substring(a.address_key FROM '\m\d+[a-z]?\M') AS house_number,
+           pipeline.match_key(lo.city) AS city_key,
+           lo.lat,
+           lo.lng
+    FROM (SELECT DISTINCT listing_id FROM candidates) AS c
+    JOIN public.listings AS l ON l.id = c.listing_id
+    LEFT JOIN public.locations AS lo ON lo.id = l.location_id
+    CROSS JOIN LATERAL (SELECT pipeline.fuzzy_name(l.name) AS name_key) AS n
+    CROSS JOIN LATERAL (SELECT pipeline.normalize_address(lo.address1) AS address_key) AS a
+),
+-- Materialized: the score and the rules below read each signal more than once.
+signals AS MATERIALIZED (
     SELECT c.stage_id,
            c.listing_id,
            greatest(similarity(src.name_key, p.name_key),
-                    similarity(src.compact_key, replace(p.name_key, ' ', ''))) AS name_s,
+                    similarity(src.compact_key, p.compact_key)) AS name_s,
            CASE
                WHEN src.address_key IS NULL OR p.address_key IS NULL THEN NULL
-               WHEN substring(src.address_key FROM '\m\d+[a-z]?\M')
-                    IS DISTINCT FROM substring(p.address_key FROM '\m\d+[a-z]?\M') THEN 0
+               WHEN src.house_number IS DISTINCT FROM p.house_number THEN 0
                ELSE similarity(src.address_key, p.address_key)
            END AS address_s,
            CASE
@@ -79,17 +98,11 @@ signals AS (
                ELSE similarity(src.city_key, p.city_key)
            END AS city_s,
            CASE WHEN src.phone_key IS NOT NULL THEN info.phone_equal::INT END AS phone_s,
-           pipeline.distance_m(src.lat, src.lng, lo.lat, lo.lng) AS distance,
+           pipeline.distance_m(src.lat, src.lng, p.lat, p.lng) AS distance,
            coalesce(info.has_dmo_info, false) AS has_dmo_info
     FROM candidates AS c
     JOIN src ON src.id = c.stage_id
-    JOIN public.listings AS l ON l.id = c.listing_id
-    LEFT JOIN public.locations AS lo ON lo.id = l.location_id
-    CROSS JOIN LATERAL (
-        SELECT pipeline.fuzzy_name(l.name) AS name_key,
-               pipeline.normalize_address(lo.address1) AS address_key,
-               pipeline.match_key(lo.city) AS city_key
-    ) AS p
+    JOIN prod AS p ON p.listing_id = c.listing_id
     LEFT JOIN LATERAL (
         SELECT bool_or(coalesce(pipeline.phone_key(ci.international_phone),
                                 pipeline.phone_key(ci.local_phone)) = src.phone_key)
@@ -97,7 +110,7 @@ signals AS (
                bool_or(li.dmo_id = src.dmo_id) AS has_dmo_info
         FROM public.listing_info AS li
         LEFT JOIN public.contact_info AS ci ON ci.id = li.contact_info_id
-        WHERE li.listing_id = l.id
+        WHERE li.listing_id = c.listing_id
     ) AS info ON true
 ),
 scored AS (
