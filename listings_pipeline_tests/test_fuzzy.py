@@ -209,9 +209,32 @@ def test_candidates_are_found_through_indexes(conn: Connection) -> None:
         )
     )  # fmt: skip
     for index in (
-        "idx_listings_fuzzy_name",
+        "idx_listing_name_keys_trgm",
         "idx_contact_info_intl_phone_key",
         "idx_contact_info_local_phone_key",
         "idx_locations_address_city",
     ):
         assert index in plan
+
+
+def test_a_renamed_listing_is_found_by_its_new_name(conn: Connection) -> None:
+    """The stored name keys (migration 055) follow inserts and renames of production listings,
+    however they are made (promotion, the console, a person in psql)."""
+    inn = production(conn, "The Harbour View Inn", "12 Water St", "Halifax")
+    blank = production(conn, "!!!", "1 Main St", "Halifax")  # nothing to match on
+    keys = "SELECT listing_id, compact_key FROM pipeline.listing_name_keys ORDER BY 1"
+    assert conn.execute(text(keys)).all() == [(inn, "harbourviewinn")]
+
+    conn.execute(
+        text("UPDATE public.listings SET name = 'Lighthouse Lodge' WHERE id = :i"), {"i": inn}
+    )
+    conn.execute(text("UPDATE public.listings SET name = 'Quiet Cove' WHERE id = :i"), {"i": blank})
+    conn.execute(text("UPDATE public.listings SET listing_visible = listing_visible"))  # no rename
+    assert conn.execute(text(keys)).all() == [(inn, "lighthouselodge"), (blank, "quietcove")]
+
+    stage(conn, 1, "Lighthouse Lodge", loc_address1="12 Water Street", loc_city="Halifax")
+    match_unmatched(conn, JOB, MatchingSettings())
+    assert matches(conn)[1][:3] == (inn, None, "fuzzy")
+
+    conn.execute(text("UPDATE public.listings SET name = '...' WHERE id = :i"), {"i": blank})
+    assert conn.execute(text(keys)).all() == [(inn, "lighthouselodge")]

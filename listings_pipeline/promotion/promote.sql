@@ -551,9 +551,9 @@ SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = 'public.listings'::regcl
 
 -- name: clean_name_indexes
 -- The trigram name indexes take new listings into their pending lists (cheap inserts,
--- migration 054); fuzzy matching would scan those lists on every lookup, so a promotion
--- merges them into the indexes once, at its end.
-SELECT gin_clean_pending_list('public.idx_listings_fuzzy_name'::regclass),
+-- migrations 054 and 055); fuzzy matching would scan those lists on every lookup, so a
+-- promotion merges them into the indexes once, at its end.
+SELECT gin_clean_pending_list('pipeline.idx_listing_name_keys_trgm'::regclass),
        gin_clean_pending_list('public.idx_listings_name_trgm'::regclass);
 
 -- name: analyze_written

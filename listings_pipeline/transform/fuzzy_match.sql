@@ -1,8 +1,9 @@
 -- Fuzzy matching of a job's stage rows that the bridge table and the match hash left
 -- unlinked (seed 002 "Smart Deduplication"), in one statement for the whole job.
 --
--- Candidates (each path uses an index from sql/011_fuzzy_match.sql):
---   similar name (pg_trgm on the name without spaces; threshold set by the caller),
+-- Candidates (each path uses an index from sql/011_fuzzy_match.sql or 055):
+--   similar name (pg_trgm on the stored name key without spaces, pipeline.listing_name_keys;
+--   threshold set by the caller),
 --   same phone (pipeline.phone_key), same street address in the same city.
 -- Signals, each 0..1:
 --   name     trigram similarity of the names, also with spaces removed (Harbourview/Harbour View)
@@ -42,11 +43,10 @@ candidates AS (
     SELECT DISTINCT src.id AS stage_id, c.listing_id
     FROM src
     CROSS JOIN LATERAL (
-        (SELECT l.id AS listing_id
-         FROM public.listings AS l
-         WHERE replace(pipeline.fuzzy_name(l.name), ' ', '') % src.compact_key
-         ORDER BY similarity(replace(pipeline.fuzzy_name(l.name), ' ', ''), src.compact_key) DESC,
-                  l.id
+        (SELECT k.listing_id
+         FROM pipeline.listing_name_keys AS k
+         WHERE k.compact_key % src.compact_key
+         ORDER BY similarity(k.compact_key, src.compact_key) DESC, k.listing_id
          LIMIT 50)
         UNION
         SELECT li.listing_id
