@@ -135,12 +135,18 @@ def configs_list(as_json: bool) -> None:
 
 
 # --- run / promote --------------------------------------------------------------------------
+def _progress(line: str) -> None:
+    """The run's progress, on stderr: stdout keeps the command's answer (one JSON object)."""
+    click.echo(f"  {line}", err=True)
+
+
 def _report_run(outcome, as_json: bool) -> None:  # noqa: ANN001
-    from listings_pipeline.reports import format_summary, job_for_run, job_summary
+    from listings_pipeline.job_runs import job_created_by_run
+    from listings_pipeline.reports import format_summary, job_summary
 
     engine = _engine()
     with engine.connect() as conn:
-        job_id = job_for_run(conn, outcome.run_id)
+        job_id = job_created_by_run(conn, outcome.run_id)
         summary = job_summary(conn, job_id) if job_id is not None else None
     if summary is None:
         raise click.ClickException(
@@ -174,7 +180,7 @@ def run(slug: str, input_path: Path | None, as_json: bool) -> None:
     except ImportFailed as err:
         raise click.ClickException(str(err)) from err
     _engine()
-    outcome = run_partition(slug, input_path)
+    outcome = run_partition(slug, input_path, echo=_progress)
     _report_run(outcome, as_json)
 
 
@@ -183,29 +189,32 @@ def run(slug: str, input_path: Path | None, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object.")
 def promote(slug: str, as_json: bool) -> None:
     """Review gate + promotion for the partition's latest job."""
+    from listings_pipeline.jobs import latest_job_id
     from listings_pipeline.orchestration.runner import promote_partition
     from listings_pipeline.reports import job_summary
 
     _config(slug)
     engine = _engine()
-    outcome = promote_partition(slug)
-    from listings_pipeline.jobs import latest_job_id
-
     with engine.connect() as conn:
         job_id = latest_job_id(conn, slug)
-        if job_id is None:
-            raise click.ClickException(f"{slug}: no job to promote; run it first")
+    if job_id is None:
+        raise click.ClickException(f"{slug}: no job to promote; run it first")
+    outcome = promote_partition(slug, job_id, echo=_progress)
+    with engine.connect() as conn:
         summary = job_summary(conn, job_id)
     summary["run_success"] = outcome.success
     summary["run_failures"] = outcome.failures
-    text_ = (
-        f"job {job_id}: promoted, status {summary['status']}"
-        if outcome.success
-        else f"job {job_id}: not promoted: {'; '.join(outcome.failures) or summary['gate']}"
-    )
+    if not outcome.success:
+        text_ = f"job {job_id}: not promoted: {'; '.join(outcome.failures)}"
+    elif summary["status"] == "review":
+        text_ = f"job {job_id}: not promoted: {(outcome.gate or {}).get('description')}"
+    else:
+        text_ = f"job {job_id}: promoted, status {summary['status']}"
     _emit(summary, as_json, text_)
     if not outcome.success:
         raise SystemExit(1)
+    if summary["status"] == "review":
+        raise SystemExit(EXIT_REVIEW)
 
 
 # --- review ---------------------------------------------------------------------------------

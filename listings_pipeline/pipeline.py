@@ -7,10 +7,11 @@ stage_results truthful, including on failure.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 
 from listings_pipeline import jobs
 from listings_pipeline.configs.model import SourceConfig
@@ -20,6 +21,9 @@ from listings_pipeline.failures import StageNotReady, describe
 from listings_pipeline.importing.connectors import ImportFailed
 from listings_pipeline.importing.connectors.files import require_file
 from listings_pipeline.importing.stage import ImportResult, run_import
+from listings_pipeline.promotion.promote import (
+    BATCH_ROWS as PROMOTE_BATCH_ROWS,
+)
 from listings_pipeline.promotion.promote import (
     PromotionRefused,
     PromotionResult,
@@ -31,6 +35,7 @@ from listings_pipeline.transform.stage import BatchHook, TransformResult, run_tr
 
 Q = load_queries(__file__, "pipeline.sql")
 FILE_SOURCES = ("csv", "json", "jsonl", "xlsx")
+Progress = Callable[[str], None]  # a line for the person watching (the Dagster run log, stderr)
 
 
 @dataclass(frozen=True)
@@ -99,12 +104,19 @@ def resumable_job(engine: Engine, slug: str) -> int | None:
 
 
 def import_stage(
-    engine: Engine, job_id: int, config: SourceConfig, input_path: Path | None
+    engine: Engine,
+    job_id: int,
+    config: SourceConfig,
+    input_path: Path | None,
+    *,
+    progress: Progress | None = None,
 ) -> ImportResult:
     with engine.begin() as conn:
         jobs.start_stage(conn, job_id, "import")
     try:
-        result = run_import(engine, job_id, config, resolve_input(config, input_path))
+        result = run_import(
+            engine, job_id, config, resolve_input(config, input_path), progress=progress
+        )
     except Exception as err:
         jobs.fail_stage(engine, job_id, "import", describe(err))
         raise
@@ -114,13 +126,34 @@ def import_stage(
     return result
 
 
+def _batch_progress(progress: Progress) -> BatchHook:
+    """A transform hook that reports each batch (one count of the batch's temp table)."""
+    done = {"batches": 0, "rows": 0}
+
+    def hook(conn: Connection) -> dict[str, int]:
+        rows = conn.execute(text(Q["batch_rows"])).scalar_one()
+        done["batches"] += 1
+        done["rows"] += rows
+        progress(f"transform: batch {done['batches']} staged, {done['rows']:,} records so far")
+        return {}
+
+    return hook
+
+
 def transform_stage(
-    engine: Engine, job_id: int, config: SourceConfig, *, hooks: list[BatchHook] | None = None
+    engine: Engine,
+    job_id: int,
+    config: SourceConfig,
+    *,
+    hooks: list[BatchHook] | None = None,
+    progress: Progress | None = None,
 ) -> TransformResult:
     if stage_state(engine, job_id).get("import") != "completed":
         raise StageNotReady(f"job {job_id}: the import did not complete; run the import again")
     with engine.begin() as conn:
         jobs.start_stage(conn, job_id, "transform")
+    if progress is not None:
+        hooks = [*(hooks or []), _batch_progress(progress)]
     try:
         result = run_transform(engine, job_id, config, hooks=hooks)
     except Exception as err:
@@ -151,7 +184,12 @@ def gate(engine: Engine, job_id: int) -> GateResult:
 
 
 def promote_stage(
-    engine: Engine, job_id: int, config: SourceConfig, *, promoted_by: str
+    engine: Engine,
+    job_id: int,
+    config: SourceConfig,
+    *,
+    promoted_by: str,
+    progress: Progress | None = None,
 ) -> PromotionResult:
     state = stage_state(engine, job_id)
     if state.get("transform") != "completed":
@@ -171,6 +209,12 @@ def promote_stage(
         raise PromotionRefused(f"job {job_id}: no row is approved for promotion")
     with engine.begin() as conn:
         jobs.start_stage(conn, job_id, "promote")
+
+    def after_batch(batch: int) -> None:
+        if progress is not None:
+            done = min(batch * PROMOTE_BATCH_ROWS, approved)
+            progress(f"promote: batch {batch} committed, {done:,} of {approved:,} rows")
+
     try:
         result = promote_job(
             engine,
@@ -178,6 +222,7 @@ def promote_stage(
             config.slug,
             promoted_by=promoted_by,
             config=config,
+            after_batch=after_batch,
         )
     except Exception as err:
         jobs.fail_stage(engine, job_id, "promote", describe(err))

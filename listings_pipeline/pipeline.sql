@@ -15,3 +15,7 @@ SELECT j.id FROM pipeline.jobs j
 JOIN pipeline.job_stages i ON i.job_id = j.id AND i.name = 'import' AND i.status = 'completed'
 WHERE j.id = (SELECT max(id) FROM pipeline.jobs WHERE slug = :slug)
   AND j.status IN ('pending', 'running', 'review', 'failed');
+
+-- name: batch_rows
+-- The transform batch being staged (a temporary table of the batch's connection).
+SELECT count(*) FROM batch_rows;

@@ -22,6 +22,8 @@ class Settings:
     s3_prefix: str
     dagster_home: Path
     s3_endpoint_url: str | None = None  # an S3-compatible server (MinIO, moto); None: AWS
+    # Dagster's own storage; None: database `dagster` on the catalogue's server.
+    dagster_database_url: str | None = None
 
     @property
     def pgdata(self) -> Path:
@@ -50,4 +52,5 @@ def get_settings() -> Settings:
         .expanduser()
         .resolve(),
         s3_endpoint_url=os.environ.get("LISTINGS_S3_ENDPOINT_URL") or None,
+        dagster_database_url=os.environ.get("LISTINGS_DAGSTER_DATABASE_URL") or None,
     )

@@ -11,7 +11,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from listings_pipeline.configs.cron import cron_problem
 from listings_pipeline.importing.options import ApiOptions, WebsiteOptions, WordPressOptions
+from listings_pipeline.promotion.columns import CLAIMABLE_FIELDS
 from listings_pipeline.transform.fields import COLLECTION_TARGETS
 from listings_pipeline.transform.targets import FLAT_TARGETS, LIST_TARGETS, validate_target
 
@@ -321,8 +323,6 @@ class ClaimedRecords(Strict):
     @field_validator("fields")
     @classmethod
     def _fields(cls, value: list[str]) -> list[str]:
-        from listings_pipeline.promotion.policy import CLAIMABLE_FIELDS
-
         for name in value:
             if name not in CLAIMABLE_FIELDS:
                 raise ValueError(
@@ -386,8 +386,6 @@ class SourceConfig(Strict):
     def _cron(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        from listings_pipeline.orchestration.schedules import cron_problem
-
         problem = cron_problem(value)
         if problem is not None:
             raise ValueError(f"schedule {value!r} {problem}")

@@ -7,6 +7,7 @@ pipeline.job_errors, so `records_total == written + failed` exactly.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -25,6 +26,7 @@ from listings_pipeline.settings import get_settings
 
 Q = load_queries(__file__, "stage.sql")
 ERROR_BATCH = 500
+PROGRESS_EVERY = 5_000  # records between two progress lines
 
 
 @dataclass
@@ -52,6 +54,7 @@ def run_import(
     *,
     store: RawStore | None = None,
     today: date | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> ImportResult:
     """Import the source of `config` for job `job_id`. Raises ImportFailed if it cannot."""
     settings = get_settings()
@@ -85,6 +88,8 @@ def run_import(
         for item in iter_source(config, input_path):
             counts.total += 1
             rec_num = counts.total
+            if progress is not None and rec_num % PROGRESS_EVERY == 0:
+                progress(f"import: {rec_num:,} records read, {counts.failed:,} refused")
             problem, error_type = item, "unreadable_record"
             if not isinstance(item, RecordProblem):
                 try:
@@ -151,6 +156,10 @@ def run_import(
                 },
             )
     written = sum(f.record_count for f in files)
+    if progress is not None:
+        progress(
+            f"import: {counts.total:,} records read, {written:,} written to {len(files)} raw files"
+        )
     counts.extra = {
         "files": len(files),
         "records_written": written,

@@ -1,8 +1,0 @@
--- name: reviewed_jobs
--- Jobs stopped at the review gate whose last waiting row has been decided.
-SELECT j.id, j.slug FROM pipeline.jobs AS j
-WHERE j.status = 'review'
-  AND NOT EXISTS (
-      SELECT 1 FROM stage.listings_flat AS s WHERE s.job_id = j.id AND s.review_status = 'pending'
-  )
-ORDER BY j.id;
