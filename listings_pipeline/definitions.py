@@ -42,18 +42,18 @@ from listings_pipeline.orchestration.sensors import (
 from listings_pipeline.settings import get_settings
 
 
-def listings_resource(config_dir: Path) -> ListingsResource:
-    """Settings from the environment when set there (the UI then shows the variable), else
-    the defaults the CLI uses."""
-    env = os.environ
+def listings_resource() -> ListingsResource:
+    """Settings read from the environment at run time (the UI shows each variable's name)."""
+    # A run, sensor or test always reads the directory of its own environment; unset, the
+    # default (./configs of the working directory) is made explicit for Dagster's processes.
+    os.environ.setdefault("LISTINGS_CONFIG_DIR", str(get_settings().config_dir))
+    database = (
+        dg.EnvVar("LISTINGS_DATABASE_URL") if os.environ.get("LISTINGS_DATABASE_URL") else None
+    )
     return ListingsResource(
-        config_dir=dg.EnvVar("LISTINGS_CONFIG_DIR")
-        if "LISTINGS_CONFIG_DIR" in env
-        else str(config_dir),
-        database_url=dg.EnvVar("LISTINGS_DATABASE_URL")
-        if env.get("LISTINGS_DATABASE_URL")
-        else None,
-        console_url=env.get("LISTINGS_CONSOLE_URL") or "http://127.0.0.1:8000",
+        config_dir=dg.EnvVar("LISTINGS_CONFIG_DIR"),
+        database_url=database,
+        console_url=os.environ.get("LISTINGS_CONSOLE_URL") or "http://127.0.0.1:8000",
     )
 
 
@@ -85,7 +85,7 @@ def build_definitions(config_dir: Path) -> dg.Definitions:
             quality_alerts,
         ],
         resources={
-            "listings": listings_resource(config_dir),
+            "listings": listings_resource(),
             "notifier": notifier_from_env(),
         },
         # One process per run (the worker dagster.yaml's run limits count), steps one after

@@ -14,7 +14,8 @@ SELECT id FROM pipeline.jobs WHERE slug = :slug ORDER BY id DESC LIMIT 1;
 -- name: waiting_jobs
 -- Jobs stopped at the review gate (their import and transform done, not promoted, not
 -- superseded or cancelled), newest first; pipeline.gate() says what each waits for.
-SELECT id, slug FROM pipeline.jobs WHERE status = 'review' AND (:slug IS NULL OR slug = :slug)
+SELECT id, slug FROM pipeline.jobs WHERE status = 'review'
+  AND (CAST(:slug AS text) IS NULL OR slug = CAST(:slug AS text))
 ORDER BY id DESC;
 
 -- name: last_inputs

@@ -19,7 +19,7 @@ from listings_pipeline.cli import main as cli_main
 from listings_pipeline.configs import load_config
 from listings_pipeline.console import launcher
 from listings_pipeline.console.users import create_api_token
-from listings_pipeline.orchestration.runner import get_instance
+from listings_pipeline.orchestration.instance import get_instance
 from listings_pipeline_tests.conftest import count
 from listings_pipeline_tests.helpers import csv_config, place, write_csv
 from listings_pipeline_tests.test_console import (  # noqa: F401 - fixtures

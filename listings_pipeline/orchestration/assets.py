@@ -375,6 +375,9 @@ def listing_images(
                 f"{summary.failed} failed, {summary.skipped_unchanged} unchanged"
             )
             jobs.append(job.id)
+        with engine.connect() as conn:
+            previews = [(j, md.failed_images(conn, j).value) for j in jobs]
+    failed_preview = "\n\n".join(f"**job {j}**\n\n{text_}" for j, text_ in previews)
     return dg.MaterializeResult(
         metadata={
             "jobs": dg.MetadataValue.json(jobs),
@@ -383,5 +386,6 @@ def listing_images(
             "failed_by_reason": md.md_table(
                 ["reason", "images"], sorted(reasons.items()), "No image failed."
             ),
+            "failed_preview": dg.MetadataValue.md(failed_preview or "No promoted job yet."),
         }
     )

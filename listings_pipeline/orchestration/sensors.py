@@ -106,15 +106,17 @@ def _sync_configs(
             deactivated = sync_all(conn, configs, unreadable=unreadable)
         if deactivated:
             context.log.info(f"configs no longer present, deactivated: {deactivated}")
-    # A loaded schedule runs its config; this sensor runs only crons no schedule covers.
-    uncovered = {s: c for s, c in active.items() if loaded_crons.get(s) != c.schedule}
-    for slug, c in uncovered.items():
-        if c.schedule:
+    # A loaded schedule runs its config; this sensor runs only crons no schedule covers (every
+    # active config still gets its partition).
+    scheduled = []
+    for slug, c in active.items():
+        uncovered = c.schedule if loaded_crons.get(slug) != c.schedule else None
+        if uncovered and changed:
             context.log.info(
-                f"{slug}: schedule {c.schedule!r} is run by this sensor until the code location"
+                f"{slug}: schedule {uncovered!r} is run by this sensor until the code location"
                 " is reloaded (then by its own schedule)"
             )
-    scheduled = [ScheduledConfig(s, c.schedule, hashes[s]) for s, c in uncovered.items()]
+        scheduled.append(ScheduledConfig(slug, uncovered, hashes[slug]))
     scheduled += [ScheduledConfig(slug, None, "unreadable") for slug in sorted(keep)]
     tick = evaluate_tick(
         scheduled,
