@@ -1,0 +1,96 @@
+"""One way in: runs are submitted to the Dagster instance (queued, then launched by the run
+launcher, within dagster.yaml's limits) even with no daemon, whose job the submitter then does
+for its own run. Real instance on PostgreSQL, real `dagster job launch`, real run workers."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import dagster as dg
+from sqlalchemy import Engine
+
+from listings_pipeline.orchestration.coordinator import blocking_reason, daemon_alive
+from listings_pipeline.orchestration.instance import get_instance
+from listings_pipeline.orchestration.runner import RunOutcome, run_partition
+from listings_pipeline_tests.conftest import count
+from listings_pipeline_tests.dagster_support import write_source
+from listings_pipeline_tests.helpers import place, write_csv
+
+LIMITS = [
+    {"key": "dagster/partition", "value": {"applyLimitPerUniqueValue": True}, "limit": 1},
+    {"key": "listings/images", "limit": 1},
+]
+
+
+def fake_run(run_id: str, **tags: str) -> dg.DagsterRun:
+    return dg.DagsterRun(job_name="listings_pipeline", run_id=run_id, tags=tags)
+
+
+def test_queue_limits_one_run_per_partition_images_apart_and_a_total() -> None:
+    part = "dagster/partition"
+    mine = fake_run("new-run", **{part: "coast-csv"})
+    other_source = fake_run("aaaaaaaa-1", **{part: "lake-csv"})
+    images = fake_run("bbbbbbbb-2", **{"listings/images": "all"})
+    same_source = fake_run("cccccccc-3", **{part: "coast-csv"})
+    assert blocking_reason(mine, [other_source, images], 4, LIMITS) is None
+    assert blocking_reason(mine, [other_source, same_source], 4, LIMITS) == (
+        "dagster/partition=coast-csv is taken by run cccccccc"
+    )
+    more_images = fake_run("new-images", **{"listings/images": "all"})
+    assert "listings/images=all is taken by run bbbbbbbb" in str(
+        blocking_reason(more_images, [images], 4, LIMITS)
+    )
+    busy = [fake_run(f"run-{i}", **{part: f"s{i}"}) for i in range(4)]
+    assert blocking_reason(mine, busy, 4, LIMITS) == "4 runs in progress (max_concurrent_runs 4)"
+    assert blocking_reason(mine, busy, -1, LIMITS) is None  # -1: no total limit
+
+
+def events(instance: dg.DagsterInstance, run_id: str) -> list[tuple[str, float, str]]:
+    return [
+        (
+            r.event_log_entry.dagster_event.event_type_value,
+            r.event_log_entry.timestamp,
+            r.event_log_entry.user_message or "",
+        )  # fmt: skip
+        for r in instance.get_records_for_run(run_id).records
+        if r.event_log_entry.dagster_event is not None
+    ]
+
+
+def window(instance: dg.DagsterInstance, run_id: str) -> tuple[float, float]:
+    stamps = {kind: at for kind, at, _ in events(instance, run_id)}
+    return stamps["PIPELINE_START"], stamps["PIPELINE_SUCCESS"]
+
+
+def test_two_submitted_runs_of_one_partition_never_run_at_once(
+    engine: Engine, config_dir: Path, tmp_path: Path
+) -> None:
+    write_source(config_dir, "alpha-csv")
+    files = [write_csv(tmp_path / f"{n}.csv", [place(i) for i in range(1, 30)]) for n in "ab"]
+    instance = get_instance()
+    assert not daemon_alive(instance)  # no daemon: each submitter launches its own run
+    outcomes: list[RunOutcome] = []
+    lines: list[str] = []
+
+    def submit(path: Path) -> None:
+        outcomes.append(run_partition("alpha-csv", path, echo=lines.append))
+
+    threads = [threading.Thread(target=submit, args=(f,)) for f in files]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=600)
+    assert [o.status for o in outcomes] == ["SUCCESS", "SUCCESS"], [o.failures for o in outcomes]
+    first, second = sorted((window(instance, o.run_id), o.run_id) for o in outcomes)
+    assert first[0][1] <= second[0][0]  # the second started after the first had finished
+    for outcome in outcomes:
+        run = instance.get_run_by_id(outcome.run_id)
+        assert run is not None and run.tags["dagster/partition"] == "alpha-csv"
+        kinds = [kind for kind, _, _ in events(instance, outcome.run_id)]
+        # Queued first, like any run started in the UI, then launched by the run launcher.
+        assert kinds.index("PIPELINE_ENQUEUED") < kinds.index("PIPELINE_STARTING")
+    waited = [m for _, _, m in events(instance, second[1]) if m.startswith("Queued: ")]
+    assert waited and "dagster/partition=alpha-csv is taken by run" in waited[0]
+    assert "queued" in lines and any("raw_file: import: 29 records read" in ln for ln in lines)
+    assert count(engine, "pipeline.jobs") == 2
