@@ -5,10 +5,11 @@ for its own run. Real instance on PostgreSQL, real `dagster job launch`, real ru
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 import dagster as dg
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from listings_pipeline.orchestration.coordinator import blocking_reason, daemon_alive
 from listings_pipeline.orchestration.instance import get_instance
@@ -51,8 +52,8 @@ def events(instance: dg.DagsterInstance, run_id: str) -> list[tuple[str, float, 
         (
             r.event_log_entry.dagster_event.event_type_value,
             r.event_log_entry.timestamp,
-            r.event_log_entry.user_message or "",
-        )  # fmt: skip
+            r.event_log_entry.message or "",
+        )
         for r in instance.get_records_for_run(run_id).records
         if r.event_log_entry.dagster_event is not None
     ]
@@ -61,6 +62,23 @@ def events(instance: dg.DagsterInstance, run_id: str) -> list[tuple[str, float, 
 def window(instance: dg.DagsterInstance, run_id: str) -> tuple[float, float]:
     stamps = {kind: at for kind, at, _ in events(instance, run_id)}
     return stamps["PIPELINE_START"], stamps["PIPELINE_SUCCESS"]
+
+
+def slow_transforms(engine: Engine, seconds: int) -> None:
+    """Make each transform batch take `seconds` longer (a statement trigger that sleeps)."""
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "CREATE OR REPLACE FUNCTION public.test_slow() RETURNS trigger LANGUAGE plpgsql"
+                f" AS $$ BEGIN PERFORM pg_sleep({int(seconds)}); RETURN NULL; END $$"
+            )
+        )
+        conn.execute(
+            text(
+                "CREATE TRIGGER test_slow BEFORE INSERT ON stage.listings_flat"
+                " FOR EACH STATEMENT EXECUTE FUNCTION public.test_slow()"
+            )
+        )
 
 
 def test_two_submitted_runs_of_one_partition_never_run_at_once(
@@ -76,11 +94,23 @@ def test_two_submitted_runs_of_one_partition_never_run_at_once(
     def submit(path: Path) -> None:
         outcomes.append(run_partition("alpha-csv", path, echo=lines.append))
 
+    slow_transforms(engine, seconds=6)  # the first run is still running when the second comes
     threads = [threading.Thread(target=submit, args=(f,)) for f in files]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=600)
+    started = dg.RunsFilter(
+        tags={"dagster/partition": "alpha-csv"}, statuses=[dg.DagsterRunStatus.STARTED]
+    )
+    try:
+        threads[0].start()
+        deadline = time.monotonic() + 300
+        while not instance.get_runs(started):
+            assert time.monotonic() < deadline, "the first run never started"
+            time.sleep(0.2)
+        threads[1].start()
+        for thread in threads:
+            thread.join(timeout=600)
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("DROP TRIGGER IF EXISTS test_slow ON stage.listings_flat"))
     assert [o.status for o in outcomes] == ["SUCCESS", "SUCCESS"], [o.failures for o in outcomes]
     first, second = sorted((window(instance, o.run_id), o.run_id) for o in outcomes)
     assert first[0][1] <= second[0][0]  # the second started after the first had finished

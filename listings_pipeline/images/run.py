@@ -255,10 +255,12 @@ class _Run:
                     fill()
             except BaseException:
                 # Stopped (Dagster's "Terminate" interrupts this thread): drop the queued
-                # downloads; only those already running finish, each within its time limit.
-                for future in pending:
-                    future.cancel()
-                self.decoders.shutdown(wait=False, cancel_futures=True)
+                # downloads; those already running finish (each within its time limit) and
+                # are recorded with the rest.
+                running = [f for f in pending if not f.cancel()]
+                for future in wait(running).done:
+                    if future.exception() is None:
+                        self._collect(future.result())
                 raise
 
     def _collect(self, outcome: _Outcome) -> None:

@@ -126,8 +126,8 @@ def describe(entry: Any) -> str | None:
     if kind in ("PIPELINE_ENQUEUED", "PIPELINE_STARTING", "PIPELINE_START"):
         return {"PIPELINE_ENQUEUED": "queued", "PIPELINE_STARTING": "launching",
                 "PIPELINE_START": "started"}[kind]  # fmt: skip
-    if kind == "ENGINE_EVENT" and (entry.user_message or "").startswith("Queued: "):
-        return entry.user_message  # the coordinator says what the run waits for
+    if kind == "ENGINE_EVENT" and (entry.message or "").startswith("Queued: "):
+        return entry.message  # the coordinator says what the run waits for
     if kind in ("PIPELINE_SUCCESS", "PIPELINE_FAILURE", "PIPELINE_CANCELED"):
         return f"run {kind.removeprefix('PIPELINE_').lower()}"
     return None
