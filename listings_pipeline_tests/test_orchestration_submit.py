@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import dagster as dg
@@ -64,21 +65,34 @@ def window(instance: dg.DagsterInstance, run_id: str) -> tuple[float, float]:
     return stamps["PIPELINE_START"], stamps["PIPELINE_SUCCESS"]
 
 
-def slow_transforms(engine: Engine, seconds: int) -> None:
-    """Make each transform batch take `seconds` longer (a statement trigger that sleeps)."""
+HOLD_KEY = 424_242
+
+
+def hold_transforms(engine: Engine) -> None:
+    """Make a transform wait while the test holds advisory lock HOLD_KEY (a statement trigger
+    that takes and releases it), so a run stays in progress exactly as long as the test wants."""
     with engine.begin() as conn:
         conn.execute(
             text(
-                "CREATE OR REPLACE FUNCTION public.test_slow() RETURNS trigger LANGUAGE plpgsql"
-                f" AS $$ BEGIN PERFORM pg_sleep({int(seconds)}); RETURN NULL; END $$"
+                "CREATE OR REPLACE FUNCTION public.test_hold() RETURNS trigger LANGUAGE plpgsql"
+                f" AS $$ BEGIN PERFORM pg_advisory_lock({HOLD_KEY});"
+                f" PERFORM pg_advisory_unlock({HOLD_KEY}); RETURN NULL; END $$"
             )
         )
         conn.execute(
             text(
-                "CREATE TRIGGER test_slow BEFORE INSERT ON stage.listings_flat"
-                " FOR EACH STATEMENT EXECUTE FUNCTION public.test_slow()"
+                "CREATE TRIGGER test_hold BEFORE INSERT ON stage.listings_flat"
+                " FOR EACH STATEMENT EXECUTE FUNCTION public.test_hold()"
             )
         )
+
+
+def wait_for(what: str, found: Callable[[], object], seconds: float = 300) -> object:
+    deadline = time.monotonic() + seconds
+    while not (value := found()):
+        assert time.monotonic() < deadline, what
+        time.sleep(0.2)
+    return value
 
 
 def test_two_submitted_runs_of_one_partition_never_run_at_once(
@@ -94,23 +108,32 @@ def test_two_submitted_runs_of_one_partition_never_run_at_once(
     def submit(path: Path) -> None:
         outcomes.append(run_partition("alpha-csv", path, echo=lines.append))
 
-    slow_transforms(engine, seconds=6)  # the first run is still running when the second comes
+    hold_transforms(engine)
     threads = [threading.Thread(target=submit, args=(f,)) for f in files]
-    started = dg.RunsFilter(
-        tags={"dagster/partition": "alpha-csv"}, statuses=[dg.DagsterRunStatus.STARTED]
-    )
+    partition = {"dagster/partition": "alpha-csv"}
+    with engine.connect() as holder:
+        holder.execute(text("SELECT pg_advisory_lock(:k)"), {"k": HOLD_KEY})
+        try:
+            threads[0].start()  # the first run starts, then waits in its transform
+            wait_for("the first run starts", lambda: instance.get_runs(
+                dg.RunsFilter(tags=partition, statuses=[dg.DagsterRunStatus.STARTED])))  # fmt: skip
+            threads[1].start()  # the second is queued behind it, with the reason in its log
+            wait_for("the second run waits", lambda: instance.get_runs(
+                dg.RunsFilter(tags=partition, statuses=[dg.DagsterRunStatus.QUEUED])))  # fmt: skip
+            time.sleep(3)  # it stays queued while the first runs
+            queued = instance.get_runs(
+                dg.RunsFilter(tags=partition, statuses=[dg.DagsterRunStatus.QUEUED])
+            )
+            assert len(queued) == 1
+        finally:
+            holder.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": HOLD_KEY})
+            holder.commit()
     try:
-        threads[0].start()
-        deadline = time.monotonic() + 300
-        while not instance.get_runs(started):
-            assert time.monotonic() < deadline, "the first run never started"
-            time.sleep(0.2)
-        threads[1].start()
         for thread in threads:
             thread.join(timeout=600)
     finally:
         with engine.begin() as conn:
-            conn.execute(text("DROP TRIGGER IF EXISTS test_slow ON stage.listings_flat"))
+            conn.execute(text("DROP TRIGGER IF EXISTS test_hold ON stage.listings_flat"))
     assert [o.status for o in outcomes] == ["SUCCESS", "SUCCESS"], [o.failures for o in outcomes]
     first, second = sorted((window(instance, o.run_id), o.run_id) for o in outcomes)
     assert first[0][1] <= second[0][0]  # the second started after the first had finished

@@ -14,8 +14,10 @@ Without a live daemon the submitting process dequeues its own run within the sam
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -166,10 +168,22 @@ def follow(submitted: Submitted, echo: Echo | None = None) -> RunOutcome:
         instance.run_coordinator.cancel_run(submitted.run_id)
         raise
     finally:
-        if submitted.process.poll() is None and _finished(instance, submitted.run_id):
-            # `dagster job launch` lingers until its code server lets go; nothing else to do.
-            submitted.process.terminate()
-        submitted.process.wait(timeout=30)
+        if _finished(instance, submitted.run_id):
+            _stop_launcher(submitted.process)
+
+
+def _stop_launcher(process: subprocess.Popen) -> None:
+    """`dagster job launch` and its code server linger a while after the run; the run is over,
+    so stop them (their own process group) rather than leave them to time out."""
+    if process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
 
 
 def _finished(instance: dg.DagsterInstance, run_id: str) -> bool:
