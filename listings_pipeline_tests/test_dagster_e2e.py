@@ -433,11 +433,17 @@ def test_review_wait_schedule_and_backfill_as_a_person_sees_them(
 
     schedule = f"{SCHEDULED.replace('-', '_')}_schedule"
     with browser() as page:
+        # The waiting run: green "Success", its log says what waits and how to decide it.
         page.goto(f"{server.url}/runs/{waiting_id}", wait_until="domcontentloaded")
-        page.get_by_text("listings/review").first.wait_for(timeout=60_000)
-        page.get_by_text("Success").first.wait_for(timeout=60_000)
-        assert page.get_by_text("Failure").count() == 0
+        page.get_by_text("waiting for review: job").first.wait_for(timeout=120_000)
+        assert page.get_by_text("Success", exact=True).first.is_visible()
+        assert page.get_by_text("Failure", exact=True).count() == 0
+        assert page.get_by_text("listings-pipeline review approve").count() > 0
         shot(page, "dagster-review-wait.png")
+        page.get_by_text("View tags and config").first.click()
+        page.get_by_text("listings/review").first.wait_for(timeout=60_000)
+        assert page.get_by_text("waiting: 1 rows, job").count() > 0
+        shot(page, "dagster-review-wait-tags.png")
 
         page.goto(f"{server.url}/automation", wait_until="domcontentloaded")
         row = page.locator("tr", has_text=schedule)
