@@ -30,6 +30,10 @@ USER_AGENT = "listings-pipeline/0.1"
 log = logging.getLogger(__name__)
 
 
+class RequestRefused(ImportFailed):
+    """The egress guard refused a request (an address or a redirect); retrying cannot help."""
+
+
 def _env(name: str, what: str, source: str) -> str:
     # Checked again at run time: the operator's allow-list may have changed since validation.
     if (problem := env_name_problem(name)) is not None:
@@ -154,9 +158,8 @@ class HttpSession:
             try:
                 response = self.client.get(target)
             except EgressRefused as err:  # the same answer every time: not retried
-                raise ImportFailed(
-                    f"{self.source}: {what}: GET {shown}: {mask(str(err))}"
-                ) from None
+                message = f"{self.source}: {what}: GET {shown}: {err}"
+                raise RequestRefused(mask(message)) from None
             except httpx.TransportError as err:  # refused, reset, timed out, bad TLS …
                 problem = mask(f"{type(err).__name__}: {err}" if str(err) else type(err).__name__)
                 delay = self._backoff(attempt)

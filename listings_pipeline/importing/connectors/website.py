@@ -29,7 +29,7 @@ from selectolax.lexbor import LexborHTMLParser
 
 from listings_pipeline.configs.model import SourceConfig
 from listings_pipeline.importing.connectors import ImportFailed, RecordProblem, SourceRecord
-from listings_pipeline.importing.connectors.http import USER_AGENT, HttpSession
+from listings_pipeline.importing.connectors.http import USER_AGENT, HttpSession, RequestRefused
 from listings_pipeline.importing.options import FieldSelector, WebsiteOptions, site_of
 from listings_pipeline.net import origin
 
@@ -195,7 +195,10 @@ class _Crawler:
             return RecordProblem(url, f"detail page not fetched: {off}")
         if not self.allowed(url):
             return RecordProblem(url, "detail page not fetched: robots.txt disallows it")
-        response = self.fetch(url, "detail page")
+        try:
+            response = self.fetch(url, "detail page")
+        except RequestRefused as err:  # e.g. it redirects off the crawl's hosts
+            return RecordProblem(url, f"detail page not fetched: {err}")
         if not response.is_success:
             return RecordProblem(url, f"detail page answered HTTP {response.status_code}")
         if not _is_html(response):
