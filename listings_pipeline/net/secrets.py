@@ -86,6 +86,7 @@ class MaskSecrets(logging.Filter):
 
 
 _filter = MaskSecrets()
-# httpx logs each request's full URL at INFO; geopy logs providers' error bodies.
-for _name in ("httpx", "geopy"):
+# httpx logs each request's full URL at INFO, httpcore each status line at DEBUG, geopy
+# providers' error bodies. A logger's filters do not see its children's records: all named.
+for _name in ("httpx", "httpcore.connection", "httpcore.http11", "httpcore.http2", "geopy"):
     logging.getLogger(_name).addFilter(_filter)

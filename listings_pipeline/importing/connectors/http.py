@@ -166,7 +166,8 @@ class HttpSession:
             else:
                 if response.status_code != 429 and response.status_code < 500:
                     return response
-                problem = f"HTTP {response.status_code} {response.reason_phrase}"
+                # The reason phrase is the server's text: it may echo what it was sent.
+                problem = mask(f"HTTP {response.status_code} {response.reason_phrase}")
                 delay = self._backoff(attempt)
                 retry_after = self._retry_after(response)
                 if retry_after is not None:
