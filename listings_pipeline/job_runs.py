@@ -7,8 +7,9 @@ plain Python and SQL, so the Dagster assets and sensors only ask.
 * A backfill or a re-execution resumes: it continues the partition's unfinished job from its
   failed stage instead of importing again; a new run imports afresh.
 * A file source started with no file (a backfill, a schedule, "Materialize" in the UI) imports
-  the file the source names (`source_url`), else the newest earlier input that still exists
-  (an upload kept in the inbox's done/ folder, or the path a person gave before).
+  the file the source names (`source_url`, within the allowed input roots), else the newest
+  earlier input that still exists (an upload kept in the inbox's done/ folder, or the path an
+  operator gave with `--input` before).
 """
 
 from __future__ import annotations
@@ -82,10 +83,8 @@ def cleared_jobs(engine: Engine) -> list[tuple[int, str]]:
 
 def find_input(engine: Engine, config: SourceConfig) -> Path | None:
     """The file a file source imports when none is given (None: not a file source, or none)."""
-    if config.source_type not in pipeline.FILE_SOURCES:
-        return None
-    if config.source_url and "://" not in config.source_url:
-        return Path(config.source_url)
+    if config.source_type not in pipeline.FILE_SOURCES or config.source_url:
+        return None  # not a file source, or the file it names (pipeline.resolve_input checks it)
     with engine.connect() as conn:
         earlier = [
             Path(p) for p in conn.execute(text(Q["last_inputs"]), {"slug": config.slug}).scalars()

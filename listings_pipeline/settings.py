@@ -24,6 +24,9 @@ class Settings:
     s3_endpoint_url: str | None = None  # an S3-compatible server (MinIO, moto); None: AWS
     # Dagster's own storage; None: database `dagster` on the catalogue's server.
     dagster_database_url: str | None = None
+    # Directories a config's local paths (`source_url`) may name besides the inbox and the
+    # console's upload store (LISTINGS_ALLOWED_INPUT_ROOTS, os.pathsep-separated).
+    allowed_input_roots: tuple[Path, ...] = ()
 
     @property
     def pgdata(self) -> Path:
@@ -36,6 +39,16 @@ class Settings:
     @property
     def inbox_dir(self) -> Path:
         return self.home / "inbox"
+
+    @property
+    def uploads_dir(self) -> Path:
+        """The console's upload store: one private directory per upload, removed after."""
+        return self.home / "uploads"
+
+    @property
+    def input_roots(self) -> tuple[Path, ...]:
+        """Where a config's local paths may point (symlinks and `..` resolved)."""
+        return (self.inbox_dir, self.uploads_dir, *self.allowed_input_roots)
 
 
 def get_settings() -> Settings:
@@ -53,4 +66,9 @@ def get_settings() -> Settings:
         .resolve(),
         s3_endpoint_url=os.environ.get("LISTINGS_S3_ENDPOINT_URL") or None,
         dagster_database_url=os.environ.get("LISTINGS_DAGSTER_DATABASE_URL") or None,
+        allowed_input_roots=tuple(
+            Path(part).expanduser().resolve()
+            for part in os.environ.get("LISTINGS_ALLOWED_INPUT_ROOTS", "").split(os.pathsep)
+            if part.strip()
+        ),
     )

@@ -32,7 +32,7 @@ def jpeg() -> bytes:
 def test_an_interrupted_image_run_stops_and_records_what_finished(
     engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("LISTINGS_IMAGES_ALLOW_PRIVATE_NETWORKS", "true")  # 127.0.0.1 server
+    monkeypatch.setenv("LISTINGS_EGRESS_ALLOW", "127.0.0.1/32")  # the image server's address
     monkeypatch.setenv("LISTINGS_IMAGES_DIR", str(tmp_path / "images"))
     monkeypatch.setenv("LISTINGS_IMAGES_CONCURRENCY", "2")
     body = jpeg()
