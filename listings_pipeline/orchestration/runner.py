@@ -49,6 +49,10 @@ class LaunchFailed(Exception):
     """`dagster job launch` could not create or submit the run."""
 
 
+class DaemonGone(Exception):
+    """The run was queued for a daemon that stopped before taking it (it was cancelled)."""
+
+
 @dataclass
 class RunOutcome:
     run_id: str
@@ -163,6 +167,9 @@ def follow(submitted: Submitted, echo: Echo | None = None) -> RunOutcome:
                 if run.status.value == "FAILURE" and not failures:
                     failures.append(_run_failure_message(instance, submitted.run_id))
                 return RunOutcome(submitted.run_id, run.status.value, failures, gate)
+            if _orphaned(instance, run, submitted.process):
+                instance.report_run_canceled(run, message="no Dagster daemon left to launch it")
+                raise DaemonGone(submitted.run_id)
             time.sleep(_POLL_SECONDS)
     except KeyboardInterrupt:
         instance.run_coordinator.cancel_run(submitted.run_id)
@@ -184,6 +191,16 @@ def _stop_launcher(process: subprocess.Popen) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=10)
+
+
+def _orphaned(
+    instance: dg.DagsterInstance, run: dg.DagsterRun | None, process: subprocess.Popen
+) -> bool:
+    """Queued for a daemon that has since stopped: nothing will ever launch it."""
+    from listings_pipeline.orchestration.coordinator import daemon_alive
+
+    queued = run is not None and run.status == dg.DagsterRunStatus.QUEUED
+    return queued and process.poll() is not None and not daemon_alive(instance)
 
 
 def _finished(instance: dg.DagsterInstance, run_id: str) -> bool:
@@ -224,13 +241,26 @@ def run_partition(
     triggered_by: str = "cli",
     echo: Echo | None = None,
 ) -> RunOutcome:
-    submitted = submit_partition_run(
-        slug, input_path, trigger_type=trigger_type, triggered_by=triggered_by
-    )
-    return follow(submitted, echo)
+    def again() -> Submitted:
+        return submit_partition_run(
+            slug, input_path, trigger_type=trigger_type, triggered_by=triggered_by
+        )
+
+    return _follow_once_more(again, echo)
 
 
 def promote_partition(
     slug: str, job_id: int | None = None, *, trigger: str = "manual", echo: Echo | None = None
 ) -> RunOutcome:
-    return follow(submit_promotion(slug, job_id, trigger=trigger), echo)
+    return _follow_once_more(lambda: submit_promotion(slug, job_id, trigger=trigger), echo)
+
+
+def _follow_once_more(submit_run: Callable[[], Submitted], echo: Echo | None) -> RunOutcome:
+    """Submit and follow; if the daemon the run was queued for has gone, submit it once more
+    (then this process launches it itself)."""
+    try:
+        return follow(submit_run(), echo)
+    except DaemonGone:
+        if echo:
+            echo("the Dagster daemon stopped before taking the run: submitting it again")
+        return follow(submit_run(), echo)
