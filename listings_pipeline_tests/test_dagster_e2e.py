@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -447,12 +448,32 @@ def test_review_wait_schedule_and_backfill_as_a_person_sees_them(
         assert page.get_by_text("waiting: 1 rows, job").count() > 0
         shot(page, "dagster-review-wait-tags.png")
 
+        # The config's cron, as a schedule of its own, with its next tick.
         page.goto(f"{server.url}/automation", wait_until="domcontentloaded")
-        row = page.locator("tr", has_text=schedule)
-        row.first.wait_for(timeout=60_000)
-        assert "30 6 * * *" in row.first.inner_text() or "6:30" in row.first.inner_text()
+        page.get_by_text(schedule).first.wait_for(timeout=60_000)
+        page.wait_for_load_state("networkidle")
+        listed = page.inner_text("body")
+        (ARTIFACTS / "dagster-schedules.txt").write_text(listed)
         shot(page, "dagster-schedules.png")
+        page.goto(
+            f"{server.url}/locations/{server.location}/schedules/{schedule}",
+            wait_until="domcontentloaded",
+        )
+        page.get_by_text("Next tick").first.wait_for(timeout=60_000)
+        page.wait_for_load_state("networkidle")
+        detail = page.inner_text("body")
+        (ARTIFACTS / "dagster-schedule.txt").write_text(detail)
+        shot(page, "dagster-schedule.png")
+        assert "30 6 * * *" in detail or "6:30" in detail
 
-        page.goto(f"{server.url}/runs/b/{backfill_id}?tab=runs", wait_until="domcontentloaded")
+        # The backfill over the two file sources: its runs, both successful.
+        query = urllib.parse.quote(f"tag:dagster/backfill={backfill_id}")
+        page.goto(f"{server.url}/runs?q%5B0%5D={query}", wait_until="domcontentloaded")
         page.get_by_text(SCHEDULED).first.wait_for(timeout=60_000)
+        page.get_by_text(SECOND).first.wait_for(timeout=60_000)
+        page.wait_for_load_state("networkidle")
+        shown = page.inner_text("body")
+        (ARTIFACTS / "dagster-backfill.txt").write_text(shown)
         shot(page, "dagster-backfill.png")
+        assert shown.count("Success") >= 2, shown[:2000]
+        assert "Failure" not in shown and "Failed" not in shown
