@@ -1,4 +1,6 @@
 -- name: supersede_older
+-- At the start of a transform, under the source's lock: the older unpromoted jobs' stage rows
+-- are out of date from now on.
 UPDATE pipeline.jobs SET status = 'superseded', finished_at = now()
 WHERE slug = :slug AND id < :job_id AND status IN ('running', 'review', 'pending')
 RETURNING id;
@@ -15,3 +17,10 @@ SELECT j.id FROM pipeline.jobs j
 JOIN pipeline.job_stages i ON i.job_id = j.id AND i.name = 'import' AND i.status = 'completed'
 WHERE j.id = (SELECT max(id) FROM pipeline.jobs WHERE slug = :slug)
   AND j.status IN ('pending', 'running', 'review', 'failed');
+
+-- name: job_status
+SELECT status FROM pipeline.jobs WHERE id = :job_id;
+
+-- name: mark_superseded
+UPDATE pipeline.jobs SET status = 'superseded', finished_at = now()
+WHERE id = :job_id AND status IN ('pending', 'running', 'review', 'failed');

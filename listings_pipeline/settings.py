@@ -22,6 +22,13 @@ class Settings:
     s3_prefix: str
     dagster_home: Path
     s3_endpoint_url: str | None = None  # an S3-compatible server (MinIO, moto); None: AWS
+    # Runs (issue 15): how long a run waits for its source (another run's stage) or its DMO's
+    # catalogue (another config's promotion) before it is refused; stage retention; when a job
+    # no worker touches any more counts as abandoned.
+    source_lock_wait_seconds: float = 60.0
+    catalogue_lock_wait_seconds: float = 900.0
+    stage_keep_days: int = 30
+    stale_job_hours: float = 6.0
 
     @property
     def pgdata(self) -> Path:
@@ -34,6 +41,19 @@ class Settings:
     @property
     def inbox_dir(self) -> Path:
         return self.home / "inbox"
+
+
+def _number(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw!r} is not a number") from None
+    if value < 0:
+        raise ValueError(f"{name}={raw!r} must not be negative")
+    return value
 
 
 def get_settings() -> Settings:
@@ -50,4 +70,8 @@ def get_settings() -> Settings:
         .expanduser()
         .resolve(),
         s3_endpoint_url=os.environ.get("LISTINGS_S3_ENDPOINT_URL") or None,
+        source_lock_wait_seconds=_number("LISTINGS_SOURCE_LOCK_WAIT_SECONDS", 60.0),
+        catalogue_lock_wait_seconds=_number("LISTINGS_CATALOGUE_LOCK_WAIT_SECONDS", 900.0),
+        stage_keep_days=int(_number("LISTINGS_STAGE_KEEP_DAYS", 30)),
+        stale_job_hours=_number("LISTINGS_STALE_JOB_HOURS", 6.0),
     )

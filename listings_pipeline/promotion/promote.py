@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Engine, text
 
 from listings_pipeline.db import load_queries
 from listings_pipeline.jobs import StageCounts
+from listings_pipeline.locks import source_lock
 from listings_pipeline.promotion.policy import PromotionPolicy
 
 if TYPE_CHECKING:
@@ -114,19 +115,28 @@ def waiting_rows(conn: Connection, job_id: int) -> dict[str, int]:
 
 
 def newer_job(conn: Connection, slug: str, job_id: int) -> int | None:
-    return conn.execute(text(Q["newer_job"]), {"slug": slug, "job_id": job_id}).scalar()
+    row = conn.execute(text(Q["newer_job"]), {"slug": slug, "job_id": job_id}).first()
+    return None if row is None else row.id
 
 
 def check_promotable(conn: Connection, job_id: int, slug: str) -> None:
     """Refuse a cancelled job (the console cancels a source's unfinished jobs when its config
     changes: the stage rows stay for the record but must not reach production) and a job a
-    newer one supersedes."""
+    newer one supersedes. Callers hold the source lock, so no newer job can start its
+    transform between this check and the promotion."""
     if conn.execute(text(Q["job_status"]), {"job_id": job_id}).scalar() == "cancelled":
         raise PromotionRefused(f"job {job_id} of {slug!r} is cancelled; nothing is promoted")
-    newer = newer_job(conn, slug, job_id)
+    newer = conn.execute(text(Q["newer_job"]), {"slug": slug, "job_id": job_id}).first()
     if newer is not None:
+        what = (
+            f"; it failed in its {'transform' if newer.transform_status == 'failed' else 'run'}:"
+            " resume it, or run the source again"
+            if newer.status == "failed"
+            else "; promote that one instead"
+        )
         raise PromotionRefused(
-            f"job {job_id} of {slug!r} is superseded by job {newer}; promote that one instead"
+            f"job {job_id} of {slug!r} is superseded by job {newer.id}, a newer import of the"
+            f" same source (status {newer.status}){what}"
         )
 
 
@@ -152,8 +162,40 @@ def promote_job(
 
     `config` supplies the source policies (`promotion:`); without it `merge_policy` applies
     with the default policies. Expired listings are archived after the last batch when the
-    config asks for it.
+    config asks for it. Holds the source's lock and its DMO's catalogue exclusively (a
+    SourceBusy when another run has them for longer than the wait).
     """
+    with source_lock(engine, slug, stage="promote", job_id=job_id) as lock:
+        with engine.connect() as conn:
+            dmo_id = conn.execute(text(Q["job_dmo"]), {"job_id": job_id}).scalar()
+        if dmo_id is None:
+            raise PromotionRefused(f"job {job_id} does not exist")
+        with lock.catalogue(dmo_id, exclusive=True):
+            return _promote_locked(
+                engine,
+                job_id,
+                slug,
+                promoted_by=promoted_by,
+                merge_policy=merge_policy,
+                config=config,
+                batch_rows=batch_rows,
+                after_batch=after_batch,
+                on_step=on_step,
+            )
+
+
+def _promote_locked(
+    engine: Engine,
+    job_id: int,
+    slug: str,
+    *,
+    promoted_by: str,
+    merge_policy: str,
+    config: SourceConfig | None,
+    batch_rows: int,
+    after_batch: Callable[[int], None] | None,
+    on_step: StepHook | None,
+) -> PromotionResult:
     started = time.perf_counter()
     policy = (
         PromotionPolicy.from_settings(config.promotion)

@@ -511,14 +511,21 @@ SELECT pg_notify('listings_changes',
 FROM parts ORDER BY part;
 
 -- name: newer_job
--- A newer job of the same source that got past its transform supersedes this one.
-SELECT j.id FROM pipeline.jobs j
-JOIN pipeline.job_stages t ON t.job_id = j.id AND t.name = 'transform' AND t.status = 'completed'
-WHERE j.slug = :slug AND j.id > :job_id AND j.status NOT IN ('failed', 'cancelled')
+-- A newer job of the same source that has started its transform supersedes this one: its
+-- decisions are (or are being) made against the production this job would change, and one
+-- that failed there resumes from what it staged. A cancelled one does not (the console cancels
+-- the jobs a config change made obsolete); one that failed before its transform does not.
+SELECT j.id, j.status, t.status AS transform_status
+FROM pipeline.jobs j
+JOIN pipeline.job_stages t ON t.job_id = j.id AND t.name = 'transform' AND t.status <> 'pending'
+WHERE j.slug = :slug AND j.id > :job_id AND j.status <> 'cancelled'
 ORDER BY j.id DESC LIMIT 1;
 
 -- name: job_status
 SELECT status FROM pipeline.jobs WHERE id = :job_id;
+
+-- name: job_dmo
+SELECT dmo_id FROM pipeline.jobs WHERE id = :job_id;
 
 -- name: waiting_rows
 SELECT coalesce(review_reason, 'other') AS kind, count(*) AS n FROM stage.listings_flat
