@@ -28,6 +28,7 @@ from listings_pipeline.promotion.promote import (
     check_promotable,
     newer_job,
     promote_job,
+    recheck_new_listings,
     waiting_rows,
 )
 from listings_pipeline.transform.stage import BatchHook, TransformResult, run_transform
@@ -209,8 +210,10 @@ def _promote_locked(
         with engine.connect() as conn:  # promoting twice changes nothing: report and stop
             job = jobs.get_job(conn, job_id)
         raise PromotionRefused(f"job {job_id} was already promoted (status {job['status']})")
-    with engine.connect() as conn:  # before the job is marked running again
+    with engine.begin() as conn:  # before the job is marked running again
         check_promotable(conn, job_id, config.slug)
+        # Before the gate: a row decided again here may now need a person.
+        recheck_new_listings(conn, job_id, config)
     checked = gate(engine, job_id)
     if not checked.passed:
         raise PromotionRefused(f"review gate: {checked.describe()}")

@@ -17,10 +17,12 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine, text
 
+from listings_pipeline.configs.model import ReviewSettings
 from listings_pipeline.db import load_queries
 from listings_pipeline.jobs import StageCounts
 from listings_pipeline.locks import source_lock
 from listings_pipeline.promotion.policy import PromotionPolicy
+from listings_pipeline.transform.stage import RESTAGE_STEPS, collection_flags, redo_rows, row_step
 
 if TYPE_CHECKING:
     from listings_pipeline.configs.model import SourceConfig
@@ -140,6 +142,25 @@ def check_promotable(conn: Connection, job_id: int, slug: str) -> None:
         )
 
 
+def recheck_new_listings(conn: Connection, job_id: int, config: SourceConfig | None) -> int:
+    """Link the job's rows staged as new listings that the catalogue now holds, and decide
+    them again with the transform's own statements and the source's review policy (a row that
+    now needs a person waits at the gate). Callers hold the DMO's catalogue exclusively.
+    Returns how many rows changed."""
+    ids = list(conn.execute(text(Q["stale_inserts"]), {"job_id": job_id}).scalars())
+    if ids:
+        mapped = conn.execute(text(Q["mapped_targets"]), {"job_id": job_id}).scalars()
+        redo_rows(conn, ids, RESTAGE_STEPS, collection_flags(mapped))
+        review = config.review if config is not None else ReviewSettings()
+        conn.execute(
+            text(row_step("review_flags", "stage.listings_flat", "b.id = ANY(:ids)")),
+            {"ids": ids, "require_review": list(review.require_review)},
+        )
+        log.info("job %s: %d rows staged as new listings are known now; decided again",
+                 job_id, len(ids))  # fmt: skip
+    return len(ids)
+
+
 def ensure_batch_tables(conn: Connection) -> None:
     """The per-batch temp tables of this connection (created once, emptied at every commit)."""
     if not conn.execute(text(Q["batch_tables_exist"])).scalar_one():
@@ -204,6 +225,7 @@ def _promote_locked(
     )
     with engine.begin() as conn:
         check_promotable(conn, job_id, slug)
+        rechecked = recheck_new_listings(conn, job_id, config)
         waiting = waiting_rows(conn, job_id)
         conn.execute(text(Q["mark_skipped"]), {"job_id": job_id})
     base = {
@@ -283,6 +305,7 @@ def _promote_locked(
         "rejected_rows": row["rejected"],
         "not_approved_rows": row["pending"],
         "batches": batches,
+        "rows_linked_at_promotion": rechecked,
         "listings_created": versions.get("create", 0),
         "listings_reactivated": versions.get("reactivate", 0),
         **{f"expiry_{k}": v for k, v in archived.items()},
