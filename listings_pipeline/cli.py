@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -135,6 +136,11 @@ def configs_list(as_json: bool) -> None:
 
 
 # --- run / promote --------------------------------------------------------------------------
+def _plain(message: str) -> str:
+    """A step failure's message without the exception's dotted class name in front."""
+    return re.sub(r"^(?:[A-Za-z_][\w]*\.)+[A-Za-z_]\w*: ", "", message.strip())
+
+
 def _report_run(outcome, as_json: bool) -> None:  # noqa: ANN001
     from listings_pipeline.reports import format_summary, job_for_run, job_summary
 
@@ -143,7 +149,9 @@ def _report_run(outcome, as_json: bool) -> None:  # noqa: ANN001
         job_id = job_for_run(conn, outcome.run_id)
         summary = job_summary(conn, job_id) if job_id is not None else None
     if summary is None:  # e.g. refused: another run holds the source (SourceBusy)
-        message = "the run failed before creating a job: " + "; ".join(outcome.failures)
+        message = "the run failed before creating a job: " + "; ".join(
+            map(_plain, outcome.failures)
+        )
         if as_json:
             click.echo(json.dumps({"status": "refused", "error": message, "run": outcome.run_id}))
             raise SystemExit(1)
@@ -158,8 +166,8 @@ def _report_run(outcome, as_json: bool) -> None:  # noqa: ANN001
         raise SystemExit(EXIT_REVIEW)
     if summary["status"] in ("failed", "superseded", "cancelled") or not outcome.success:
         if not as_json:  # the reason on one line where scripts and people look for it
-            reason = summary["error"] or "; ".join(outcome.failures) or summary["status"]
-            click.echo(f"Error: job {summary['job_id']}: {reason}", err=True)
+            reason = summary["error"] or "; ".join(map(_plain, outcome.failures))
+            click.echo(f"Error: job {summary['job_id']} {summary['status']}: {reason}", err=True)
         raise SystemExit(1)
 
 

@@ -115,7 +115,7 @@ def _refuse_if_superseded(engine: Engine, job_id: int, slug: str) -> None:
         status = conn.execute(text(Q["job_status"]), {"job_id": job_id}).scalar()
         newer = newer_job(conn, slug, job_id)
         if newer is not None:
-            conn.execute(text(Q["mark_superseded"]), {"job_id": job_id})
+            conn.execute(text(Q["mark_superseded"]), {"job_id": job_id, "newer": newer})
     if status == "cancelled":
         raise JobSuperseded(f"job {job_id} of {slug!r} is cancelled; nothing more is done")
     if newer is not None:
@@ -213,7 +213,7 @@ def _promote_locked(
     with engine.begin() as conn:  # before the job is marked running again
         check_promotable(conn, job_id, config.slug)
         # Before the gate: a row decided again here may now need a person.
-        recheck_new_listings(conn, job_id, config)
+        linked = recheck_new_listings(conn, job_id, config)
     checked = gate(engine, job_id)
     if not checked.passed:
         raise PromotionRefused(f"review gate: {checked.describe()}")
@@ -234,6 +234,7 @@ def _promote_locked(
     except Exception as err:
         jobs.fail_stage(engine, job_id, "promote", describe(err))
         raise
+    result.counts.extra["rows_linked_at_promotion"] += linked
     with engine.begin() as conn:
         review = jobs.StageCounts(total=result.counts.total)
         jobs.finish_stage(conn, job_id, "review", review, job_status="running")

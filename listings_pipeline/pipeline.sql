@@ -1,7 +1,8 @@
 -- name: supersede_older
 -- At the start of a transform, under the source's lock: the older unpromoted jobs' stage rows
 -- are out of date from now on.
-UPDATE pipeline.jobs SET status = 'superseded', finished_at = now()
+UPDATE pipeline.jobs SET status = 'superseded', finished_at = now(),
+    error_message = 'superseded by job ' || :job_id || ', a newer import of the same source'
 WHERE slug = :slug AND id < :job_id AND status IN ('running', 'review', 'pending')
 RETURNING id;
 
@@ -22,5 +23,6 @@ WHERE j.id = (SELECT max(id) FROM pipeline.jobs WHERE slug = :slug)
 SELECT status FROM pipeline.jobs WHERE id = :job_id;
 
 -- name: mark_superseded
-UPDATE pipeline.jobs SET status = 'superseded', finished_at = now()
+UPDATE pipeline.jobs SET status = 'superseded', finished_at = now(),
+    error_message = 'superseded by job ' || :newer || ', a newer import of the same source'
 WHERE id = :job_id AND status IN ('pending', 'running', 'review', 'failed');
