@@ -34,6 +34,8 @@ def config_data(slug: str = "runs-csv", dmo_id: int = 1, **extra: Any) -> dict[s
                 "listings.name": "Name",
                 "locations.address1": "Address1",
                 "locations.city": "City",
+                "locations.lat": "Lat",
+                "locations.lng": "Lng",
                 "listing_info.description": "Description",
                 "contact_info.email": "Email",
             }

@@ -65,7 +65,8 @@ def prune_stage(
     started = time.perf_counter()
     result = PruneResult(keep_days=keep_days, dry_run=dry_run)
     with engine.connect() as conn:
-        jobs = [dict(r) for r in conn.execute(text(Q["prunable_jobs"]), {"keep_days": keep_days})]
+        params = {"keep_days": keep_days}
+        jobs = [dict(r) for r in conn.execute(text(Q["prunable_jobs"]), params).mappings()]
         if dry_run:
             rows = dict(
                 conn.execute(text(Q["job_rows"]), {"job_ids": [j["job_id"] for j in jobs]}).all()

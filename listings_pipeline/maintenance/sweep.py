@@ -97,8 +97,8 @@ def fail_dead_jobs(
             found.append(StaleJob(row["job_id"], slug, row["stage"], reason))
         for row in idle:
             reason = (
-                f"worker {row['worker'] or 'unknown'} left job {row['job_id']} after its"
-                f" {row['stage']} and nothing happened to it since"
+                f"abandoned: no worker took job {row['job_id']} further after its"
+                f" {row['stage']}, and nothing happened to it since"
                 f" {row['last_activity']:%Y-%m-%d %H:%M:%S} (over {stale_hours:g} h);"
                 f" found by {found_by}. To continue: run the source again"
             )

@@ -12,11 +12,10 @@ ORDER BY s.job_id;
 -- Jobs marked pending/running with no stage running and nothing done for :stale_hours: their
 -- worker stopped between two stages and never came back (a stage's own worker never leaves
 -- its job this long: the next stage follows at once, or the job waits in 'review').
-SELECT j.id AS job_id, j.current_stage::text AS stage, last.at AS last_activity, last.worker
+SELECT j.id AS job_id, j.current_stage::text AS stage, last.at AS last_activity
 FROM pipeline.jobs j
 CROSS JOIN LATERAL (
-    SELECT greatest(j.started_at, max(s.started_at), max(s.finished_at)) AS at,
-           (array_agg(s.locked_by ORDER BY s.started_at DESC NULLS LAST))[1] AS worker
+    SELECT greatest(j.started_at, max(s.started_at), max(s.finished_at)) AS at
     FROM pipeline.job_stages s WHERE s.job_id = j.id) last
 WHERE j.slug = :slug AND j.status IN ('pending', 'running')
   AND NOT EXISTS (SELECT 1 FROM pipeline.job_stages s
