@@ -122,11 +122,10 @@ def _acquire(
             if getattr(err.orig, "sqlstate", None) != LOCK_NOT_AVAILABLE:
                 raise
             got = False
-        finally:
+        finally:  # the connection goes back to the pool
             conn.execute(text("RESET lock_timeout"))
     if not got:
         return _holders(conn, name)
-    conn.execute(text(Q["clear_holders"]), params)
     conn.execute(
         text(Q["register"]),
         {
@@ -141,7 +140,6 @@ def _acquire(
 
 
 def _release(conn: Connection, name: str, exclusive: bool) -> None:
-    conn.execute(text(Q["unregister"]), {"name": name})
     conn.execute(text(Q["unlock" if exclusive else "unlock_shared"]), {"name": name})
 
 
