@@ -269,3 +269,26 @@ def test_rows_staged_as_new_are_linked_when_another_config_promoted_them_first(
             )
         ).scalar()
     assert bridged == 40
+
+
+def test_a_resumed_promotion_inserts_what_the_uninterrupted_one_would(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """Two records with the same name and address but their own ids are two new listings. A
+    promotion interrupted after the first does not link the second to it when it resumes."""
+    from listings_pipeline.promotion.promote import promote_job
+
+    config = SourceConfig.model_validate(config_data())
+    rows = places(1) + places(1, prefix="Q")
+    job = stage_job(engine, config, tmp_path, rows)
+
+    def crash(batch: int) -> None:
+        raise RuntimeError("worker lost")
+
+    with pytest.raises(RuntimeError, match="worker lost"):
+        promote_job(engine, job, config.slug, promoted_by="t", config=config, batch_rows=1,
+                    after_batch=crash)  # fmt: skip
+    assert count(engine, "public.listings") == 1
+    result = pipeline.promote_stage(engine, job, config, promoted_by="test")
+    assert result.counts.extra["rows_linked_at_promotion"] == 0
+    assert count(engine, "public.listings") == 2

@@ -582,8 +582,12 @@ WITH found AS (
            ON br.dmo_id = s.dmo_id AND br.source_id = s.source_id AND br.target_type = 'listings'
           AND EXISTS (SELECT 1 FROM public.listings l WHERE l.id = br.target_id)
     LEFT JOIN LATERAL (
+        -- Not a listing this job inserted itself (a promotion resumed after a crash must end
+        -- as the uninterrupted one, which inserts each of the job's new rows).
         SELECT l.id FROM public.listings l
         WHERE l.listing_match_hash = s.listing_match_hash
+          AND NOT EXISTS (SELECT 1 FROM stage.listings_flat o
+                          WHERE o.listing_internal_id = l.id AND o.job_id = :job_id)
         ORDER BY l.listing_visible DESC, l.id
         LIMIT 1) mh ON true
     WHERE s.job_id = :job_id AND s.promote_status = 'pending' AND s.listing_action = 'insert'
