@@ -77,15 +77,19 @@ def fail_dead_jobs(
 ) -> list[StaleJob]:
     """Fail the jobs of `slug` no worker is working on. The caller holds the source lock."""
     stale_hours = get_settings().stale_job_hours if stale_hours is None else stale_hours
+    params = {"slug": slug, "stale_hours": stale_hours}
+    with engine.connect() as conn:
+        dead = list(conn.execute(text(Q["dead_stages"]), params).mappings())
+        idle = list(conn.execute(text(Q["idle_jobs"]), params).mappings())
+    # Leftovers first: if the store cannot be cleaned now, the job stays detectable (its stage
+    # still marked running) and the next run or sweep tries again; nothing is ever orphaned.
+    removed: dict[int, int] = {}
+    for row in dead:
+        if row["stage"] == "import" and row["raw_prefix"]:
+            store = store or get_raw_store()
+            removed[row["job_id"]] = remove_unregistered(engine, store, row["raw_prefix"])
     found: list[StaleJob] = []
     with engine.begin() as conn:
-        dead = list(conn.execute(text(Q["dead_stages"]), {"slug": slug}).mappings())
-        idle = list(
-            conn.execute(
-                text(Q["idle_jobs"]), {"slug": slug, "stale_hours": stale_hours}
-            ).mappings()
-        )
-        prefixes = {r["job_id"]: r["raw_prefix"] for r in dead if r["stage"] == "import"}
         for row in dead:
             reason = (
                 f"worker {row['worker'] or 'unknown'} died during {row['stage']} (started"
@@ -94,7 +98,9 @@ def fail_dead_jobs(
             )
             conn.execute(text(Q["fail_stage"]), {"stage_id": row["stage_id"], "message": reason})
             conn.execute(text(Q["fail_job"]), {"job_id": row["job_id"], "message": reason})
-            found.append(StaleJob(row["job_id"], slug, row["stage"], reason))
+            found.append(
+                StaleJob(row["job_id"], slug, row["stage"], reason, removed.get(row["job_id"], 0))
+            )
         for row in idle:
             reason = (
                 f"abandoned: no worker took job {row['job_id']} further after its"
@@ -104,13 +110,6 @@ def fail_dead_jobs(
             )
             conn.execute(text(Q["fail_job"]), {"job_id": row["job_id"], "message": reason})
             found.append(StaleJob(row["job_id"], slug, row["stage"], reason))
-    # After the commit: a job is marked failed even if its leftovers cannot be removed now.
-    for n, job in enumerate(found):
-        prefix = prefixes.get(job.job_id)
-        if job.stage == "import" and prefix:
-            store = store or get_raw_store()
-            removed = remove_unregistered(engine, store, prefix)
-            found[n] = StaleJob(job.job_id, slug, job.stage, job.reason, removed)
     for job in found:
         log.warning("job %s of %r marked failed: %s", job.job_id, slug, job.reason)
     return found
