@@ -29,6 +29,9 @@ class Settings:
     catalogue_lock_wait_seconds: float = 900.0
     stage_keep_days: int = 30
     stale_job_hours: float = 6.0
+    # Directories a config's local paths (`source_url`) may name besides the inbox and the
+    # console's upload store (LISTINGS_ALLOWED_INPUT_ROOTS, os.pathsep-separated).
+    allowed_input_roots: tuple[Path, ...] = ()
 
     @property
     def pgdata(self) -> Path:
@@ -41,6 +44,16 @@ class Settings:
     @property
     def inbox_dir(self) -> Path:
         return self.home / "inbox"
+
+    @property
+    def uploads_dir(self) -> Path:
+        """The console's upload store: one private directory per upload, removed after."""
+        return self.home / "uploads"
+
+    @property
+    def input_roots(self) -> tuple[Path, ...]:
+        """Where a config's local paths may point (symlinks and `..` resolved)."""
+        return (self.inbox_dir, self.uploads_dir, *self.allowed_input_roots)
 
 
 def _number(name: str, default: float) -> float:
@@ -74,4 +87,9 @@ def get_settings() -> Settings:
         catalogue_lock_wait_seconds=_number("LISTINGS_CATALOGUE_LOCK_WAIT_SECONDS", 900.0),
         stage_keep_days=int(_number("LISTINGS_STAGE_KEEP_DAYS", 30)),
         stale_job_hours=_number("LISTINGS_STALE_JOB_HOURS", 6.0),
+        allowed_input_roots=tuple(
+            Path(part).expanduser().resolve()
+            for part in os.environ.get("LISTINGS_ALLOWED_INPUT_ROOTS", "").split(os.pathsep)
+            if part.strip()
+        ),
     )
