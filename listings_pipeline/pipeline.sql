@@ -1,5 +1,8 @@
 -- name: supersede_older
-UPDATE pipeline.jobs SET status = 'superseded', finished_at = now()
+-- At the start of a transform, under the source's lock: the older unpromoted jobs' stage rows
+-- are out of date from now on.
+UPDATE pipeline.jobs SET status = 'superseded', finished_at = now(),
+    error_message = 'superseded by job ' || :job_id || ', a newer import of the same source'
 WHERE slug = :slug AND id < :job_id AND status IN ('running', 'review', 'pending')
 RETURNING id;
 
@@ -19,3 +22,11 @@ WHERE j.id = (SELECT max(id) FROM pipeline.jobs WHERE slug = :slug)
 -- name: batch_rows
 -- The transform batch being staged (a temporary table of the batch's connection).
 SELECT count(*) FROM batch_rows;
+
+-- name: job_status
+SELECT status FROM pipeline.jobs WHERE id = :job_id;
+
+-- name: mark_superseded
+UPDATE pipeline.jobs SET status = 'superseded', finished_at = now(),
+    error_message = 'superseded by job ' || :newer || ', a newer import of the same source'
+WHERE id = :job_id AND status IN ('pending', 'running', 'review', 'failed');

@@ -5,6 +5,7 @@ import dagster as dg
 
 from listings_pipeline import job_runs
 from listings_pipeline.configs import load_configs
+from listings_pipeline.maintenance import prune_stage, sweep_stale_jobs
 from listings_pipeline.orchestration.assets import (
     listing_images,
     promoted_listings,
@@ -84,8 +85,9 @@ def review_approval() -> None:
 
 
 @dg.op(
+    ins={"after": dg.In(dg.Nothing)},
     description="Archives expired listings and restores renewed ones, for every active "
-    "source whose config sets promotion.expiry."
+    "source whose config sets promotion.expiry.",
 )
 def archive_expired_listings(context: dg.OpExecutionContext, listings: ListingsResource) -> None:
     configs, errors = load_configs(listings.configs_path())
@@ -100,6 +102,37 @@ def archive_expired_listings(context: dg.OpExecutionContext, listings: ListingsR
             )
 
 
-@dg.job(description="Daily maintenance: expiry and archival of listings.")
+@dg.op(
+    out=dg.Out(dg.Nothing),
+    description="Marks failed the jobs a dead worker left pending or running, and removes "
+    "their unregistered raw files (LISTINGS_STALE_JOB_HOURS).",
+)
+def sweep_stale_jobs_op(context: dg.OpExecutionContext, listings: ListingsResource) -> None:
+    result = sweep_stale_jobs(listings.engine())
+    for job in result.failed:
+        context.log.info(f"job {job.job_id} ({job.slug}): failed: {job.reason}")
+    for slug in result.busy:
+        context.log.info(f"{slug}: a run holds it now; not looked at")
+
+
+@dg.op(
+    ins={"after": dg.In(dg.Nothing)},
+    out=dg.Out(dg.Nothing),
+    description="Stage retention: deletes the stage rows of jobs nothing needs any more "
+    "(LISTINGS_STAGE_KEEP_DAYS).",
+)
+def prune_stage_op(context: dg.OpExecutionContext, listings: ListingsResource) -> None:
+    result = prune_stage(listings.engine())
+    context.log.info(
+        f"pruned {result.rows} stage rows of {len(result.jobs)} jobs (kept the last "
+        f"{result.keep_days} days) in {result.seconds:.1f} s"
+    )
+
+
+@dg.job(
+    description="Daily maintenance: the stale-job sweep, stage retention, and expiry and "
+    "archival of listings."
+)
 def maintenance() -> None:
-    archive_expired_listings()
+    # One after the other: a swept job's stage rows may be pruned, then expiry runs.
+    archive_expired_listings(after=prune_stage_op(after=sweep_stale_jobs_op()))

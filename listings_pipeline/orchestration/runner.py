@@ -81,7 +81,11 @@ def submit(
     """Create the run in the instance and submit it; return once it is queued or launched."""
     instance = get_instance()
     if partition is not None and not instance.has_dynamic_partition(PARTITIONS, partition):
-        instance.add_dynamic_partitions(PARTITIONS, [partition])
+        try:
+            instance.add_dynamic_partitions(PARTITIONS, [partition])
+        except Exception:  # another run of a new source added it meanwhile
+            if not instance.has_dynamic_partition(PARTITIONS, partition):
+                raise
     run_id = str(uuid.uuid4())
     run_tags = {**(tags or {}), **({"dagster/partition": partition} if partition else {})}
     config = run_config.to_config_dict() if run_config is not None else {}

@@ -4,7 +4,8 @@
   location loads (name: `<slug>_schedule`); a config added or re-timed later is run on time by
   source_configs_sensor until the code location is reloaded (Deployment → Reload), which then
   shows its schedule;
-* `daily_maintenance`: expiry and archival of listings every night.
+* `daily_maintenance`: the stale-job sweep, stage retention, and expiry and archival of
+  listings every night.
 """
 
 import hashlib
@@ -71,5 +72,6 @@ daily_maintenance = dg.ScheduleDefinition(
     job=maintenance,
     cron_schedule=MAINTENANCE_CRON,
     default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="Expiry and archival of listings, every night.",
+    description="The stale-job sweep, stage retention, and expiry and archival of listings, "
+    "every night.",
 )
