@@ -31,7 +31,8 @@ def serve_dagster(port: int = 3000, console_port: int | None = 8000) -> int:
     """Run `dagster dev` (and the console) in their own process groups (`dagster dev` may
     ignore SIGINT when started from a non-interactive shell) and stop both, with everything
     under them, on Ctrl-C or SIGTERM. Returns when `dagster dev` exits."""
-    env = {**os.environ, "DAGSTER_HOME": str(prepare_dagster_home())}
+    prepare_dagster_home()  # sets DAGSTER_HOME and Dagster's storage URL in os.environ
+    env = dict(os.environ)
     procs = [subprocess.Popen(dagster_dev_command(port), env=env, start_new_session=True)]
     print(f"Dagster UI: http://127.0.0.1:{port}  (DAGSTER_HOME={env['DAGSTER_HOME']})", flush=True)
     if console_port is not None:
