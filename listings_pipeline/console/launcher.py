@@ -81,6 +81,7 @@ class Task:
 
     @property
     def stopped_at_review(self) -> bool:
+        """The run ended (successfully: a wait is not a failure) with rows waiting for review."""
         return bool(self.gate) and not self.gate["passed"]  # type: ignore[index]
 
 
