@@ -14,12 +14,11 @@ Without a live daemon the submitting process dequeues its own run within the sam
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -179,22 +178,14 @@ def follow(submitted: Submitted, echo: Echo | None = None) -> RunOutcome:
         instance.run_coordinator.cancel_run(submitted.run_id)
         raise
     finally:
-        if _finished(instance, submitted.run_id):
-            _stop_launcher(submitted.process)
+        _reap(submitted.process)
 
 
-def _stop_launcher(process: subprocess.Popen) -> None:
-    """`dagster job launch` and its code server linger a while after the run; the run is over,
-    so stop them (their own process group) rather than leave them to time out."""
-    if process.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
+def _reap(process: subprocess.Popen) -> None:
+    """`dagster job launch` exits by itself once its code server has let go of the run (a few
+    seconds after it ends). It is left to do so — killing it would orphan the code server — and
+    collected in the background, so the caller returns as soon as the run is over."""
+    threading.Thread(target=process.wait, name="reap-dagster-launch", daemon=True).start()
 
 
 def _orphaned(
