@@ -7,6 +7,7 @@ from sqlalchemy.exc import DBAPIError
 from listings_pipeline.configs.loader import ConfigError
 from listings_pipeline.importing.connectors import ImportFailed
 from listings_pipeline.promotion.promote import PromotionRefused
+from listings_pipeline.review.source_change import SourceChangeFailed
 
 MESSAGE_LIMIT = 2000  # characters; the full chain stays in the step's log
 
@@ -16,7 +17,7 @@ class StageNotReady(Exception):
 
 
 # Errors whose message already says what is wrong; shown without the exception's class name.
-EXPLAINED = (ImportFailed, StageNotReady, PromotionRefused, ConfigError)
+EXPLAINED = (ImportFailed, StageNotReady, PromotionRefused, ConfigError, SourceChangeFailed)
 
 
 def describe(err: BaseException) -> str:

@@ -20,6 +20,7 @@ from sqlalchemy import Connection, Engine, text
 from listings_pipeline.db import load_queries
 from listings_pipeline.jobs import StageCounts
 from listings_pipeline.promotion.policy import PromotionPolicy
+from listings_pipeline.review.holds import accept_command, blocking_holds
 
 if TYPE_CHECKING:
     from listings_pipeline.configs.model import SourceConfig
@@ -53,6 +54,7 @@ STEPS = (
     "replace_opening_hours",
     "soft_delete",
     "upsert_bridge",
+    "upsert_source_listing_info",
     "write_history",
     "notify_changes",
 )
@@ -119,10 +121,17 @@ def newer_job(conn: Connection, slug: str, job_id: int) -> int | None:
 
 def check_promotable(conn: Connection, job_id: int, slug: str) -> None:
     """Refuse a cancelled job (the console cancels a source's unfinished jobs when its config
-    changes: the stage rows stay for the record but must not reach production) and a job a
-    newer one supersedes."""
+    changes: the stage rows stay for the record but must not reach production), a job held at
+    the review gate (a pending or rejected hold), and a job a newer one supersedes."""
     if conn.execute(text(Q["job_status"]), {"job_id": job_id}).scalar() == "cancelled":
         raise PromotionRefused(f"job {job_id} of {slug!r} is cancelled; nothing is promoted")
+    holds = blocking_holds(conn, job_id)
+    if holds:  # whatever path promotes (CLI, console, Dagster, a script), a held job does not
+        raise PromotionRefused(
+            f"job {job_id} of {slug!r} is held at the review gate: "
+            + "; ".join(f"hold {h.id}: {h.describe()}" for h in holds)
+            + f". Accept it with `{accept_command(job_id)}` or on the console's review page"
+        )
     newer = newer_job(conn, slug, job_id)
     if newer is not None:
         raise PromotionRefused(
