@@ -198,11 +198,12 @@ def promote(slug: str, as_json: bool) -> None:
         summary = job_summary(conn, job_id)
     summary["run_success"] = outcome.success
     summary["run_failures"] = outcome.failures
-    text_ = (
-        f"job {job_id}: promoted, status {summary['status']}"
-        if outcome.success
-        else f"job {job_id}: not promoted: {'; '.join(outcome.failures) or summary['gate']}"
-    )
+    if outcome.success:
+        text_ = f"job {job_id}: promoted, status {summary['status']}"
+    elif not summary["gate"]["passed"]:  # the gate's own words: what waits, which holds
+        text_ = f"not promoted: {summary['gate']['description']}"
+    else:
+        text_ = f"job {job_id}: not promoted: {'; '.join(outcome.failures)}"
     _emit(summary, as_json, text_)
     if not outcome.success:
         raise SystemExit(1)

@@ -3,23 +3,38 @@ no automatic decision clears a production value; deletions per source config."""
 
 from __future__ import annotations
 
+import html
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
 from listings_pipeline import pipeline
 from listings_pipeline.configs import SourceConfig
+from listings_pipeline.console.users import create_api_token
+from listings_pipeline.orchestration.partitions import source_configs
+from listings_pipeline.orchestration.sensors import promotion_after_review_sensor
 from listings_pipeline.promotion.promote import PromotionRefused, check_promotable, promote_job
 from listings_pipeline.review import decide
 from listings_pipeline.review.holds import HoldError, decide_holds, job_holds
 from listings_pipeline.review.source_change import SourceChangeFailed
+from listings_pipeline_tests.dagster_support import tick, write_source
 from listings_pipeline_tests.helpers import CSV_FIELDS, csv_config, place, write_csv
 from listings_pipeline_tests.review_helpers import kinds, run_job, stage_job
 from listings_pipeline_tests.test_cli import CONFIG, Cli
+from listings_pipeline_tests.test_console import (  # noqa: F401 - fixtures
+    app,
+    csrf_of,
+    db,
+    login,
+    make_user,
+)
+from listings_pipeline_tests.test_console_review import text_of
+from listings_pipeline_tests.test_sensors import instance  # noqa: F401 - fixture
 
 N = 30  # records per import: above the checks' min_records / min_listings (20)
 RENAMED = [("E-mail" if f == "Email" else f) for f in CSV_FIELDS]
@@ -132,9 +147,10 @@ def test_a_renamed_column_holds_the_job_and_production_keeps_its_emails(
     assert cli.sql(emails) == [(N,)]
 
     # No other path promotes it either, and the text output names the hold and the way out.
-    refused = cli("promote", "coast-csv", "--json")
-    assert refused.returncode == 1
-    assert {h["status"] for h in json.loads(refused.stdout)["gate"]["holds"]} == {"pending"}
+    refused = cli("promote", "coast-csv")
+    assert refused.returncode == 1 and "not promoted: job 2: held (hold 1: source change:" in (
+        refused.stdout
+    )
     listed = cli("review", "holds", "2")
     assert "contact_info.email (source field 'Email') is missing from every record" in (
         listed.stdout
@@ -379,3 +395,84 @@ def test_two_configs_of_one_dmo_do_not_delete_each_others_listings(
     # the last to list it, proposes it.
     api_next = stage_job(engine, api, tmp_path / "api", [place(i, ID=f"B{i}") for i in (101, 102)])
     assert {s for s, k in kinds(engine, api_next).items() if k == "delete"} == {"B1"}
+
+
+# --- the console: the review page and the JSON API ---------------------------------------------
+
+
+def test_console_shows_holds_with_evidence_and_a_reviewer_accepts_them(
+    app: Any,  # noqa: F811
+    db: Engine,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    config = config_with()
+    run_job(db, config, tmp_path, places())
+    job = stage_job(db, config, tmp_path, renamed_places(), RENAMED)
+    page = f"/pipeline/jobs/{job}/review"
+
+    viewer = login(app, make_user(db, "vera", "pipeline_viewer"))
+    listed = text_of(viewer.get("/pipeline/review").text)
+    assert f"#{job} dmo1-csv DMO 1 (1) 30 30 2 holds" in listed
+    seen = html.unescape(text_of(viewer.get(page).text))
+    assert "Held: the source changed" in seen
+    assert (
+        "contact_info.email (source field 'Email') is missing from every record:"
+        " filled in 100% → 0% of the records (30 → 30 records)"
+    ) in seen
+    assert "listings-pipeline review accept-change" in seen
+    assert 'id="accept-hold-' not in viewer.get(page).text  # looking needs no permission
+    assert "Deciding holds needs the permission pipeline:review" in seen
+    refused = viewer.post(
+        f"/pipeline/jobs/{job}/holds", data={"csrf_token": csrf_of(viewer), "action": "accept"}
+    )
+    assert refused.status_code == 403
+
+    reviewer = login(app, make_user(db, "rita", "pipeline_reviewer"))
+    buttons = reviewer.get(page).text
+    email_hold = holds_of(db, job)["source_change:contact_info.email"]["id"]
+    assert f'id="accept-hold-{email_hold}"' in buttons and 'id="accept-holds"' in buttons
+    done = reviewer.post(
+        f"/pipeline/jobs/{job}/holds",
+        data={"csrf_token": csrf_of(reviewer), "action": "accept", "hold_id": str(email_hold)},
+    )
+    assert done.status_code == 303
+    after = text_of(reviewer.get(done.headers["location"]).text)
+    assert "Accepted 1 hold; 30 rows that clear the accepted fields approved with it." in after
+    holds = holds_of(db, job)
+    assert holds["source_change:contact_info.email"]["decided_by"] == "rita"
+    assert holds["mass_change:listings"]["status"] == "pending"  # still held by the breaker
+
+    api = TestClient(
+        app, headers={"Authorization": f"Bearer {create_api_token(db, 'rita', 'script')}"}
+    )
+    summary = api.get(f"/api/v1/pipeline/jobs/{job}/review").json()
+    assert not summary["gate_passed"] and summary["waiting"] == {}
+    by_kind = {h["kind"]: h for h in summary["holds"]}
+    assert by_kind["mass_change"]["evidence"]["clearing_rows"] == N
+    assert by_kind["source_change"]["status"] == "accepted"
+    decided = api.post(
+        f"/api/v1/pipeline/jobs/{job}/holds/decisions", json={"decision": "accept", "note": "ok"}
+    )
+    assert decided.status_code == 200, decided.text
+    assert decided.json()["holds"] == [by_kind["mass_change"]["id"]]
+    again = api.post(f"/api/v1/pipeline/jobs/{job}/holds/decisions", json={"decision": "accept"})
+    assert again.status_code == 409 and "has no pending hold" in again.json()["detail"]
+    assert api.get(f"/api/v1/pipeline/jobs/{job}/review").json()["gate_passed"]
+
+
+def test_the_promotion_sensor_waits_for_the_holds(
+    engine: Engine,
+    config_dir: Path,
+    instance: Any,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    write_source(config_dir, "dmo1-csv", review={"require_review": []})
+    instance.add_dynamic_partitions(source_configs.name, ["dmo1-csv"])
+    config = config_with(require_review=[])
+    run_job(engine, config, tmp_path, places())
+    job = stage_job(engine, config, tmp_path, places(22))  # the breaker holds; no row waits
+    assert pipeline.gate(engine, job).waiting == {} and status_of(engine, job) == "review"
+    assert tick(promotion_after_review_sensor, instance).run_requests == []
+    decide_holds(engine, job, "accept", reviewer="ana")
+    requests = tick(promotion_after_review_sensor, instance).run_requests
+    assert [r.run_key for r in requests] == [f"promote:{job}"]
