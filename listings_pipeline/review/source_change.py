@@ -139,7 +139,9 @@ def source_changes(
     return findings
 
 
-def mass_change(config: SourceConfig, counts: Any) -> list[Finding]:
+def mass_change(
+    config: SourceConfig, counts: Any, clearing_by_field: dict[str, int]
+) -> list[Finding]:
     limits = config.review.mass_change
     if counts.source_listings < limits.min_listings:
         return []
@@ -156,7 +158,7 @@ def mass_change(config: SourceConfig, counts: Any) -> list[Finding]:
                 "source_listings": counts.source_listings,
                 "clearing_rows": counts.clearing_rows,
                 "deleting_rows": counts.deleting_rows,
-                "clearing_by_field": dict(counts.clearing_by_field),
+                "clearing_by_field": clearing_by_field,
                 "share": share,
                 "max_share": limits.max_share,
             },
@@ -187,8 +189,13 @@ def check_job(
         counts = conn.execute(
             text(Q["change_counts"]), {"job_id": job_id, "slug": config.slug}
         ).one()
+        clearing_by_field: dict[str, int] = (
+            dict(conn.execute(text(Q["clearing_by_field"]), {"job_id": job_id}).all())  # type: ignore[arg-type]
+            if counts.clearing_rows
+            else {}
+        )
         changes = source_changes(
-            conn, job_id, config, records, filled, dict(counts.clearing_by_field), missing_sources
+            conn, job_id, config, records, filled, clearing_by_field, missing_sources
         )
         policy = config.review.on_source_change
         if changes and policy == "fail":
@@ -214,7 +221,8 @@ def check_job(
                 kinds=["source_change"],
                 accepted_by=CONFIG_DECIDER if policy == "accept" else None,
             )
-            record_holds(conn, job_id, mass_change(config, counts), kinds=["mass_change"])
+            breaker = mass_change(config, counts, clearing_by_field)
+            record_holds(conn, job_id, breaker, kinds=["mass_change"])
         blocking = len(blocking_holds(conn, job_id))
     if changes and policy == "fail":
         raise SourceChangeFailed(

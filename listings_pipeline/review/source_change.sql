@@ -45,19 +45,19 @@ WHERE j.slug = :slug AND j.id < :job_id AND j.status = 'completed'
 ORDER BY j.id DESC LIMIT 1;
 
 -- name: change_counts
--- What the job would do to the source's listings: rows that clear values (per field and in
--- all), rows that delete, and how many live listing_info the source brought in.
-SELECT
-    (SELECT count(*) FROM stage.listings_flat
-     WHERE job_id = :job_id AND change_kind = 'delete') AS deleting_rows,
-    (SELECT count(*) FROM stage.listings_flat
-     WHERE job_id = :job_id AND clears_fields IS NOT NULL AND change_kind = 'update') AS clearing_rows,
-    (SELECT coalesce(jsonb_object_agg(field, n), '{}') FROM (
-        SELECT f.field, count(*) AS n
-        FROM stage.listings_flat s CROSS JOIN LATERAL unnest(s.clears_fields) AS f(field)
-        WHERE s.job_id = :job_id AND s.clears_fields IS NOT NULL AND s.change_kind = 'update'
-        GROUP BY f.field) c) AS clearing_by_field,
-    (SELECT count(*) FROM pipeline.source_listing_info m
-     JOIN public.listing_info li ON li.id = m.listing_info_id
-     WHERE m.slug = :slug AND li.info_status <> 'missing_from_import'
-       AND NOT li.origin_deleted) AS source_listings;
+-- What the job would do to the source's listings, in one pass over its rows: rows that delete,
+-- rows that clear values; and how many live listing_info the source brought in.
+SELECT count(*) FILTER (WHERE change_kind = 'delete') AS deleting_rows,
+       count(*) FILTER (WHERE clears_fields IS NOT NULL AND change_kind = 'update') AS clearing_rows,
+       (SELECT count(*) FROM pipeline.source_listing_info m
+        JOIN public.listing_info li ON li.id = m.listing_info_id
+        WHERE m.slug = :slug AND li.info_status <> 'missing_from_import'
+          AND NOT li.origin_deleted) AS source_listings
+FROM stage.listings_flat WHERE job_id = :job_id;
+
+-- name: clearing_by_field
+-- Per field, the rows that would clear it (asked only when some row clears a value).
+SELECT f.field, count(*) AS n
+FROM stage.listings_flat s CROSS JOIN LATERAL unnest(s.clears_fields) AS f(field)
+WHERE s.job_id = :job_id AND s.clears_fields IS NOT NULL AND s.change_kind = 'update'
+GROUP BY f.field;
