@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -108,6 +109,7 @@ def cli() -> Any:
     (runner.configs / "coast-csv.yaml").write_text(yaml.safe_dump(COAST))
     yield runner
     runner("db", "stop")
+    shutil.rmtree(home, ignore_errors=True)
 
 
 def test_a_renamed_column_holds_the_job_and_production_keeps_its_emails(
