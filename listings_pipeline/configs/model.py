@@ -295,12 +295,42 @@ class ValidationSettings(Strict):
         return self.severities.get(rule) or RULES.get(rule, "error")
 
 
+class SourceChangeSettings(Strict):
+    """When a job's source looks changed against its previous completed import (issue 15).
+
+    A mapped field is *missing* when no record has it, *emptied* when its filled share falls
+    below (1 - max_filled_drop) of what it was, for fields filled in at least
+    `min_filled_share` of the records before; *far fewer records* is fewer than
+    (1 - max_records_drop) of the previous count. Checked only when the previous import had at
+    least `min_records` records (smaller sources vary too much for shares to mean anything).
+    """
+
+    min_records: int = Field(default=20, ge=1)
+    max_records_drop: float = Field(default=0.5, gt=0, le=1)
+    min_filled_share: float = Field(default=0.2, ge=0, le=1)
+    max_filled_drop: float = Field(default=0.5, gt=0, le=1)
+
+
+class MassChangeSettings(Strict):
+    """The circuit breaker: a job that would clear values of, or delete, more than `max_share`
+    of the source's listings is held whatever the review policy says (sources with fewer than
+    `min_listings` listings are not judged by share; max_share 1 turns it off)."""
+
+    max_share: float = Field(default=0.2, gt=0, le=1)
+    min_listings: int = Field(default=20, ge=1)
+
+
 class ReviewSettings(Strict):
-    """Which kinds of change a person must approve; everything else is approved automatically."""
+    """Which kinds of change a person must approve; everything else is approved automatically.
+    A source change (see SourceChangeSettings) holds the job (`hold`), fails it (`fail`), or is
+    accepted with what it clears (`accept`)."""
 
     require_review: list[Action] = Field(
         default_factory=lambda: ["delete", "duplicate", "error", "uncertain_match"]
     )
+    on_source_change: Literal["hold", "fail", "accept"] = "hold"
+    source_change: SourceChangeSettings = Field(default_factory=SourceChangeSettings)
+    mass_change: MassChangeSettings = Field(default_factory=MassChangeSettings)
 
 
 class GracePeriod(Strict):
