@@ -65,7 +65,7 @@ _DAY_LIST = re.compile(
 )
 # Rules split at ";" or at a comma between a time and a day ("9am-5pm, Sat 10-2"), not in a
 # list of days ("Mo,Fr 12:00-16:00").
-_RULES = re.compile(rf"\s*(?:;|\n|(?<=[0-9mf.]),(?=\s*{_DAY}\b))\s*")
+_RULES = re.compile(rf"\s*(?:;|\n|(?:(?<=[0-9m.])|(?<=off)|(?<=closed)),(?=\s*{_DAY}\b))\s*")
 _HOLIDAY_RULE = re.compile(r"^(?:ph|sh)\b")  # public/school holidays: no weekday to put them on
 
 

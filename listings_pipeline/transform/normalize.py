@@ -102,7 +102,7 @@ _DMS = re.compile(
     re.I,
 )
 
-_ISO_DATE = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[T ][0-9:.+\-Z]*)?$")
+_ISO_DATE = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[t ][0-9:.+\-z]*)?$")  # lower-cased
 _COMPACT_DATE = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
 _NUM_DATE = re.compile(r"^(\d{1,2})[-/.](\d{1,2})[-/.](\d{4}|\d{2})$")
 _WEEKDAY = re.compile(r"^(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?,?\s+")
@@ -131,6 +131,7 @@ _E164 = phonenumbers.PhoneNumberFormat.E164
 _NATIONAL = phonenumbers.PhoneNumberFormat.NATIONAL
 _PHONE_EXTENSION = re.compile(r"(?:ext\.?|extension|x|#)\s*\d+\s*$", re.I)
 _LETTER = re.compile(r"[A-Za-z]")
+_PHONE_LIST = re.compile(r"\s*(?:[;,|]|\s/\s|\bor\b)\s*")
 _EMAIL_SEPARATORS = re.compile(r"[;,\s]+")
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.\-]*://")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -533,6 +534,11 @@ def _phone(
         if region is None and row.get("loc_lat") is not None and row.get("loc_lng") is not None:
             region = country_at(float(row["loc_lat"]), float(row["loc_lng"]))
     phone = parse_phone(text, region)
+    if isinstance(phone, str) and _PHONE_LIST.search(text):
+        first = parse_phone(_PHONE_LIST.split(text, maxsplit=1)[0], region)
+        if isinstance(first, Phone):
+            issues.append(Issue(target, raw, "several numbers; kept the first", "warning", "phone"))
+            phone = first
     if isinstance(phone, str):
         unreadable(row, issues, target, raw, phone, "phone")
         return None
