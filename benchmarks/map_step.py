@@ -3,6 +3,8 @@
 
     python benchmarks/map_step.py [--size 10000] [--runs 5] [--src DIR ...]
 
+Each run is the fastest of three passes in one process (CPU seconds of the process, caches
+emptied before each pass).
 Each `--src` is a checkout of the project (for example `git archive main | tar -x -C DIR`):
 the runs alternate between the checkouts in fresh processes, so a before/after comparison is
 made in the same run on the same records. Prints the median seconds and records/s per checkout.
@@ -24,7 +26,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 
-def _time_once(config_path: Path, export: Path) -> float:
+def _time_once(config_path: Path, export: Path, passes: int = 3) -> float:
+    """The fastest of `passes` passes over the records (the machine is shared: the fastest
+    pass is the one least disturbed; the caches start empty in every pass)."""
     from listings_pipeline.configs.loader import load_config
     from listings_pipeline.transform.mapping import Mapper
     from listings_pipeline.transform.normalize import normalize_row
@@ -33,13 +37,29 @@ def _time_once(config_path: Path, export: Path) -> float:
     config = load_config(config_path)
     with export.open(newline="", encoding="utf-8") as f:
         records = list(csv.DictReader(f))
-    mapper = Mapper(config)
-    started = time.perf_counter()
-    for record in records:
-        row = mapper.map_record(record)
-        issues = normalize_row(row, config.transform)
-        validate_row(row, config.validation, prior=issues)
-    return time.perf_counter() - started
+    best = float("inf")
+    for _ in range(passes):
+        _clear_caches()
+        mapper = Mapper(config)
+        started = time.process_time()  # CPU seconds: less disturbed by other processes
+        for record in records:
+            row = mapper.map_record(record)
+            issues = normalize_row(row, config.transform)
+            validate_row(row, config.validation, prior=issues)
+        best = min(best, time.process_time() - started)
+    return best
+
+
+def _clear_caches() -> None:
+    """Empty every functools cache of the transform modules, so each pass parses afresh."""
+    from listings_pipeline.transform import compiled
+
+    for module in list(sys.modules.values()):
+        if getattr(module, "__name__", "").startswith("listings_pipeline.transform"):
+            for value in vars(module).values():
+                if callable(getattr(value, "cache_clear", None)):
+                    value.cache_clear()
+    compiled._plans.clear()
 
 
 def main(argv: list[str] | None = None) -> int:

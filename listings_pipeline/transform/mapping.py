@@ -18,12 +18,11 @@ from listings_pipeline.transform.targets import DAYS, FLAT_TARGETS, NUMBERED, WE
 CHILD_COLUMNS = ("images", "dates", "hours", "attributes")
 
 
-def _nested(value: Any) -> bool:
-    return isinstance(value, dict | list | tuple)
+_CONTAINERS = frozenset((dict, list, tuple))
 
 
 def _item(value: Any) -> Any:
-    return value if _nested(value) else str(value).strip()
+    return value if value.__class__ in _CONTAINERS else str(value).strip()
 
 
 @dataclass(frozen=True)
@@ -102,7 +101,15 @@ class Mapper:
             items = [value]
         else:
             items = str(value).split(self.delimiter)
-        return [_item(i) for i in items if i is not None and (_nested(i) or str(i).strip())]
+        kept: list[Any] = []
+        for item in items:
+            if item is None:
+                continue
+            if item.__class__ in _CONTAINERS:
+                kept.append(item)
+            elif text := str(item).strip():
+                kept.append(text)
+        return kept
 
     def note_fields(self, record: dict[str, Any]) -> None:
         """Remember which mapped source fields `record` has (for `missing_sources`)."""
@@ -116,11 +123,11 @@ class Mapper:
         images = [v for _, rule in self.images if (v := self._value(record, rule)) is not None]
         if self.image_list is not None:
             images.extend(self._list(self._value(record, self.image_list)))
-        row["images"] = [_item(i) for i in images]
+        row["images"] = [i if i.__class__ is str else _item(i) for i in images]
         attributes = [v for _, rule in self.attributes if (v := self._value(record, rule))]
         if self.attribute_list is not None:
             attributes.extend(self._list(self._value(record, self.attribute_list)))
-        row["attributes"] = [_item(a) for a in attributes]
+        row["attributes"] = [a if a.__class__ is str else _item(a) for a in attributes]
         dates = []
         for _, rules in sorted(self.dates.items()):
             entry = {k: self._value(record, r) for k, r in rules.items()}

@@ -153,8 +153,23 @@ WEB_URL = re.compile(
     r"(?:(?:[^\W_](?:[\w-]{0,61}[^\W_])?\.)+[^\W\d_][\w-]{1,62}|localhost|\d{1,3}(?:\.\d{1,3}){3})"
     r"(?::\d{1,5})?(?:[/?#]\S*)?$"
 )
+
+
+@lru_cache(maxsize=8192)
+def is_email(text: str) -> bool:
+    """EMAIL's verdict, cached: validation asks again about the value normalising just kept."""
+    return EMAIL.match(text) is not None
+
+
+@lru_cache(maxsize=8192)
+def is_web_url(text: str) -> bool:
+    """WEB_URL's verdict, cached like is_email."""
+    return WEB_URL.match(text) is not None
+
+
 # Columns that take one value; a nested object there is an issue, not text.
 _SCALAR_COLUMNS = tuple(c for c in TARGET_OF_COLUMN if c != "ci_socials")
+_CONTAINERS = frozenset((dict, list, tuple))
 
 
 # --- single values -------------------------------------------------------------------
@@ -223,6 +238,7 @@ def _excel_date(serial: float) -> date | None:
     return None
 
 
+@lru_cache(maxsize=4096)
 def parse_date(value: Any, month_first: bool = True) -> date | str:
     """A date, or a message saying why the value is not one. Numeric dates are read
     day-first when the first part is above 12, else by `month_first`; a number from a
@@ -236,7 +252,6 @@ def parse_date(value: Any, month_first: bool = True) -> date | str:
     return _parse_date_text(str(value).strip().lower(), month_first)
 
 
-@lru_cache(maxsize=4096)
 def _parse_date_text(text: str, month_first: bool) -> date | str:
     text = _WEEKDAY.sub("", text)  # "Tuesday, March 4, 2025"
     if match := _ISO_DATE.match(text) or _COMPACT_DATE.match(text):
@@ -301,6 +316,10 @@ def canonical_url(value: str, default_scheme: str = "https") -> str | None:
 
 def _text(value: Any) -> str | None:
     """Trimmed text without NUL characters, None when empty. Numbers become text."""
+    if value.__class__ is str:  # the common case first: this runs ~40 times a row
+        if _NUL in value:
+            value = value.replace(_NUL, "")
+        return value.strip() or None
     if value is None:
         return None
     if isinstance(value, float) and value.is_integer():
@@ -384,10 +403,10 @@ def normalize_row(
     plan = compiled(settings, _plan)
     issues: list[Issue] = []
     row["unparsed_values"] = None
-    for column in _SCALAR_COLUMNS:
-        value = row.get(column)
-        if isinstance(value, dict | list | tuple):
-            row[column] = _single(row, column, value, issues)
+    if not _CONTAINERS.isdisjoint(map(type, map(row.get, _SCALAR_COLUMNS))):  # C-level scan
+        for column in _SCALAR_COLUMNS:
+            if type(row.get(column)) in _CONTAINERS:
+                row[column] = _single(row, column, row[column], issues)
     for column in TEXT_COLUMNS:
         value = row.get(column)
         if value is None:
@@ -578,7 +597,7 @@ def _email(row: Row, issues: list[Issue]) -> None:
                 )
             )
         text = several[0] if several else None
-        if text is not None and not EMAIL.match(text):
+        if text is not None and not is_email(text):
             unreadable(row, issues, "contact_info.email", raw, "not an email address", "email")
             text = None
     row["ci_email"] = text
@@ -589,7 +608,7 @@ def _url(row: Row, raw: Any, target: str, scheme: str, issues: list[Issue]) -> s
     if text is None:
         return None
     url = canonical_url(text, scheme)
-    if url is None or not WEB_URL.match(url):
+    if url is None or not is_web_url(url):
         unreadable(row, issues, target, raw, "not a web address (http/https)", "url")
         return None
     return url
@@ -691,13 +710,15 @@ def _images(row: Row, plan: _Plan, issues: list[Issue]) -> None:
     seen: set[str] = set()
     kept: list[str] = []
     for number, raw in enumerate(_listed(images), start=1):
-        target = f"listing_images.image_{number}"
-        text = _item_text(row, raw, target, issues)
+        if raw.__class__ in _CONTAINERS:
+            text = _item_text(row, raw, f"listing_images.image_{number}", issues)
+        else:
+            text = _text(raw)
         if text is None:
             continue
         # A path relative to the source site stays as given; anything else is a link.
         if not text.startswith("/") or text.startswith("//"):
-            text = _url(row, text, target, plan.scheme, issues)
+            text = _url(row, text, f"listing_images.image_{number}", plan.scheme, issues)
         if text is not None and text not in seen:
             seen.add(text)
             kept.append(text)
@@ -714,7 +735,11 @@ def _attributes(row: Row, plan: _Plan, issues: list[Issue]) -> None:
     seen: set[str] = set()
     kept: list[str] = []
     for number, raw in enumerate(_listed(attributes), start=1):
-        text = _item_text(row, raw, f"bridge_attributes_listings.attribute_{number}", issues)
+        if raw.__class__ in _CONTAINERS:
+            target = f"bridge_attributes_listings.attribute_{number}"
+            text = _item_text(row, raw, target, issues)
+        else:
+            text = _text(raw)
         if text is None:
             continue
         text = clean_text(text) if cleanup else _SPACES.sub(" ", text)
@@ -757,11 +782,7 @@ def _dates(row: Row, month_first: bool, issues: list[Issue]) -> None:
             if _text(raw) is None:
                 parsed[key] = None
                 continue
-            given = (
-                raw
-                if isinstance(raw, date | int | float) and not isinstance(raw, bool)
-                else _text(raw)
-            )
+            given = _text(raw) if raw.__class__ is str else raw
             result = parse_date(given, month_first)
             if isinstance(result, str):
                 unreadable(row, issues, target, raw, result, "date")
@@ -850,38 +871,54 @@ def _day_range(
     kept.extend({"day_id": day_id, "open_time": o, "close_time": c} for o, c in ranges)
 
 
+@lru_cache(maxsize=4096)
+def _open_close_range(opens: str, closes: str) -> tuple[str, str | None] | tuple[()] | None:
+    """A day's open and close texts read together: (open, close) as one range (so 9 / 5 is
+    09:00-17:00), () when the day is closed, None when each must be read alone."""
+    opens, closes = opens.replace(_NUL, "").strip(), closes.replace(_NUL, "").strip()
+    if (not opens or opens.lower() in CLOSED) and (not closes or closes.lower() in CLOSED):
+        return ()
+    if not opens or not closes or opens.lower() in CLOSED or closes.lower() in CLOSED:
+        return None
+    pair = parse_hours(f"{opens} - {closes}")
+    return pair[0] if not isinstance(pair, str) and len(pair) == 1 else None
+
+
 def _open_close(
     row: Row, entry: dict[str, Any], kept: list[dict[str, Any]], issues: list[Issue]
 ) -> None:
     day_id = entry.get("day_id")
-    day = _day_name(day_id)
     raw_open, raw_close = entry.get("open_time"), entry.get("close_time")
-    texts = {
-        key: None if isinstance(raw, dict | list | tuple) else _text(raw)
-        for key, raw in (("open", raw_open), ("close", raw_close))
-    }
-    if all(t is None or t.lower() in CLOSED for t in texts.values()) and not any(
-        isinstance(r, dict | list | tuple) for r in (raw_open, raw_close)
+    if type(raw_open) is str and type(raw_close) is str:  # the common case, cached
+        both = _open_close_range(raw_open, raw_close)
+        if both is not None:
+            if both:
+                kept.append({"day_id": day_id, "open_time": both[0], "close_time": both[1]})
+            return
+    opens = None if raw_open.__class__ in _CONTAINERS else _text(raw_open)
+    closes = None if raw_close.__class__ in _CONTAINERS else _text(raw_close)
+    open_closed = opens is None or opens.lower() in CLOSED
+    close_closed = closes is None or closes.lower() in CLOSED
+    if not open_closed and not close_closed:
+        both = _open_close_range(opens, closes)  # type: ignore[arg-type]
+        if both is not None:
+            kept.append({"day_id": day_id, "open_time": both[0], "close_time": both[1]})
+            return
+    if (
+        open_closed
+        and close_closed
+        and raw_open.__class__ not in _CONTAINERS
+        and raw_close.__class__ not in _CONTAINERS
     ):
         return  # closed that day: no opening hours row
-    opens, closes = texts["open"], texts["close"]
-    if opens and closes and opens.lower() not in CLOSED and closes.lower() not in CLOSED:
-        pair = parse_hours(f"{opens} - {closes}")  # the range rules read 9 / 5 as 9-17
-        if not isinstance(pair, str) and len(pair) == 1:
-            kept.append({"day_id": day_id, "open_time": pair[0][0], "close_time": pair[0][1]})
-            return
+    day = _day_name(day_id)
     parsed: dict[str, Any] = {"day_id": day_id}
     for part, raw, text in (("open", raw_open, opens), ("close", raw_close, closes)):
         key = f"{part}_time"
-        if isinstance(raw, dict | list | tuple):
-            unreadable(
-                row,
-                issues,
-                f"opening_hours.{day}_{part}",
-                raw,
-                "a nested object where a time is expected",
-                "nested",
-            )
+        target = f"opening_hours.{day}_{part}"
+        if raw.__class__ in _CONTAINERS:
+            message = "a nested object where a time is expected"
+            unreadable(row, issues, target, raw, message, "nested")
             parsed[key] = None
             continue
         if text is None or text.lower() in CLOSED:
@@ -889,13 +926,7 @@ def _open_close(
             continue
         result = parse_time(text if isinstance(raw, str) else raw)
         if result is None:
-            unreadable(
-                row,
-                issues,
-                f"opening_hours.{day}_{part}",
-                raw,
-                "not a time of day (expected HH:MM)",
-                "time",
-            )
+            message = "not a time of day (expected HH:MM)"
+            unreadable(row, issues, target, raw, message, "time")
         parsed[key] = result
     kept.append(parsed)

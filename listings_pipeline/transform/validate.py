@@ -26,9 +26,7 @@ from listings_pipeline.configs.model import RULES, ValidationSettings
 from listings_pipeline.transform.compiled import compiled
 from listings_pipeline.transform.fields import COLLECTIONS, DAY_NAMES, column_of, target_of
 from listings_pipeline.transform.issues import Issue
-from listings_pipeline.transform.normalize import EMAIL as _EMAIL
-from listings_pipeline.transform.normalize import STATUSES
-from listings_pipeline.transform.normalize import WEB_URL as _URL
+from listings_pipeline.transform.normalize import STATUSES, is_email, is_web_url
 
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 _LOCAL_PHONE = re.compile(r"^\+?[\d\s().\-/]{7,}(?:\s*(?:ext\.?|x)\s*\d+)?$")
@@ -93,9 +91,9 @@ def _is_phone(value: Any) -> bool:
 _DATA_TYPES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "numeric": (_is_number, "not a number"),
     "integer": (_is_integer, "not a whole number"),
-    "email": (lambda v: bool(_EMAIL.match(str(v))), "not an email address"),
+    "email": (lambda v: is_email(str(v)), "not an email address"),
     "phone": (_is_phone, "not a phone number"),
-    "url": (lambda v: bool(_URL.match(str(v))), "not a web address (http/https)"),
+    "url": (lambda v: is_web_url(str(v)), "not a web address (http/https)"),
     "date": (_is_date, "not a date (YYYY-MM-DD)"),
     "time": (lambda v: bool(_HHMM.match(str(v))), "not a time of day (HH:MM)"),
     "boolean": (lambda v: isinstance(v, bool), "not true/false"),
@@ -244,7 +242,7 @@ def validate_row(
     if email is not None:
         c.check(
             "email",
-            bool(_EMAIL.match(str(email))),
+            is_email(str(email)),
             "contact_info.email",
             email,
             "not an email address",
@@ -271,7 +269,7 @@ def validate_row(
     if url is not None:
         c.check(
             "url",
-            bool(_URL.match(str(url))),
+            is_web_url(str(url)),
             "contact_info.website_url",
             url,
             "not a web address (http/https)",
@@ -282,7 +280,7 @@ def validate_row(
             if isinstance(link, str) and link.startswith(("http:", "https:")):
                 c.check(
                     "url",
-                    bool(_URL.match(str(link))),
+                    is_web_url(str(link)),
                     f"contact_info.socials.{network}",
                     link,
                     "not a web address",
@@ -291,7 +289,7 @@ def validate_row(
         if not str(image).startswith("/") or str(image).startswith("//"):
             c.check(
                 "url",
-                bool(_URL.match(str(image))),
+                is_web_url(str(image)),
                 f"listing_images.image_{number}",
                 image,
                 "not a web address (http/https)",
