@@ -9,17 +9,21 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from listings_pipeline.configs.loader import load_config
-from listings_pipeline.pipeline import import_stage, start_job, transform_stage
+from listings_pipeline.pipeline import import_stage, promote_stage, start_job, transform_stage
+from listings_pipeline.review.decisions import decide
 
 DATA = Path(__file__).resolve().parent.parent / "benchmarks" / "data"
 
 
-def run_feed(engine: Engine, slug: str, file_name: str) -> list[dict]:
+def run_feed(engine: Engine, slug: str, file_name: str, *, promote: bool = False) -> list[dict]:
     config = load_config(DATA / f"{slug}.yaml")
     path = DATA / file_name
     job_id = start_job(engine, config, input_path=path)
     import_stage(engine, job_id, config, path)
     transform_stage(engine, job_id, config)
+    if promote:  # the refused rows (no name) rejected, the rest promoted as they are
+        decide(engine, job_id, "reject", reviewer="test", kind="error")
+        promote_stage(engine, job_id, config, promoted_by="test")
     with engine.connect() as conn:
         raw = conn.connection.driver_connection
         cursor = raw.execute(
@@ -47,7 +51,7 @@ def test_csv_without_a_country_column(engine: Engine) -> None:
 
 
 def test_nested_json_export(engine: Engine) -> None:
-    rows = run_feed(engine, "osm-vegetarian-json", "osm_vegetarian_places.json")
+    rows = run_feed(engine, "osm-vegetarian-json", "osm_vegetarian_places.json", promote=True)
     assert len(rows) == 437
     refused = [r for r in rows if r["validation_errors"]]
     # Only places without a name (required) are refused: 7 of 437.
@@ -68,3 +72,16 @@ def test_nested_json_export(engine: Engine) -> None:
     assert len(phones) >= 85
     assert {p[:3] for p in phones} >= {"+49", "+43", "+44", "+42"}
     assert "+16047327700" in phones  # "6047327700": a Vancouver place's number, no country
+    # Promoted: several ranges a day, past-midnight closes and 24:00 reach production.
+    with engine.connect() as conn:
+        raw = conn.connection.driver_connection
+        listings = raw.execute("SELECT count(*) FROM public.listings").fetchone()[0]
+        per_day = raw.execute(
+            "SELECT max(n) FROM (SELECT count(*) AS n FROM public.opening_hours"
+            " GROUP BY listing_info_id, day_id) d"
+        ).fetchone()[0]
+        overnight = raw.execute(
+            "SELECT count(*) FROM public.opening_hours WHERE close_time < open_time"
+        ).fetchone()[0]
+    assert listings == 430
+    assert per_day == 2 and overnight > 0
