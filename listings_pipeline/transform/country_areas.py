@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pycountry
 
-_DATA = Path(__file__).with_name("data") / "countries-50m.json.gz"
+DATA = Path(__file__).with_name("data") / "countries-50m.json.gz"
 _BAND = 0.25  # degrees of latitude per edge bucket
 _NEAR = 0.1  # degrees: how far outside every outline a point may still take the nearest one
 
@@ -64,7 +64,7 @@ def _alpha2(properties: dict) -> str | None:
 
 @cache
 def _atlas() -> _Atlas:
-    topology = json.loads(gzip.decompress(_DATA.read_bytes()))
+    topology = json.loads(gzip.decompress(DATA.read_bytes()))
     (sx, sy), (tx, ty) = topology["transform"]["scale"], topology["transform"]["translate"]
     arcs: list[list[tuple[float, float]]] = []
     for arc in topology["arcs"]:  # delta-encoded quantized positions

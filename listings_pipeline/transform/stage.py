@@ -163,6 +163,7 @@ def transform_fingerprint(config: SourceConfig) -> bytes:
     code = [Path(m.__file__).read_bytes() for m in modules]  # type: ignore[arg-type]
     code += [m.path.read_bytes() for m in migrations()]
     code.append(load_sql(__file__, "stage.sql").encode())
+    code.append(country_areas.DATA.read_bytes())  # the outlines phones' countries come from
     settings = orjson.dumps(
         {
             "transform": config.transform.model_dump(mode="json"),
