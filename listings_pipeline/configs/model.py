@@ -156,21 +156,26 @@ class TransformSettings(Strict):
 Severity = Literal["error", "warning", "off"]
 DataType = Literal["numeric", "integer", "email", "phone", "url", "date", "time", "boolean"]
 # Validation rules whose severity a config may change (README "Validation rules").
+# A value that cannot be read (a phone, a date, an email...) is a warning: the row goes on with
+# that field empty and the source value kept beside it (stage unparsed_values). Errors are for
+# required fields and the rules a config writes itself (data_types, patterns, bounds,
+# categories), and for any rule `validation.severities` raises to error.
 RULES: dict[str, Severity] = {
-    "required": "error",  # a required field is empty
-    "lat_lng": "error",  # lat/lng not a number or outside lat_bounds / lng_bounds
+    "required": "error",  # a required field is empty (or its value could not be read)
+    "lat_lng": "warning",  # lat/lng not a number or outside lat_bounds / lng_bounds
     "lat_lng_pair": "warning",  # only one of lat and lng
     "lat_lng_zero": "warning",  # 0,0: almost always a placeholder
-    "email": "error",
-    "phone": "error",
-    "url": "error",
-    "date": "error",  # not a real date
+    "email": "warning",
+    "phone": "warning",
+    "url": "warning",
+    "date": "warning",  # not a date
     "date_range": "error",  # end before start
-    "time": "error",  # not a time of day, or day_id not 1-7
-    "hours_order": "warning",  # closes before it opens (may be overnight)
-    "country": "error",  # not an ISO 3166-1 country
-    "status": "error",  # not in the status vocabulary
-    "boolean": "error",
+    "time": "warning",  # not a time of day or opening hours, or day_id not 1-7
+    "hours_order": "warning",  # closes before it opens (and not in the small hours)
+    "country": "warning",  # not an ISO 3166-1 country
+    "status": "warning",  # not in the status vocabulary
+    "boolean": "warning",
+    "nested": "warning",  # a nested object or list where a single value is expected
     "data_type": "error",  # a value does not fit validation.data_types
     "pattern": "error",  # business_rules.patterns
     "dmo_geographic_bounds": "error",

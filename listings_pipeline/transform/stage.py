@@ -42,7 +42,7 @@ from listings_pipeline.transform.fuzzy import match_unmatched
 from listings_pipeline.transform.geocode import Geocoder, geocode_stage
 from listings_pipeline.transform.issues import format_issues
 from listings_pipeline.transform.mapping import Mapper
-from listings_pipeline.transform.normalize import normalize_row
+from listings_pipeline.transform.normalize import dmo_country, normalize_row
 from listings_pipeline.transform.validate import validate_row
 
 Q = load_queries(__file__, "stage.sql")
@@ -67,10 +67,10 @@ COPY_COLUMNS = (
     "loc_address1", "loc_address2", "loc_region", "loc_city", "loc_state", "loc_zip",
     "loc_country", "loc_lat", "loc_lng", "loc_lat_original", "loc_lng_original",
     "images", "dates", "hours", "attributes",
-    "validation_errors", "validation_warnings", "quality_score",
+    "validation_errors", "validation_warnings", "quality_score", "unparsed_values",
     "record_hash", "reuse_id",
 )  # fmt: skip
-_JSON_COLUMNS = {"ci_socials", "images", "dates", "hours", "attributes"}
+_JSON_COLUMNS = {"ci_socials", "images", "dates", "hours", "attributes", "unparsed_values"}
 # Taken from the earlier row of a reused record only when the batch goes into the stage table.
 _BIG_COLUMNS = ("listing_info_description", "images", "dates", "hours", "attributes")
 LOOKUP_STEPS = (
@@ -148,7 +148,9 @@ def transform_fingerprint(config: SourceConfig) -> bytes:
     settings, and the code, SQL (hash functions included) and libraries that map, normalise,
     validate and hash."""
     from listings_pipeline.transform import (
+        clock,
         countries,
+        country_areas,
         fields,
         issues,
         mapping,
@@ -157,10 +159,21 @@ def transform_fingerprint(config: SourceConfig) -> bytes:
         validate,
     )
 
-    modules = (countries, fields, issues, mapping, normalize, targets, validate)
+    modules = (
+        clock,
+        countries,
+        country_areas,
+        fields,
+        issues,
+        mapping,
+        normalize,
+        targets,
+        validate,
+    )
     code = [Path(m.__file__).read_bytes() for m in modules]  # type: ignore[arg-type]
     code += [m.path.read_bytes() for m in migrations()]
     code.append(load_sql(__file__, "stage.sql").encode())
+    code.append(country_areas.DATA.read_bytes())  # the outlines phones' countries come from
     settings = orjson.dumps(
         {
             "transform": config.transform.model_dump(mode="json"),
@@ -319,6 +332,7 @@ class _Stager:
         self.staged = 0
         self.reused = 0
         self.map_seconds = 0.0
+        self.dmo_country = dmo_country(config.validation)
 
     def stage(self, store: RawStore, files: list, done: int) -> None:
         chunk: list[tuple[int, RawLine, str]] = []
@@ -387,7 +401,7 @@ class _Stager:
 
     def _map(self, record: dict[str, Any]) -> dict[str, Any]:
         row = self.mapper.map_record(record)
-        issues = normalize_row(row, self.config.transform)
+        issues = normalize_row(row, self.config.transform, dmo_country=self.dmo_country)
         result = validate_row(row, self.config.validation, prior=issues)
         row.update(
             validation_errors=format_issues(result.errors),

@@ -59,7 +59,8 @@ UPDATE batch_rows b SET (
     listing_visible, info_status, info_visible, ci_name, ci_email, ci_local_phone,
     ci_international_phone, ci_website_url, ci_socials, loc_address1, loc_address2, loc_region,
     loc_city, loc_state, loc_zip, loc_country, loc_lat, loc_lng, loc_lat_original,
-    loc_lng_original, validation_errors, validation_warnings, quality_score, listing_match_hash,
+    loc_lng_original, validation_errors, validation_warnings, quality_score, unparsed_values,
+    listing_match_hash,
     listing_content_hash, listing_info_content_hash, location_content_hash,
     contact_info_content_hash, images_content_hash, opening_dates_content_hash,
     opening_hours_content_hash, attributes_content_hash
@@ -69,8 +70,8 @@ UPDATE batch_rows b SET (
            ci_international_phone, ci_website_url, ci_socials, loc_address1, loc_address2,
            loc_region, loc_city, loc_state, loc_zip, loc_country, loc_lat, loc_lng,
            loc_lat_original, loc_lng_original, validation_errors, validation_warnings,
-           quality_score, listing_match_hash, listing_content_hash, listing_info_content_hash,
-           location_content_hash, contact_info_content_hash, images_content_hash,
+           quality_score, unparsed_values, listing_match_hash, listing_content_hash,
+           listing_info_content_hash, location_content_hash, contact_info_content_hash, images_content_hash,
            opening_dates_content_hash, opening_hours_content_hash, attributes_content_hash
     FROM stage.listings_flat p WHERE p.id = b.reuse_id)
 WHERE b.reuse_id IS NOT NULL;
