@@ -124,6 +124,7 @@ READ = Access("pipeline:read")
 REVIEW = Access("pipeline:review")
 PROMOTE = Access("pipeline:promote")
 ADMIN = Access("pipeline:admin")
+ACCOUNTS_ADMIN = Access("accounts:admin")
 
 
 def routes_of(app: Any) -> list[Any]:
