@@ -82,9 +82,9 @@ def check_policy(password: str, username: str | None = None) -> None:
         result = zxcvbn(password[:_ZXCVBN_MAX], user_inputs=words)
     if result["score"] < MIN_STRENGTH:
         feedback = result["feedback"]
-        why = feedback["warning"] or "it is easy to guess"
+        why = (feedback["warning"] or "it is a common pattern").rstrip(".")
         hint = " ".join(feedback["suggestions"][:1])
-        raise PasswordPolicyError(f"password is too easy to guess: {why} {hint}".strip())
+        raise PasswordPolicyError(f"password is too easy to guess: {why}. {hint}".strip())
 
 
 def hash_password(password: str, username: str | None = None) -> str:
