@@ -35,7 +35,7 @@ def db(engine: Engine) -> Engine:
         conn.execute(
             text(
                 "TRUNCATE auth.users, auth.sessions, auth.api_tokens, auth.user_roles,"
-                " auth.login_throttle"
+                " auth.login_throttle, auth.login_devices"
             )
         )
         conn.execute(

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
 from listings_pipeline.console import add_user, grant_role
-from listings_pipeline.console.security import SESSION_COOKIE
+from listings_pipeline.console.security import DEVICE_COOKIE, SESSION_COOKIE
 from listings_pipeline.console.users import (
     AccountError,
     LoginThrottled,
@@ -129,6 +129,54 @@ def test_one_address_guessing_many_accounts_is_throttled(db: Engine) -> None:  #
     # Another address, and the user it was not guessing at, are not affected.
     make_user(db, "cal")
     assert login(db, "cal", PASSWORD, "192.0.2.44") is not None
+
+
+def test_a_browser_used_before_gets_in_while_others_keep_the_account_locked(
+    app: Any,  # noqa: F811
+    db: Engine,  # noqa: F811
+) -> None:
+    make_user(db, "ola", "pipeline_viewer")
+    browser = login_client(app, "ola")
+    device = browser.cookies.get(DEVICE_COOKIE)
+    assert device, "a successful login marks the browser as known"
+    browser.post("/logout", data={"csrf_token": browser.get("/api/v1/me").json()["csrf_token"]})
+
+    # Someone who knows the username fails on purpose, from elsewhere, waiting out each delay,
+    # until the account is locked for 32 s.
+    for _ in range(10):
+        assert login(db, "ola", WRONG, "198.51.100.66") is None
+        let_locks_pass(db)
+    assert login(db, "ola", WRONG, "198.51.100.66") is None
+    assert lock_seconds(db, "account") == [32]
+    stranger = TestClient(app, follow_redirects=False)
+    form = stranger.get("/login").text.split('name="csrf_token" value="')[1].split('"')[0]
+    refused = stranger.post(
+        "/login", data={"username": "ola", "password": PASSWORD, "csrf_token": form}
+    )
+    assert refused.status_code == 429
+
+    # Ola's own browser is counted on its own: she gets in, and gets a fresh device cookie.
+    again = browser.get("/login").text.split('name="csrf_token" value="')[1].split('"')[0]
+    response = browser.post(
+        "/login", data={"username": "ola", "password": PASSWORD, "csrf_token": again}
+    )
+    assert response.status_code == 303
+    assert browser.cookies.get(DEVICE_COOKIE) not in (None, device)
+    with pytest.raises(LoginThrottled):  # the attacker's lock still holds
+        login(db, "ola", PASSWORD, "198.51.100.66")
+    # The old device cookie was replaced, and a device cookie helps only its own user.
+    with pytest.raises(LoginThrottled):
+        login(db, "ola", PASSWORD, "192.0.2.8", device)
+    make_user(db, "pat")
+    pat_device = login_client(app, "pat").cookies.get(DEVICE_COOKIE)
+    with pytest.raises(LoginThrottled):
+        login(db, "ola", PASSWORD, "192.0.2.8", pat_device)
+    # Guessing through a known browser is throttled too, under the device's own count.
+    ola_device = browser.cookies.get(DEVICE_COOKIE)
+    for _ in range(6):
+        assert login(db, "ola", WRONG, "192.0.2.9", ola_device) is None
+    with pytest.raises(LoginThrottled):
+        login(db, "ola", PASSWORD, "192.0.2.9", ola_device)
 
 
 def test_forty_wrong_logins_over_http_are_throttled_then_the_lockout_ends(

@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 
 from listings_pipeline.console.security import (
     CSRF_HEADER,
+    DEVICE_COOKIE,
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
     routes_of,
@@ -212,10 +213,10 @@ def test_cookies_are_secure_when_the_console_is_served_over_https(
             data={"username": "sam", "password": PASSWORD, "csrf_token": token},
             headers={"Cookie": f"{LOGIN_CSRF_COOKIE}={token}"},
         )
-        session_cookie = next(
-            c for c in response.headers.get_list("set-cookie") if c.startswith(SESSION_COOKIE)
-        )
-        for cookie in (login_cookie, session_cookie):
+        set_cookies = response.headers.get_list("set-cookie")
+        session_cookie = next(c for c in set_cookies if c.startswith(SESSION_COOKIE))
+        device_cookie = next(c for c in set_cookies if c.startswith(DEVICE_COOKIE))
+        for cookie in (login_cookie, session_cookie, device_cookie):
             assert ("; secure" in cookie.lower()) is secure, cookie
             assert "httponly" in cookie.lower()
         hsts = response.headers.get("strict-transport-security")

@@ -18,6 +18,7 @@ from listings_pipeline.console import config_files, launcher, passwords, queries
 from listings_pipeline.console.rendering import render
 from listings_pipeline.console.security import (
     ADMIN,
+    DEVICE_COOKIE,
     LOGIN_CSRF_COOKIE,
     READ,
     SESSION_COOKIE,
@@ -27,11 +28,13 @@ from listings_pipeline.console.security import (
     tokens_match,
 )
 from listings_pipeline.console.users import (
+    DEVICE_TTL_DAYS,
     SESSION_TTL_SECONDS,
     LoginThrottled,
     Principal,
     create_session,
     end_session,
+    remember_device,
 )
 from listings_pipeline.console.users import login as throttled_login
 from listings_pipeline.settings import get_console_settings, get_settings
@@ -123,8 +126,9 @@ def login(
         raise HTTPException(403, "The login form was stale or did not come from this site.")
     engine = engine_of(request)
     address = request.client.host if request.client else None
+    device = request.cookies.get(DEVICE_COOKIE)
     try:
-        user_id = throttled_login(engine, username, password, address)
+        user_id = throttled_login(engine, username, password, address, device)
     except LoginThrottled as err:
         message = (
             "Too many failed logins for this account or from this address."
@@ -153,6 +157,15 @@ def login(
         secure=cookie_secure(request),
     )
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
+    response.set_cookie(
+        DEVICE_COOKIE,
+        remember_device(engine, user_id, device),
+        max_age=DEVICE_TTL_DAYS * 86400,
+        path="/login",  # sent only to the login form
+        httponly=True,
+        samesite="lax",
+        secure=cookie_secure(request),
+    )
     return response
 
 

@@ -23,6 +23,7 @@ from listings_pipeline.console.users import Principal, api_token_principal, sess
 
 SESSION_COOKIE = "lp_session"
 LOGIN_CSRF_COOKIE = "lp_login_csrf"
+DEVICE_COOKIE = "lp_device"  # a browser this user logged in from before (login throttling)
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

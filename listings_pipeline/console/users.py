@@ -211,14 +211,35 @@ def _address_key(address: str | None) -> str:
     return str(ip)
 
 
-def login(engine: Engine, username: str, password: str, address: str | None) -> int | None:
+DEVICE_TTL_DAYS = 180
+
+
+def login(
+    engine: Engine,
+    username: str,
+    password: str,
+    address: str | None,
+    device: str | None = None,
+) -> int | None:
     """`authenticate`, throttled per account and per client address (see sql/073).
 
     Raises LoginThrottled, before any password is hashed, while either is locked. Returns the
     user id, or None for a wrong username or password (same work and time either way).
+    `device` is the browser's device cookie: when an earlier login of this user issued it,
+    the attempt is counted under the device instead of the account, so that someone failing
+    on purpose cannot lock the owner out of a browser they used before (sql/075).
     """
     settings = get_console_settings()
-    keys = {"account_key": _account_key(username), "address_key": _address_key(address)}
+    account_key = _account_key(username)
+    if device:
+        name = username.strip().lower()
+        with engine.connect() as conn:
+            known = conn.execute(
+                query("login_device_known"), {"token_hash": token_hash(device), "username": name}
+            ).first()
+        if known is not None:
+            account_key = "device:" + token_hash(device)
+    keys = {"account_key": account_key, "address_key": _address_key(address)}
     with engine.begin() as conn:
         wait = conn.execute(
             query("login_attempt"),
@@ -240,6 +261,19 @@ def login(engine: Engine, username: str, password: str, address: str | None) -> 
                 {**keys, "address_free": settings.login_free_failures_address},
             )
     return user_id
+
+
+def remember_device(engine: Engine, user_id: int, old_device: str | None) -> str:
+    """A new device cookie value for the browser `user_id` just logged in from."""
+    device = secrets.token_urlsafe(32)
+    with engine.begin() as conn:
+        old_hash = token_hash(old_device) if old_device else None
+        conn.execute(query("login_device_delete"), {"token_hash": old_hash})
+        conn.execute(
+            query("login_device_insert"),
+            {"token_hash": token_hash(device), "user_id": user_id, "ttl_days": DEVICE_TTL_DAYS},
+        )
+    return device
 
 
 def unlock(engine: Engine, username: str) -> bool:
