@@ -63,6 +63,7 @@ class ConsoleSettings:
     login_max_lock_seconds: int  # the delays double up to this lockout
     login_forget_seconds: int  # failures are forgotten after this long without one
     password_hash_slots: int  # Argon2 hashes at once in a process, 64 MiB each
+    password_hash_wait_seconds: int  # a login waits this long for a slot, then 503
     api_token_days: int  # default lifetime of a new API token
 
     @property
@@ -91,5 +92,6 @@ def get_console_settings() -> ConsoleSettings:
         login_max_lock_seconds=_int_env("LISTINGS_LOGIN_MAX_LOCK_SECONDS", 900, 1),
         login_forget_seconds=_int_env("LISTINGS_LOGIN_FORGET_SECONDS", 3600, 60),
         password_hash_slots=_int_env("LISTINGS_PASSWORD_HASH_SLOTS", 1, 1),
+        password_hash_wait_seconds=_int_env("LISTINGS_PASSWORD_HASH_WAIT_SECONDS", 30, 1),
         api_token_days=_int_env("LISTINGS_API_TOKEN_DAYS", 90, 1),
     )

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
-from listings_pipeline.console import add_user, grant_role
+from listings_pipeline.console import add_user, grant_role, passwords
 from listings_pipeline.console.security import DEVICE_COOKIE, SESSION_COOKIE
 from listings_pipeline.console.users import (
     AccountError,
@@ -244,8 +244,22 @@ def test_twenty_parallel_logins_keep_the_console_memory_flat(
     db: Engine,  # noqa: F811
     config_dir: Path,
 ) -> None:
-    users = [make_user(db, f"crowd{i}", "pipeline_viewer") for i in range(20)]
-    with served_in_subprocess(database_url(), config_dir) as (base, process):
+    make_user(db, "crowd0", "pipeline_viewer")
+    with db.begin() as conn:  # 19 more with the same password: one hash, not twenty, to set up
+        conn.execute(
+            text(
+                "INSERT INTO auth.users (username, password_hash)"
+                " SELECT 'crowd' || i, password_hash FROM auth.users, generate_series(1, 19) i"
+                " WHERE username = 'crowd0'"
+            )
+        )
+    users = [f"crowd{i}" for i in range(20)]
+    for user in users[1:]:
+        grant_role(db, user, "pipeline_viewer")
+    # Memory is measured here, not speed: on a loaded box a hash may take a second, so the
+    # logins may wait for their slot longer than the default 30 s.
+    wait = {"LISTINGS_PASSWORD_HASH_WAIT_SECONDS": "300"}
+    with served_in_subprocess(database_url(), config_dir, **wait) as (base, process):
 
         def login_form() -> tuple[httpx.Client, str]:
             client = httpx.Client(base_url=base, follow_redirects=False, timeout=60)
@@ -298,6 +312,26 @@ def test_twenty_parallel_logins_keep_the_console_memory_flat(
     )
     assert statuses == [303] * 20
     assert growth_mb < 100
+
+
+def test_a_login_that_cannot_get_a_hashing_slot_in_time_is_told_to_retry(
+    app: Any,  # noqa: F811
+    db: Engine,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    make_user(db, "quin", "pipeline_viewer")
+    monkeypatch.setenv("LISTINGS_PASSWORD_HASH_WAIT_SECONDS", "1")
+    client = TestClient(app, follow_redirects=False)
+    form = client.get("/login").text.split('name="csrf_token" value="')[1].split('"')[0]
+    data = {"username": "quin", "password": PASSWORD, "csrf_token": form}
+    with passwords._slot():  # every slot (the default: one) busy with another login's hash
+        started = time.perf_counter()
+        busy = client.post("/login", data=data)
+        waited = time.perf_counter() - started
+    assert busy.status_code == 503 and busy.headers["retry-after"] == "5"
+    assert "Too many logins at once" in busy.text
+    assert waited >= 1
+    assert client.post("/login", data=data).status_code == 303  # the slot is free again
 
 
 # --- password policy -----------------------------------------------------------------------

@@ -171,6 +171,7 @@ async def _invalid_request(request: Request, exc: RequestValidationError) -> Res
 
 def create_app(engine_factory: Callable[[], Engine] = get_engine) -> FastAPI:
     """The console. `engine_factory` is called once, on the first request that needs it."""
+    get_console_settings()  # a malformed LISTINGS_LOGIN_* or similar fails here, not per request
     from listings_pipeline.console import account_pages, api, pages, review_pages
 
     app = ConsoleApp(

@@ -7,7 +7,8 @@ login can upgrade the hash. (hashlib.scrypt would need all of that written by ha
 
 Each hash takes 64 MiB, and argon2-cffi releases the GIL: twenty parallel logins once grew the
 console by 870 MB. So every hash and verification takes one of a few slots
-(LISTINGS_PASSWORD_HASH_SLOTS, default 1); the others wait their turn, a bounded time.
+(LISTINGS_PASSWORD_HASH_SLOTS, default 1); the others wait their turn, a bounded time
+(LISTINGS_PASSWORD_HASH_WAIT_SECONDS, default 30).
 
 The policy follows NIST SP 800-63B 5.1.1.2: a minimum length, and no password that is common,
 breached, repetitive or built from the username. zxcvbn (Dropbox's estimator, Python port)
@@ -39,7 +40,6 @@ MIN_STRENGTH = 3  # zxcvbn score 0-4; 3 means about 10^8 guesses or more
 _ZXCVBN_MAX = 72  # zxcvbn refuses longer input; a longer password is judged on its start
 _COMMON = frozenset(FREQUENCY_LISTS["passwords"])
 _CONTEXT = ("listings", "pipeline", "console")  # words of this service (NIST: context-specific)
-SLOT_WAIT_SECONDS = 15.0
 
 _slots: threading.BoundedSemaphore | None = None
 _slots_lock = threading.Lock()
@@ -52,7 +52,7 @@ class PasswordPolicyError(ValueError):
 
 
 class HashingBusy(RuntimeError):
-    """Every hashing slot stayed taken for SLOT_WAIT_SECONDS: try again shortly."""
+    """Every hashing slot stayed taken for LISTINGS_PASSWORD_HASH_WAIT_SECONDS: try again."""
 
 
 @contextmanager
@@ -62,7 +62,7 @@ def _slot() -> Iterator[None]:
         with _slots_lock:
             if _slots is None:
                 _slots = threading.BoundedSemaphore(get_console_settings().password_hash_slots)
-    if not _slots.acquire(timeout=SLOT_WAIT_SECONDS):
+    if not _slots.acquire(timeout=get_console_settings().password_hash_wait_seconds):
         raise HashingBusy("too many password checks at once")
     try:
         yield
