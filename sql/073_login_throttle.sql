@@ -70,6 +70,25 @@ BEGIN
     RETURN 0;
 END $$;
 
+-- The password was wrong: each lock the attempt set starts again now, so that the caller, told
+-- "no" only after the slow hash, still has to wait the whole delay.
+CREATE FUNCTION auth.login_failed(
+    account_key TEXT, address_key TEXT, account_free INT, address_free INT, max_lock INT
+) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE auth.login_throttle t
+    SET last_failure_at = now(),
+        locked_until = CASE
+            WHEN t.failures > f.free THEN now() + make_interval(
+                secs => least(max_lock, power(2, least(t.failures - 1 - f.free, 30))))
+            ELSE t.locked_until
+        END
+    FROM (VALUES ('account', account_key, account_free),
+                 ('address', address_key, address_free)) AS f (scope, key, free)
+    WHERE t.scope = f.scope AND t.key = f.key;
+END $$;
+
 -- The password was right: the account starts afresh; the address only takes back the failure
 -- counted in advance (a valid login of one account must not wipe guesses at others).
 CREATE FUNCTION auth.login_succeeded(account_key TEXT, address_key TEXT, address_free INT)

@@ -239,27 +239,25 @@ def login(
             ).first()
         if known is not None:
             account_key = "device:" + token_hash(device)
-    keys = {"account_key": account_key, "address_key": _address_key(address)}
+    params = {
+        "account_key": account_key,
+        "address_key": _address_key(address),
+        "account_free": settings.login_free_failures_account,
+        "address_free": settings.login_free_failures_address,
+        "max_lock": settings.login_max_lock_seconds,
+    }
     with engine.begin() as conn:
         wait = conn.execute(
-            query("login_attempt"),
-            {
-                **keys,
-                "account_free": settings.login_free_failures_account,
-                "address_free": settings.login_free_failures_address,
-                "max_lock": settings.login_max_lock_seconds,
-                "forget_after": settings.login_forget_seconds,
-            },
+            query("login_attempt"), {**params, "forget_after": settings.login_forget_seconds}
         ).scalar_one()
     if wait > 0:
         raise LoginThrottled(wait)
     user_id = authenticate(engine, username, password)
-    if user_id is not None:
-        with engine.begin() as conn:
-            conn.execute(
-                query("login_succeeded"),
-                {**keys, "address_free": settings.login_free_failures_address},
-            )
+    with engine.begin() as conn:
+        if user_id is None:
+            conn.execute(query("login_failed"), params)
+        else:
+            conn.execute(query("login_succeeded"), params)
     return user_id
 
 
