@@ -15,6 +15,7 @@ from sqlalchemy import Connection, Engine, text
 from listings_pipeline.configs.model import SourceConfig
 from listings_pipeline.configs.sync import StoredConfig
 from listings_pipeline.db import load_queries
+from listings_pipeline.importing.limits import clean_text
 
 Q = load_queries(__file__, "jobs.sql")
 STAGES = ("import", "transform", "review", "promote")
@@ -150,11 +151,12 @@ def record_errors(conn: Connection, job_id: int, stage: str, errors: Iterable[Jo
             "job_id": job_id,
             "stage": stage,
             "file_id": e.file_id,
-            "record_id": e.record_id,
-            "field_name": e.field_name,
+            # Texts from a source (a field name, a file name) may hold what PostgreSQL refuses.
+            "record_id": None if e.record_id is None else clean_text(e.record_id),
+            "field_name": None if e.field_name is None else clean_text(e.field_name, 500),
             "original": None if e.original is None else json.dumps(e.original, default=str),
             "error_type": e.error_type,
-            "message": e.message,
+            "message": clean_text(e.message, 4000),
         }
         for e in errors
     ]

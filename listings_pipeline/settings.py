@@ -7,8 +7,18 @@ Every setting has a default that works on a fresh machine; nothing secret lives 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+# Input limits settable for every config (importing/limits.py: defaults and meaning).
+LIMIT_NAMES = (
+    "max_depth",
+    "max_record_bytes",
+    "max_field_bytes",
+    "max_decompressed_bytes",
+    "max_compression_ratio",
+    "max_errors",
+)
 
 
 @dataclass(frozen=True)
@@ -22,6 +32,9 @@ class Settings:
     s3_prefix: str
     dagster_home: Path
     s3_endpoint_url: str | None = None  # an S3-compatible server (MinIO, moto); None: AWS
+    input_limits: dict[str, int] = field(default_factory=dict)  # LISTINGS_MAX_* that are set
+    # RSS an import may reach before it is stopped with a clear error (0: no watch).
+    worker_memory_mb: int = 1024
 
     @property
     def pgdata(self) -> Path:
@@ -34,6 +47,19 @@ class Settings:
     @property
     def inbox_dir(self) -> Path:
         return self.home / "inbox"
+
+
+def _positive_int(name: str, default: int | None = None) -> int | None:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw.replace("_", ""))
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise ValueError(f"{name}={raw!r}: expected a whole number of 0 or more")
+    return value
 
 
 def get_settings() -> Settings:
@@ -50,4 +76,10 @@ def get_settings() -> Settings:
         .expanduser()
         .resolve(),
         s3_endpoint_url=os.environ.get("LISTINGS_S3_ENDPOINT_URL") or None,
+        input_limits={
+            name: value
+            for name in LIMIT_NAMES
+            if (value := _positive_int(f"LISTINGS_{name.upper()}")) is not None
+        },
+        worker_memory_mb=_positive_int("LISTINGS_WORKER_MEMORY_MB", 1024) or 0,
     )
