@@ -134,6 +134,9 @@ def _dumps(record: Any) -> bytes:
             raise RecordRefused(f"cannot be stored as JSON: {err}") from None
 
 
+_SCALARS = frozenset((str, int, float, bool, type(None)))
+
+
 def encode_record(record: dict[str, Any], limits: InputLimits) -> bytes:
     """The record as JSON, or RecordRefused. The common record (small, shallow, clean text)
     costs one orjson call and three byte scans; only a suspect one is walked."""
@@ -147,7 +150,10 @@ def encode_record(record: dict[str, Any], limits: InputLimits) -> bytes:
     suspect = (
         b"\\u0000" in data
         or len(data) > limits.max_field_bytes
-        or data.count(b"{") + data.count(b"[") > limits.max_depth
+        or (
+            not all(type(value) in _SCALARS for value in record.values())  # a flat record
+            and data.count(b"{") + data.count(b"[") > limits.max_depth
+        )
     )
     if suspect:
         _walk(record, limits)  # raises when a brace or "\u0000" was more than text

@@ -132,8 +132,9 @@ def run_import(
                 try:
                     record_json = encode_record(item.data, limits)
                 except RecordRefused as err:
+                    message = f"field {err.field!r}: {err.message}" if err.field else err.message
                     refuse(
-                        RecordProblem(item.locator, err.message, item.data, err.field),
+                        RecordProblem(item.locator, message, item.data, err.field),
                         "record_refused",
                     )
                     continue

@@ -134,10 +134,7 @@ def _csv_reason(err: Exception, limits: InputLimits) -> str:
     if isinstance(err, _RecordOverflow):
         return f"record longer than {limits.max_record_bytes:,} characters"
     if "field larger than field limit" in str(err):
-        return (
-            f"a field longer than {limits.max_field_bytes:,} characters"
-            f" ({setting_hint('max_field_bytes')})"
-        )
+        return f"a field longer than {limits.max_record_bytes:,} characters"
     return str(err)
 
 
@@ -151,8 +148,10 @@ def read_csv(
         if len(getattr(opts, name)) != 1:
             raise ImportFailed(f"{config.slug}: import.{name} must be one character")
     encoding = detect_encoding(path, opts.encoding, limits, "CSV text")
+    # The record's limit, not the field's: a field over max_field_bytes is refused later,
+    # naming it; this one bounds what an opening quote that never closes can swallow.
     # Process-wide in the csv module: the limit of the config being read.
-    csv.field_size_limit(limits.max_field_bytes)
+    csv.field_size_limit(limits.max_record_bytes)
     with open_text(path, encoding, limits) as fh:
         lines = _Lines(fh, limits.max_record_bytes)
         reader = csv.reader(lines, delimiter=opts.delimiter, quotechar=opts.quotechar, strict=True)

@@ -42,11 +42,11 @@ _SIGNATURES = (
     (b"SQLite format 3\x00", "an SQLite database"),
 )
 # Control bytes that never appear in text (tab, newlines, form feed and escape do).
-_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0e-\x1a\x1c-\x1f\x7f]")
+_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0e-\x1a\x1c-\x1f]")
 # Bytes that Windows-1252 leaves undefined: a file holding one is not cp1252.
-_CP1252_UNDEFINED = re.compile(rb"[\x81\x8d\x8f\x90\x9d]")
+_CP1252_UNDEFINED = (b"\x81", b"\x8d", b"\x8f", b"\x90", b"\x9d")
 _UNDECODABLE = re.compile("[\udc80-\udcff]")
-_NON_ASCII = re.compile("[^\x00-\x7f\udc80-\udcff]")
+_HIGH_BYTES = bytes(range(0x80, 0x100))
 
 
 class _BoundedGzip(io.RawIOBase):
@@ -140,7 +140,7 @@ def refuse_binary(path: Path, sample: bytes, what: str) -> None:
         lines.pop()  # the sample cuts its last line
     dirty = sum(1 for line in lines if _CONTROL.search(line))
     controls = len(_CONTROL.findall(sample))
-    if sample and dirty * 2 > len(lines) and controls * 100 > len(sample):
+    if controls >= 8 and dirty * 2 > len(lines) and controls * 100 > len(sample):
         raise ImportFailed(
             f"{path}: this looks like binary data, not {what} ({controls:,} control bytes in"
             f" the first {len(sample):,}; is it the right file?)"
@@ -182,23 +182,43 @@ def detect_encoding(path: Path, configured: str, limits: InputLimits, what: str)
         if wide := _utf_without_bom(sample):
             return Encoding(wide, "surrogatepass")
         refuse_binary(path, sample, what)
-        decoder = codecs.getincrementaldecoder("utf-8")("surrogateescape")
-        invalid = valid = 0
-        cp1252 = True
+        decoder = codecs.getincrementaldecoder("utf-8")()
         chunk = sample
-        while chunk:
-            if not chunk.isascii():
-                text = decoder.decode(chunk)
-                invalid += len(_UNDECODABLE.findall(text))
-                valid += len(_NON_ASCII.findall(text))
-                cp1252 = cp1252 and not _CP1252_UNDEFINED.search(chunk)
-            chunk = fh.read(_BLOCK)
-        invalid += len(_UNDECODABLE.findall(decoder.decode(b"", final=True)))
-    if not invalid:
-        return Encoding("utf-8-sig")
+        try:
+            while chunk:
+                decoder.decode(chunk)
+                chunk = fh.read(_BLOCK)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            pass
+        else:
+            return Encoding("utf-8-sig")
+    invalid, high, cp1252 = _count_non_utf8(path, limits)
+    valid = (high - invalid) // 2  # valid multi-byte characters take two bytes or more
     if valid > invalid:
         return Encoding("utf-8-sig", "surrogateescape")
     return Encoding("cp1252" if cp1252 else "latin-1")
+
+
+def _count_non_utf8(path: Path, limits: InputLimits) -> tuple[int, int, bool]:
+    """For a file that is not all UTF-8: (bytes that are not UTF-8, bytes >= 0x80, whether
+    it can be Windows-1252)."""
+    decoder = codecs.getincrementaldecoder("utf-8")("surrogateescape")
+    invalid = high = 0
+    cp1252 = True
+    with open_binary(path, limits) as fh:
+        while chunk := fh.read(_BLOCK):
+            if chunk.isascii():
+                continue
+            high += len(chunk) - len(chunk.translate(None, _HIGH_BYTES))
+            text = decoder.decode(chunk)
+            try:
+                text.encode("utf-8")  # fails only where a byte was not UTF-8
+            except UnicodeEncodeError:
+                invalid += len(_UNDECODABLE.findall(text))
+            cp1252 = cp1252 and not any(byte in chunk for byte in _CP1252_UNDEFINED)
+        invalid += len(_UNDECODABLE.findall(decoder.decode(b"", final=True)))
+    return invalid, high, cp1252
 
 
 class _Utf8Transcoder(io.RawIOBase):

@@ -66,18 +66,25 @@ class _Scanner:
         self.limits = limits
         self.buf = bytearray()
         self.pos = 0
-        self.line_base = 1  # line number of buf[0]
+        self.lines = 1  # line number at index `counted`
+        self.counted = 0
         self.eof = False
 
     def line(self) -> int:
-        return self.line_base + self.buf.count(b"\n", 0, self.pos)
+        """The line number at pos (newlines are counted once each, as pos moves on)."""
+        self.lines += self.buf.count(b"\n", self.counted, self.pos)
+        self.counted = self.pos
+        return self.lines
 
     def fill(self, keep_from: int) -> bool:
         """Drop the bytes before index `keep_from`, read more; False at the end of input."""
         if keep_from:
-            self.line_base += self.buf.count(b"\n", 0, keep_from)
+            self.line()
+            self.lines -= self.buf.count(b"\n", keep_from, self.counted)  # not yet passed
+            self.counted = keep_from
             del self.buf[:keep_from]
             self.pos -= keep_from
+            self.counted -= keep_from
         if self.eof:
             return False
         chunk = self.stream.read(CHUNK)
@@ -129,6 +136,7 @@ class _Scanner:
         start, depth, why = self.pos, 0, None
         keep = collect
         while True:
+            self.pos = _BODY.match(self.buf, self.pos).end()  # type: ignore[union-attr]
             if self.pos >= len(self.buf):
                 if keep and len(self.buf) - start > limits.max_record_bytes:
                     keep, why = False, self._too_big()
@@ -167,7 +175,6 @@ class _Scanner:
                 self.pos += 1
                 if depth == 0:
                     return (bytes(self.buf[start : self.pos]) if keep else None), why
-            self.pos = _BODY.match(self.buf, self.pos).end()  # type: ignore[union-attr]
 
     def _too_big(self) -> str:
         limit = self.limits.max_record_bytes
