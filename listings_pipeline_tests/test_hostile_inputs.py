@@ -23,6 +23,7 @@ import tempfile
 import time
 import zipfile
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -493,7 +494,18 @@ CASES = [
 ]
 
 
+BASELINE = Case(
+    "baseline-clean-csv",
+    "csv",
+    write("clean.csv", HEADER + "".join(map(good_csv, (1, 2, 3)))),
+    G123,
+)
+
 # ---------------------------------------------------------------- running the CLI
+
+# Runs at once: each is a separate worker process with its own peak RSS; two keep a 2-core
+# machine busy without the runs starving each other.
+PARALLEL = 2
 
 
 @dataclass
@@ -547,9 +559,11 @@ class Hostile:
         (self.configs / f"{slug}.yaml").write_text(yaml.safe_dump(config))
         return slug
 
-    def run(self, case: Case, slug: str, path: Path) -> Outcome:
-        """The CLI run, its peak RSS from wait4 (exact, unlike polling)."""
-        out, err = self.home / "stdout", self.home / "stderr"
+    def run(self, case: Case, slug: str, directory: Path) -> Outcome:
+        """Build the case's file in `directory` and run the CLI on it; the peak RSS comes
+        from wait4 (the kernel's high-water mark of that process, not a sample)."""
+        path = case.build(directory)
+        out, err = directory / "stdout.txt", directory / "stderr.txt"
         started = time.perf_counter()
         with out.open("w") as stdout, err.open("w") as stderr:
             process = subprocess.Popen(
@@ -566,16 +580,15 @@ class Hostile:
                     break
                 if time.perf_counter() > deadline:
                     process.kill()
-                    pytest.fail(f"{case.name}: the run did not end within 300 s")
+                    raise TimeoutError(f"{case.name}: the run did not end within 300 s")
                 time.sleep(0.05)
         process.returncode = os.waitstatus_to_exitcode(status)
-        seconds = time.perf_counter() - started
         stdout_text = out.read_text()
         summary = json.loads(stdout_text) if stdout_text.strip() else {}
         outcome = Outcome(
             case.name,
             summary.get("status", f"exit {process.returncode}"),
-            seconds,
+            time.perf_counter() - started,
             usage.ru_maxrss / 1024,
             summary,
             err.read_text(),
@@ -592,23 +605,58 @@ def hostile(request: pytest.FixtureRequest) -> Iterator[tuple[Hostile, Engine]]:
     assert ready.returncode == 0, ready.stderr
     url = runner.cli("db", "url").stdout.strip()
     engine = create_engine(url)
+    # One run alone first: it creates Dagster's storage, which parallel first runs would race
+    # to create; and its figures are the baseline of a clean input.
+    baseline = runner.run(
+        BASELINE, runner.configure(BASELINE, 98), Path(tempfile.mkdtemp(dir=home))
+    )
+    assert baseline.status == "completed", baseline.stderr[-3000:]
     yield runner, engine
     engine.dispose()
     runner.cli("db", "stop")
     shutil.rmtree(home, ignore_errors=True)
     if runner.outcomes:  # the figures, printed past pytest's capture
+        order = {c.name: i for i, c in enumerate(CASES)}
         capture = request.config.pluginmanager.getplugin("capturemanager")
         with capture.global_and_fixture_disabled():
             print(f"\n{'hostile input':<46} {'outcome':<10} {'seconds':>8} {'peak RSS':>9}")
-            for o in runner.outcomes:
+            for o in sorted(runner.outcomes, key=lambda o: order.get(o.case, len(order))):
                 print(f"{o.case:<46} {o.status:<10} {o.seconds:>8.1f} {o.rss_mb:>6.0f} MB")
 
 
+@pytest.fixture(scope="module")
+def outcomes(
+    request: pytest.FixtureRequest,
+    hostile: tuple[Hostile, Engine],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[dict[str, Future[Outcome]]]:
+    """The selected cases, all started at once (PARALLEL at a time); each test waits for its
+    own. Configs are all written first: a run reads the config directory."""
+    runner, _ = hostile
+    selected = [
+        item.callspec.params["case"]
+        for item in request.session.items
+        if getattr(item, "originalname", None) == "test_hostile_input"
+    ]
+    slugs = {case.name: runner.configure(case, 100 + CASES.index(case)) for case in selected}
+    with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
+        futures = {
+            case.name: pool.submit(
+                runner.run, case, slugs[case.name], tmp_path_factory.mktemp("hostile")
+            )
+            for case in selected
+        }
+        yield futures
+        for future in futures.values():
+            future.cancel()
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_hostile_input(hostile: tuple[Hostile, Engine], case: Case, tmp_path: Path) -> None:
-    runner, engine = hostile
-    slug = runner.configure(case, dmo_id=100 + CASES.index(case))
-    outcome = runner.run(case, slug, case.build(tmp_path))
+def test_hostile_input(
+    hostile: tuple[Hostile, Engine], outcomes: dict[str, Future[Outcome]], case: Case
+) -> None:
+    _, engine = hostile
+    outcome = outcomes[case.name].result()
 
     assert outcome.rss_mb < MAX_RSS_MB, f"{case.name}: peak RSS {outcome.rss_mb:.0f} MB"
     assert "Traceback" not in outcome.stderr, outcome.stderr[-3000:]
@@ -651,12 +699,9 @@ def test_an_unchanged_field_name_and_value_survive_their_round_trip(
     """What the readers decoded is what is staged: UTF-16 without BOM, duplicate keys (the
     last wins, as in every JSON parser) and accents come through as written."""
     runner, engine = hostile
-    case = Case("round-trip", "json", write("rt.json", ""), staged=("G1",))
-    slug = runner.configure(case, dmo_id=99)
-    path = tmp_path / "rt.json"
     body = '[{"ID": "G1", "Name": "Wrong", "Name": "Café Été", "City": "Québec"}]'
-    path.write_bytes(codecs.encode(body, "utf-16-le"))
-    outcome = runner.run(case, slug, path)
+    case = Case("round-trip", "json", write("rt.json", codecs.encode(body, "utf-16-le")))
+    outcome = runner.run(case, runner.configure(case, dmo_id=99), tmp_path)
     assert outcome.status == "completed", outcome.summary
     with engine.connect() as conn:
         names = conn.execute(
@@ -702,3 +747,76 @@ def test_json_scanner_reads_every_record_whatever_the_chunk_boundaries(
     one_per_line = "[\n" + ",\n".join(json.dumps(r) for r in TRICKY) + "\n]"
     scanned = list(json_scan.scan_records(io.BytesIO(one_per_line.encode()), InputLimits(), None))
     assert [s.line for s in scanned] == [2, 3, 4, 5]
+
+
+# ---------------------------------------------------------------- every connector, the same limits
+
+
+def test_api_records_pass_the_same_limits(engine: Engine) -> None:
+    """Records from the network meet the checks file records meet: each bad one is an error
+    naming the field (nested paths dotted), the good one is written."""
+    from listings_pipeline import pipeline
+    from listings_pipeline.configs.model import SourceConfig
+    from listings_pipeline_tests.local_http import LocalServer, json_reply
+
+    deep: Any = 1
+    for _ in range(40):
+        deep = {"a": deep}
+    items = [
+        {"id": "G1", "name": "Good 1"},
+        {"id": "N1", "name": "a\x00b"},
+        {"id": "S1", "content": {"rendered": "\ud800"}},
+        {"id": "D1", "x": deep},
+        {"id": "B1", "content": {"rendered": "b" * 600_000}},
+        "not an object",
+    ]
+    with LocalServer() as server:
+        server.routes["/listings"] = lambda _req: json_reply(items)
+        config = SourceConfig.model_validate(
+            {
+                "slug": "hostile-api",
+                "dmo_id": 3,
+                "dmo_name": "API DMO",
+                "name": "API",
+                "source_type": "api",
+                "import": {"source_id": {"field": "id"}, "api": {"url": f"{server.url}/listings"}},
+                "transform": {"map_fields": {"listings.name": "name"}},
+            }
+        )
+        job_id = pipeline.start_job(engine, config, input_path=None)
+        result = pipeline.import_stage(engine, job_id, config, None)
+    assert result.written == 1 and result.counts.failed == 5
+    with engine.connect() as conn:
+        errors = conn.execute(
+            text(
+                "SELECT field_name, error_type, error_message FROM pipeline.job_errors"
+                " WHERE job_id = :id ORDER BY id"
+            ),
+            {"id": job_id},
+        ).all()
+    assert [(e.field_name, e.error_type) for e in errors] == [
+        ("name", "record_refused"),
+        ("content.rendered", "record_refused"),
+        ("x" + ".a" * 31, "record_refused"),  # where the 33rd level starts
+        ("content.rendered", "record_refused"),
+        (None, "unreadable_record"),
+    ]
+    assert "holds a NUL character" in errors[0].error_message
+    assert "lone surrogate (U+D800)" in errors[1].error_message
+    assert "nested deeper than 32 levels" in errors[2].error_message
+    assert "value of 600,000 bytes" in errors[3].error_message
+
+
+def test_memory_watch_stops_the_block_and_never_fires_later() -> None:
+    from listings_pipeline.importing.memory import MemoryLimitExceeded, MemoryWatch, rss_mb
+
+    hog: list[bytes] = []
+    with pytest.raises(MemoryLimitExceeded), MemoryWatch(int(rss_mb()) + 60) as watch:
+        for _ in range(400):  # up to 400 MB, stopped near 60 MB more than now
+            hog.append(b"x" * (1 << 20))
+            time.sleep(0.002)
+    assert watch.fired_mb is not None and len(hog) < 200
+    hog.clear()
+    with MemoryWatch(int(rss_mb()) + 500):
+        time.sleep(0.2)  # nothing to stop: nothing raised, here or after
+    time.sleep(0.2)

@@ -30,7 +30,8 @@ class SourceIdRule:
                 f"import.source_id.hash_of names {missing}, which transform.map_fields does not map"
             )
         # (target, source field) pairs: targets keep ids stable across source types.
-        self.hash_fields = [(t, mapping[t]) for t in rule.hash_of]
+        # (with `field` set they are unused: a config need not map them)
+        self.hash_fields = [(t, mapping[t]) for t in rule.hash_of if t in mapping]
 
     def __call__(self, record: dict[str, Any]) -> str:
         if self.field is not None:
