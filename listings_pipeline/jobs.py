@@ -16,6 +16,7 @@ from listings_pipeline.configs.model import SourceConfig
 from listings_pipeline.configs.sync import StoredConfig
 from listings_pipeline.db import load_queries
 from listings_pipeline.importing.limits import clean_text
+from listings_pipeline.net.secrets import mask
 
 Q = load_queries(__file__, "jobs.sql")
 STAGES = ("import", "transform", "review", "promote")
@@ -156,7 +157,7 @@ def record_errors(conn: Connection, job_id: int, stage: str, errors: Iterable[Jo
             "field_name": None if e.field_name is None else clean_text(e.field_name, 500),
             "original": None if e.original is None else json.dumps(e.original, default=str),
             "error_type": e.error_type,
-            "message": clean_text(e.message, 4000),
+            "message": clean_text(mask(e.message), 4000),
         }
         for e in errors
     ]

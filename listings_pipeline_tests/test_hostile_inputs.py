@@ -752,9 +752,10 @@ def test_json_scanner_reads_every_record_whatever_the_chunk_boundaries(
 # ---------------------------------------------------------------- every connector, the same limits
 
 
-def test_api_records_pass_the_same_limits(engine: Engine) -> None:
+def test_api_records_pass_the_same_limits(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     """Records from the network meet the checks file records meet: each bad one is an error
     naming the field (nested paths dotted), the good one is written."""
+    monkeypatch.setenv("LISTINGS_EGRESS_ALLOW", "127.0.0.1/32")  # the server is on loopback
     from listings_pipeline import pipeline
     from listings_pipeline.configs.model import SourceConfig
     from listings_pipeline_tests.local_http import LocalServer, json_reply

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import itertools
 import os
 import struct
 import threading
@@ -202,7 +201,7 @@ def assets(engine: Engine) -> dict[str, dict[str, Any]]:
 def image_settings(tmp_path: Path, **overrides: Any) -> ImageSettings:
     values: dict[str, Any] = {
         "local_dir": tmp_path / "images",
-        "allow_private_networks": True,  # the test server is on 127.0.0.1
+        "private_network_allowlist": ("127.0.0.1/32",),  # the test server is on 127.0.0.1
         "per_host_rps": None,
         "backoff_base": 0.01,
         "backoff_max": 0.05,
@@ -495,7 +494,7 @@ def test_ssrf_guard_refuses_private_addresses_on_every_hop(
     body = encode(picture((300, 200)), "JPEG")
     direct = server.add("/direct.jpg", body)
     info = add_listing(engine, 1, "Direct", [direct])
-    production = image_settings(tmp_path, allow_private_networks=False)
+    production = image_settings(tmp_path, private_network_allowlist=())
 
     summary = process_images(engine, listing_info_ids=[info], settings=production)
 
@@ -532,13 +531,17 @@ def test_requests_to_one_host_are_rate_limited(
     info = add_listing(engine, 1, "Rated", urls)
 
     process_images(
-        engine, listing_info_ids=[info], settings=image_settings(tmp_path, per_host_rps=20)
+        engine, listing_info_ids=[info], settings=image_settings(tmp_path, per_host_rps=5)
     )
 
+    # What the host sees: at 5 per second, eight requests spread over at least 1.4 s and no
+    # second holds more than 5 (+1 for scheduling jitter of arrival times on a loaded machine;
+    # unlimited, all 8 arrive within a few milliseconds).
     starts = sorted(t for path, times in server.times.items() for t in times)
     assert len(starts) == 8
-    gaps = [b - a for a, b in itertools.pairwise(starts)]
-    assert min(gaps) > 0.04, gaps  # 20 per second: one every 50 ms
+    assert starts[-1] - starts[0] > 1.2, starts
+    busiest = max(sum(1 for t in starts if s <= t < s + 1.0) for s in starts)
+    assert busiest <= 6, starts
 
 
 def test_store_failure_fails_the_run_after_recording(
@@ -582,7 +585,9 @@ def test_s3_store_writes_variants_to_the_bucket(
         client.create_bucket(Bucket="dev-listings-images")
         url = server.add("/s3.jpg", encode(picture((2000, 1000)), "JPEG"))
         info = add_listing(engine, 4, "Cloud", [url])
-        settings = ImageSettings.from_env(allow_private_networks=True, per_host_rps=None)
+        settings = ImageSettings.from_env(
+            private_network_allowlist=("127.0.0.1/32",), per_host_rps=None
+        )
 
         summary = process_images(engine, listing_info_ids=[info], settings=settings)
 
