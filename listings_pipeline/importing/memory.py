@@ -5,7 +5,7 @@ Why a watch and not RLIMIT_AS: the address-space limit counts what is reserved, 
 (glibc gives each thread a 64 MB malloc arena and an 8 MB stack; Dagster, psycopg's pool and
 the raw-file writer run threads), so a limit low enough to matter breaks thread creation, and
 a failed allocation inside a C extension (libpq, expat, zlib) may abort the process rather
-than raise. The watch samples the resident set (/proc/self/statm) a few times a second and
+than raise. The watch samples the resident set (psutil) twenty times a second and
 raises `MemoryLimitExceeded` in the importing thread, which unwinds like any error: the raw
 files written so far are removed and the job is marked failed. Bounded parsers keep a single
 record from growing fast enough to outrun the samples; this is the backstop for what they do
@@ -15,12 +15,13 @@ not bound (an .xlsx's shared strings, a library's own buffers).
 from __future__ import annotations
 
 import ctypes
-import os
 import threading
 from types import TracebackType
 
-_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+import psutil
+
 INTERVAL = 0.05  # seconds between samples
+_PROCESS = psutil.Process()
 
 
 class MemoryLimitExceeded(BaseException):
@@ -30,11 +31,7 @@ class MemoryLimitExceeded(BaseException):
 
 
 def rss_mb() -> float:
-    try:
-        with open("/proc/self/statm", "rb") as fh:
-            return int(fh.read().split()[1]) * _PAGE / (1024 * 1024)
-    except OSError:  # not Linux: no watch
-        return 0.0
+    return _PROCESS.memory_info().rss / (1024 * 1024)
 
 
 def _raise_in(thread_id: int, exc: type[BaseException] | None) -> None:
@@ -61,7 +58,7 @@ class MemoryWatch:
     def __enter__(self) -> MemoryWatch:
         self._target = threading.get_ident()
         self.peak_mb = rss_mb()
-        if self.limit_mb > 0 and self.peak_mb > 0:
+        if self.limit_mb > 0:
             self._active = True
             self._thread = threading.Thread(target=self._run, name="memory-watch", daemon=True)
             self._thread.start()
