@@ -503,6 +503,18 @@ BASELINE = Case(
 
 # ---------------------------------------------------------------- running the CLI
 
+# `listings-pipeline ARGS`, writing the process's peak RSS (kB) to a file as it exits.
+_WITH_PEAK = (
+    "import atexit, runpy, sys\n"
+    "peak_file = sys.argv.pop(1)\n"
+    "def peak():\n"
+    "    status = open('/proc/self/status').read()\n"
+    "    open(peak_file, 'w').write(status.split('VmHWM:')[1].split()[0])\n"
+    "atexit.register(peak)\n"
+    "sys.argv[0] = 'listings-pipeline'\n"
+    "runpy.run_module('listings_pipeline.cli', run_name='__main__')\n"
+)
+
 # Runs at once: each is a separate worker process with its own peak RSS; two keep a 2-core
 # machine busy without the runs starving each other.
 PARALLEL = 2
@@ -560,36 +572,29 @@ class Hostile:
         return slug
 
     def run(self, case: Case, slug: str, directory: Path) -> Outcome:
-        """Build the case's file in `directory` and run the CLI on it; the peak RSS comes
-        from wait4 (the kernel's high-water mark of that process, not a sample)."""
+        """Build the case's file in `directory` and run the CLI on it. The peak RSS is the
+        worker's own VmHWM, read by the worker as it exits (wait4's ru_maxrss would count the
+        pytest process the worker was forked from)."""
         path = case.build(directory)
-        out, err = directory / "stdout.txt", directory / "stderr.txt"
+        out, err, hwm = (directory / name for name in ("stdout.txt", "stderr.txt", "hwm.txt"))
         started = time.perf_counter()
         with out.open("w") as stdout, err.open("w") as stderr:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "listings_pipeline.cli", "run", slug, "--input", str(path)]
+            process = subprocess.run(
+                [sys.executable, "-c", _WITH_PEAK, str(hwm), "run", slug, "--input", str(path)]
                 + ["--json"],
                 env={**self.env, **case.env},
                 stdout=stdout,
                 stderr=stderr,
+                timeout=300,  # a guard against hanging the suite, not a benchmark
+                check=False,
             )
-            deadline = started + 300  # a guard against hanging the suite, not a benchmark
-            while True:
-                pid, status, usage = os.wait4(process.pid, os.WNOHANG)
-                if pid:
-                    break
-                if time.perf_counter() > deadline:
-                    process.kill()
-                    raise TimeoutError(f"{case.name}: the run did not end within 300 s")
-                time.sleep(0.05)
-        process.returncode = os.waitstatus_to_exitcode(status)
         stdout_text = out.read_text()
         summary = json.loads(stdout_text) if stdout_text.strip() else {}
         outcome = Outcome(
             case.name,
             summary.get("status", f"exit {process.returncode}"),
             time.perf_counter() - started,
-            usage.ru_maxrss / 1024,
+            int(hwm.read_text()) / 1024 if hwm.exists() else float("inf"),
             summary,
             err.read_text(),
         )
