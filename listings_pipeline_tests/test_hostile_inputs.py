@@ -826,3 +826,31 @@ def test_memory_watch_stops_the_block_and_never_fires_later() -> None:
     with MemoryWatch(int(rss_mb()) + 500):
         time.sleep(0.2)  # nothing to stop: nothing raised, here or after
     time.sleep(0.2)
+
+
+def test_csv_quote_that_never_closes_in_a_long_file_costs_only_its_line(tmp_path: Path) -> None:
+    """Past the record limit (not at the end of the file) the quote's line is refused and the
+    lines it swallowed are read again: none of the 500 rows after it is lost."""
+    from listings_pipeline.configs.model import SourceConfig
+    from listings_pipeline.importing.connectors import RecordProblem, SourceRecord, iter_source
+
+    path = tmp_path / "long.csv"
+    rows = "".join(f"P{i},Place {i},Halifax\n" for i in range(500))
+    path.write_text(HEADER + good_csv(1) + 'Q1,"never closed,Halifax\n' + rows)
+    config = SourceConfig.model_validate(
+        {
+            "slug": "long-csv",
+            "dmo_id": 1,
+            "dmo_name": "d",
+            "name": "n",
+            "source_type": "csv",
+            "import": {"limits": {"max_record_bytes": 4096}},
+            "transform": {"map_fields": {"listings.name": "Name"}},
+        }
+    )
+    items = list(iter_source(config, path))
+    records = [i.data["ID"] for i in items if isinstance(i, SourceRecord)]
+    problems = [i for i in items if isinstance(i, RecordProblem)]
+    assert records == ["G1", *(f"P{i}" for i in range(500))]
+    assert [p.locator for p in problems] == ["long.csv line 3"]
+    assert "reading resumes on line 4" in problems[0].message
