@@ -51,6 +51,18 @@ class SourceIdRule(Strict):
         return value
 
 
+class LimitSettings(Strict):
+    """Per-config overrides of the input limits (importing/limits.py has the defaults, the
+    LISTINGS_MAX_* settings override those); unset keys keep the setting."""
+
+    max_depth: int | None = Field(default=None, ge=2, le=200)  # json's recursion stays safe
+    max_record_bytes: int | None = Field(default=None, ge=1024)
+    max_field_bytes: int | None = Field(default=None, ge=64)
+    max_decompressed_bytes: int | None = Field(default=None, ge=1024)
+    max_compression_ratio: int | None = Field(default=None, ge=2)
+    max_errors: int | None = Field(default=None, ge=1)
+
+
 class ImportSettings(Strict):
     format: Literal["csv", "json", "jsonl", "xlsx"] | None = None
     delimiter: str = ","
@@ -66,6 +78,7 @@ class ImportSettings(Strict):
     api: ApiOptions | None = None
     wordpress: WordPressOptions | None = None
     website: WebsiteOptions | None = None
+    limits: LimitSettings = Field(default_factory=LimitSettings)
 
 
 class GeocodeSettings(Strict):
