@@ -1,0 +1,223 @@
+"""The Fellegi–Sunter model that scores candidate pairs (transform/fuzzy.py), estimated by EM.
+
+A candidate pair is compared field by field; each comparison gives a level (0 = disagree ...
+highest = agree exactly; -1 = a side has no value, which counts for nothing). The model holds,
+per comparison and level, m = P(level | same place) and u = P(level | different places), and
+lambda = P(same place) among candidate pairs. A pair's match weight is log2(lambda / (1 -
+lambda)) + sum of log2(m / u) over its levels; its probability follows from that.
+
+Parameters are estimated per pair of sources (the importing DMO, the DMO whose listing is the
+candidate), as Splink does, by expectation–maximisation over the comparison patterns of the
+candidate pairs, with the defaults below as a prior (pseudo-counts, so a small job does not
+swing the model) and reviewers' decisions on suggested matches as labelled pairs of known
+class (the feedback loop: dedupe-style active learning, in the same estimate).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+# Comparisons in the order of match_pairs.levels (fuzzy_candidates.sql), with their levels.
+COMPARISONS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("name", ("different", "shares a word", "similar", "one within the other", "same")),
+    ("address", ("different", "same street", "similar", "same")),
+    ("city", ("different", "similar", "same")),
+    ("postcode", ("different", "same area", "same")),
+    ("phone", ("different", "same")),
+    ("distance", ("> 2 km", "< 2 km", "< 500 m", "< 150 m", "< 50 m")),
+    ("category", ("different", "overlap")),
+    ("website", ("different", "same")),
+)
+NAMES = tuple(name for name, _ in COMPARISONS)
+Pattern = tuple[int, ...]  # one level per comparison, -1 = no value on a side
+
+# Prior m and u per level (candidate pairs: non-matches there are neighbours, so they agree on
+# city or postcode more often than random pairs would).
+PRIOR_M: dict[str, tuple[float, ...]] = {
+    "name": (0.03, 0.07, 0.15, 0.30, 0.45),
+    "address": (0.06, 0.06, 0.18, 0.70),
+    "city": (0.10, 0.10, 0.80),
+    "postcode": (0.08, 0.07, 0.85),
+    "phone": (0.10, 0.90),
+    "distance": (0.03, 0.05, 0.12, 0.30, 0.50),
+    "category": (0.40, 0.60),
+    "website": (0.20, 0.80),
+}
+PRIOR_U: dict[str, tuple[float, ...]] = {
+    "name": (0.72, 0.20, 0.06, 0.015, 0.005),
+    "address": (0.85, 0.08, 0.05, 0.02),
+    "city": (0.25, 0.15, 0.60),
+    "postcode": (0.55, 0.30, 0.15),
+    "phone": (0.985, 0.015),
+    "distance": (0.20, 0.35, 0.25, 0.14, 0.06),
+    "category": (0.60, 0.40),
+    "website": (0.97, 0.03),
+}
+PRIOR_LAMBDA = 0.2
+PRIOR_STRENGTH = 30.0  # pseudo-pairs behind the prior of each m and u
+LABEL_WEIGHT = 10.0  # a reviewer's decision counts as this many unlabelled pairs
+_EM_ITERATIONS = 40
+_EPS = 1e-4
+
+
+@dataclass
+class Model:
+    lam: float = PRIOR_LAMBDA
+    m: dict[str, list[float]] = field(default_factory=lambda: {k: list(v) for k, v in PRIOR_M.items()})
+    u: dict[str, list[float]] = field(default_factory=lambda: {k: list(v) for k, v in PRIOR_U.items()})
+    pairs: int = 0
+    labels: int = 0
+
+    def weight(self, pattern: Pattern) -> float:
+        """Match weight in bits."""
+        w = math.log2(self.lam / (1 - self.lam))
+        for name, level in zip(NAMES, pattern, strict=True):
+            if level >= 0:
+                w += math.log2(self.m[name][level] / self.u[name][level])
+        return w
+
+    def probability(self, pattern: Pattern) -> float:
+        return 1 / (1 + 2 ** -self.weight(pattern))
+
+    def level_weights(self) -> dict[str, list[float]]:
+        """log2(m/u) per comparison and level: what each agreement is worth (for people)."""
+        return {
+            n: [round(math.log2(mi / ui), 2) for mi, ui in zip(self.m[n], self.u[n], strict=True)]
+            for n in NAMES
+        }
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "lambda": self.lam,
+            "m": self.m,
+            "u": self.u,
+            "weights": self.level_weights(),
+        }
+
+
+# Splink's way of training a model whose comparisons are not independent: each session of EM
+# runs on the pairs that agree on one thing (blocked on it) and estimates the comparisons of
+# everything else. Among pairs at the same place, the name tells a business from its
+# neighbour; among pairs with the same name, the location tells a place from a chain's other
+# branch. One EM over all candidate pairs would instead find the commoner cluster,
+# "neighbours", which agree on every location comparison at once.
+_NAME = NAMES.index("name")
+_SESSIONS: tuple[tuple[str, Callable[[Pattern], bool], frozenset[str]], ...] = (
+    ("same name", lambda p: p[_NAME] >= 3, frozenset(NAMES) - {"name"}),
+    (
+        "same place",
+        lambda p: p[NAMES.index("address")] == 3 or p[NAMES.index("distance")] >= 3
+        or p[NAMES.index("phone")] == 1,
+        frozenset({"name"}),
+    ),
+)
+
+
+def _em(
+    model: Model,
+    data: list[tuple[Pattern, float, float | None]],
+    train: frozenset[str],
+    prior: Model,
+    max_lam: float,
+) -> None:
+    """EM in place over `data` ((pattern, weight, known class or None)): lambda and the m and u
+    of the comparisons in `train`; the others stay fixed."""
+    for _ in range(_EM_ITERATIONS):
+        # E: the probability that each pattern is a match (labels: known).
+        resp = [(p, n, model.probability(p) if r is None else r) for p, n, r in data]
+        # M: expected counts per level, plus the prior's pseudo-counts.
+        total = sum(n for _, n, _ in resp)
+        matches = sum(n * r for _, n, r in resp)
+        lam = (matches + PRIOR_STRENGTH * prior.lam) / (total + PRIOR_STRENGTH)
+        lam = min(max(lam, _EPS), max_lam)
+        change = abs(lam - model.lam)
+        model.lam = lam
+        for i, name in enumerate(NAMES):
+            if name not in train:
+                continue
+            levels = len(prior.m[name])
+            m_counts = [PRIOR_STRENGTH * x for x in prior.m[name]]
+            u_counts = [PRIOR_STRENGTH * x for x in prior.u[name]]
+            for p, n, r in resp:
+                level = p[i]
+                if 0 <= level < levels:
+                    m_counts[level] += n * r
+                    u_counts[level] += n * (1 - r)
+            for target, counts in ((model.m, m_counts), (model.u, u_counts)):
+                s = sum(counts)
+                new = [min(max(c / s, _EPS), 1 - _EPS) for c in counts]
+                change = max(change, max(abs(a - b) for a, b in zip(new, target[name], strict=True)))
+                target[name] = new
+        if change < 1e-5:
+            break
+
+
+def estimate(
+    patterns: Iterable[tuple[Pattern, int]],
+    labels: Iterable[tuple[Pattern, bool]] = (),
+    *,
+    rows: int | None = None,
+    prior: Model | None = None,
+) -> Model:
+    """Estimate the model from (pattern, count) of the candidate pairs, plus labelled (pattern,
+    is_match) pairs whose class is known (they weigh LABEL_WEIGHT pairs each). The prior's
+    parameters act as PRIOR_STRENGTH pseudo-pairs, so few pairs move it little.
+
+    `rows`: how many records the candidate pairs come from. A record is at most one place, so
+    at most `rows` of the pairs are matches: lambda is capped there."""
+    prior = prior or Model()
+    data = [(p, float(n), None) for p, n in patterns if n > 0]
+    data += [(p, LABEL_WEIGHT, 1.0 if is_match else 0.0) for p, is_match in labels]
+    model = Model(prior.lam, {k: list(v) for k, v in prior.m.items()},
+                  {k: list(v) for k, v in prior.u.items()})  # fmt: skip
+    model.pairs = sum(int(n) for _, n, r in data if r is None)
+    model.labels = sum(1 for _, _, r in data if r is not None)
+    if not data:
+        return model
+    max_lam = min(1 - _EPS, rows / model.pairs) if rows and model.pairs else 1 - _EPS
+    trained = Model(model.lam, {k: list(v) for k, v in model.m.items()},
+                    {k: list(v) for k, v in model.u.items()})  # fmt: skip
+    for _, blocked, train in _SESSIONS:
+        session = Model(min(prior.lam, 0.5), {k: list(v) for k, v in model.m.items()},
+                        {k: list(v) for k, v in model.u.items()})  # fmt: skip
+        _em(session, [d for d in data if blocked(d[0])], train, prior, 1 - _EPS)
+        for name in train:
+            trained.m[name], trained.u[name] = session.m[name], session.u[name]
+    # Last, lambda over all candidate pairs with every m and u as estimated.
+    model.m, model.u = trained.m, trained.u
+    model.lam = min(prior.lam, max_lam / 2)
+    _em(model, data, frozenset(), prior, max_lam)
+    return model
+
+
+def from_json(params: dict[str, object] | None) -> Model:
+    if not params:
+        return Model()
+    m = params.get("m") or {}
+    u = params.get("u") or {}
+    model = Model(float(params.get("lambda", PRIOR_LAMBDA)))  # type: ignore[arg-type]
+    for name in NAMES:
+        levels = len(PRIOR_M[name])
+        if isinstance(m, dict) and len(m.get(name, [])) == levels:
+            model.m[name] = [float(x) for x in m[name]]
+        if isinstance(u, dict) and len(u.get(name, [])) == levels:
+            model.u[name] = [float(x) for x in u[name]]
+    return model
+
+
+def pattern_of(levels: Sequence[int] | dict[str, int]) -> Pattern:
+    """A pattern from a list in COMPARISONS order or a {comparison: level} mapping."""
+    if isinstance(levels, dict):
+        return tuple(int(levels.get(name, -1)) for name in NAMES)
+    return tuple(int(x) for x in levels)
+
+
+def describe_levels(pattern: Pattern) -> dict[str, str]:
+    """{comparison: level label} for people; comparisons without a value left out."""
+    return {
+        name: labels[level]
+        for (name, labels), level in zip(COMPARISONS, pattern, strict=True)
+        if level >= 0
+    }
