@@ -37,8 +37,8 @@ Pattern = tuple[int, ...]  # one level per comparison, -1 = no value on a side
 # city or postcode more often than random pairs would).
 PRIOR_M: dict[str, tuple[float, ...]] = {
     "name": (0.03, 0.07, 0.15, 0.30, 0.45),
-    "address": (0.06, 0.06, 0.18, 0.70),
-    "city": (0.10, 0.10, 0.80),
+    "address": (0.04, 0.06, 0.20, 0.70),
+    "city": (0.06, 0.10, 0.84),
     "postcode": (0.08, 0.07, 0.85),
     "phone": (0.10, 0.90),
     "distance": (0.03, 0.05, 0.12, 0.30, 0.50),
@@ -55,7 +55,7 @@ PRIOR_U: dict[str, tuple[float, ...]] = {
     "category": (0.60, 0.40),
     "website": (0.97, 0.03),
 }
-PRIOR_LAMBDA = 0.2
+PRIOR_LAMBDA = 0.1
 PRIOR_STRENGTH = 30.0  # pseudo-pairs behind the prior of each m and u
 LABEL_WEIGHT = 10.0  # a reviewer's decision counts as this many unlabelled pairs
 _EM_ITERATIONS = 40
