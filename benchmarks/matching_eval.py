@@ -235,8 +235,10 @@ def evaluate(data: Dataset, work: Path, verbose: int = 0) -> dict[str, Any]:
         for title, pairs in (("wrong automatic link", wrong), ("not linked", missed)):
             for sid, cid in pairs[:verbose]:
                 r = by_source.get(sid)
-                print(f"  {title}: {r[5] if r else sid!r} -> {names.get(cid)!r}:"
-                      f" {r[3] if r else '?'} {json.dumps(r[4]) if r else ''}")
+                print(
+                    f"  {title}: {r[5] if r else sid!r} -> {names.get(cid)!r}:"
+                    f" {r[3] if r else '?'} {json.dumps(r[4]) if r else ''}"
+                )
     return result
 
 
@@ -280,14 +282,16 @@ def report(result: dict[str, Any]) -> str:
         value = result[key]
         if value is None:
             return "n/a"
-        return f"{value:.4f} ({'met' if value >= TARGETS[key] else 'MISSED'}, target {TARGETS[key]})"
+        return (
+            f"{value:.4f} ({'met' if value >= TARGETS[key] else 'MISSED'}, target {TARGETS[key]})"
+        )
 
     lines = [
         f"{result['dataset']}: {result['source_records']} source records,"
         f" {result['true_pairs']} true pairs ({result['reachable_pairs']} reachable with one link"
         f" per record); transform {result['transform_seconds']} s",
         f"  automatic links       {result['auto_links']}"
-        + (f" ({result['auto_unlabelled']} of pairs nobody labelled)" if result["auto_unlabelled"] else ""),
+        + (f" ({n} of pairs nobody labelled)" if (n := result["auto_unlabelled"]) else ""),
         f"  suggested for review  {result['suggested']}; true pairs missed {result['missed']}",
         f"  precision (automatic) {met('precision_auto')}",
         f"  recall (automatic)    {met('recall_auto')}",

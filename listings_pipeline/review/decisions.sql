@@ -22,6 +22,20 @@ WHERE s.job_id = :job_id
        OR s.reviewed_at IS NOT NULL OR s.promote_status <> 'pending')
 ORDER BY s.id;
 
+-- name: record_match_labels
+-- A reviewer's accept_match / reject_match is a labelled pair for the matcher of this pair of
+-- sources (transform/match_model.py): the next estimate learns from it. Only pairs the
+-- model compared (match_signals has their levels).
+INSERT INTO pipeline.match_labels (dmo_id, other_dmo_id, job_id, stage_id, listing_id, levels,
+                                   is_match, decided_by)
+SELECT s.dmo_id, coalesce((s.match_signals ->> 'other_dmo')::INT, 0), s.job_id, s.id,
+       s.match_candidate_id, s.match_signals -> 'levels', :accept, :reviewer
+FROM stage.listings_flat s
+WHERE s.id = ANY(CAST(:ids AS INT[])) AND s.match_candidate_id IS NOT NULL
+  AND s.match_signals ? 'levels'
+ON CONFLICT (stage_id, listing_id) DO UPDATE
+SET is_match = EXCLUDED.is_match, decided_by = EXCLUDED.decided_by, decided_at = now();
+
 -- name: settle_match
 -- accept_match: the suggested listing is the match; reject_match: the row is a new listing.
 -- The candidate stays recorded either way.

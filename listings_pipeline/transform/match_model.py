@@ -58,6 +58,7 @@ PRIOR_U: dict[str, tuple[float, ...]] = {
 PRIOR_LAMBDA = 0.1
 PRIOR_STRENGTH = 30.0  # pseudo-pairs behind the prior of each m and u
 LABEL_WEIGHT = 10.0  # a reviewer's decision counts as this many unlabelled pairs
+CALIBRATION_SD = 8.0  # bits: how far reviewers' decisions may shift weights, typically
 _EM_ITERATIONS = 40
 _EPS = 1e-4
 
@@ -65,14 +66,19 @@ _EPS = 1e-4
 @dataclass
 class Model:
     lam: float = PRIOR_LAMBDA
-    m: dict[str, list[float]] = field(default_factory=lambda: {k: list(v) for k, v in PRIOR_M.items()})
-    u: dict[str, list[float]] = field(default_factory=lambda: {k: list(v) for k, v in PRIOR_U.items()})
+    m: dict[str, list[float]] = field(
+        default_factory=lambda: {k: list(v) for k, v in PRIOR_M.items()}
+    )
+    u: dict[str, list[float]] = field(
+        default_factory=lambda: {k: list(v) for k, v in PRIOR_U.items()}
+    )
     pairs: int = 0
     labels: int = 0
+    offset: float = 0.0  # bits, from reviewers' decisions (calibrate)
 
     def weight(self, pattern: Pattern) -> float:
         """Match weight in bits."""
-        w = math.log2(self.lam / (1 - self.lam))
+        w = math.log2(self.lam / (1 - self.lam)) + self.offset
         for name, level in zip(NAMES, pattern, strict=True):
             if level >= 0:
                 w += math.log2(self.m[name][level] / self.u[name][level])
@@ -91,6 +97,7 @@ class Model:
     def as_json(self) -> dict[str, object]:
         return {
             "lambda": self.lam,
+            "offset": self.offset,
             "m": self.m,
             "u": self.u,
             "weights": self.level_weights(),
@@ -108,8 +115,11 @@ _SESSIONS: tuple[tuple[str, Callable[[Pattern], bool], frozenset[str]], ...] = (
     ("same name", lambda p: p[_NAME] >= 3, frozenset(NAMES) - {"name"}),
     (
         "same place",
-        lambda p: p[NAMES.index("address")] == 3 or p[NAMES.index("distance")] >= 3
-        or p[NAMES.index("phone")] == 1,
+        lambda p: (
+            p[NAMES.index("address")] == 3
+            or p[NAMES.index("distance")] >= 3
+            or p[NAMES.index("phone")] == 1
+        ),
         frozenset({"name"}),
     ),
 )
@@ -148,7 +158,9 @@ def _em(
             for target, counts in ((model.m, m_counts), (model.u, u_counts)):
                 s = sum(counts)
                 new = [min(max(c / s, _EPS), 1 - _EPS) for c in counts]
-                change = max(change, max(abs(a - b) for a, b in zip(new, target[name], strict=True)))
+                change = max(
+                    change, max(abs(a - b) for a, b in zip(new, target[name], strict=True))
+                )
                 target[name] = new
         if change < 1e-5:
             break
@@ -182,14 +194,42 @@ def estimate(
     for _, blocked, train in _SESSIONS:
         session = Model(min(prior.lam, 0.5), {k: list(v) for k, v in model.m.items()},
                         {k: list(v) for k, v in model.u.items()})  # fmt: skip
-        _em(session, [d for d in data if blocked(d[0])], train, prior, 1 - _EPS)
+        # Labelled pairs count in every session: their class is known.
+        chosen = [d for d in data if d[2] is not None or blocked(d[0])]
+        _em(session, chosen, train, prior, 1 - _EPS)
         for name in train:
             trained.m[name], trained.u[name] = session.m[name], session.u[name]
-    # Last, lambda over all candidate pairs with every m and u as estimated.
+    # Then lambda over this job's candidate pairs (labelled pairs were chosen by people, they
+    # say nothing of how common matches are), every m and u as estimated.
     model.m, model.u = trained.m, trained.u
     model.lam = min(prior.lam, max_lam / 2)
-    _em(model, data, frozenset(), prior, max_lam)
+    _em(model, [d for d in data if d[2] is None], frozenset(), prior, max_lam)
+    model.offset = calibrate(model, [(p, r == 1.0) for p, _, r in data if r is not None])
     return model
+
+
+def calibrate(model: Model, labels: Sequence[tuple[Pattern, bool]]) -> float:
+    """Recalibration from reviewers' decisions: the shift of match weight (bits) that makes
+    the model's probabilities fit their accept/reject decisions best (logistic likelihood,
+    with a normal prior of CALIBRATION_SD bits around 0, so a few decisions move it a little).
+    Accepting what the model only suggested raises the weight of such pairs; rejecting lowers
+    it, down to below the suggestion threshold."""
+    if not labels:
+        return 0.0
+    base = [(model.weight(p) - model.offset) * math.log(2) for p, _ in labels]
+    b = 0.0  # in nats
+    sd = CALIBRATION_SD * math.log(2)
+    for _ in range(50):
+        grad, hess = -b / sd**2, -1 / sd**2
+        for w, (_, accepted) in zip(base, labels, strict=True):
+            q = 1 / (1 + math.exp(-max(min(w + b, 50), -50)))
+            grad += (1.0 if accepted else 0.0) - q
+            hess -= q * (1 - q)
+        step = grad / hess
+        b -= step
+        if abs(step) < 1e-9:
+            break
+    return max(min(b / math.log(2), 3 * CALIBRATION_SD), -3 * CALIBRATION_SD)
 
 
 def from_json(params: dict[str, object] | None) -> Model:
@@ -198,6 +238,7 @@ def from_json(params: dict[str, object] | None) -> Model:
     m = params.get("m") or {}
     u = params.get("u") or {}
     model = Model(float(params.get("lambda", PRIOR_LAMBDA)))  # type: ignore[arg-type]
+    model.offset = float(params.get("offset", 0.0))  # type: ignore[arg-type]
     for name in NAMES:
         levels = len(PRIOR_M[name])
         if isinstance(m, dict) and len(m.get(name, [])) == levels:
