@@ -4,16 +4,21 @@ shared placeholder keys make no giant block, and reviewers' decisions change lat
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 from typing import Any
 
+from click.testing import CliRunner
 from sqlalchemy import Engine, text
 
+from listings_pipeline.cli import main as cli_main
 from listings_pipeline.configs.model import MatchingSettings
 from listings_pipeline.review import decide
 from listings_pipeline.transform.fuzzy import match_unmatched
 from listings_pipeline_tests.helpers import csv_config, place
 from listings_pipeline_tests.review_helpers import run_job, stage_job
+from listings_pipeline_tests.test_console import app, db, login, make_user  # noqa: F401
 
 GUIDE_1 = csv_config("guide1-csv", dmo_id=1)
 GUIDE_2 = csv_config("guide2-csv", dmo_id=2)
@@ -149,3 +154,40 @@ def test_reviewers_decisions_change_later_decisions(engine: Engine, tmp_path: Pa
         model = conn.execute(text("SELECT labels, params ->> 'offset' FROM pipeline.match_models"
                                   " WHERE dmo_id = 2 AND other_dmo_id = 1")).one()  # fmt: skip
     assert model[0] == 12 and float(model[1]) < 0
+
+
+def test_review_shows_a_suggestion_side_by_side_with_its_signals(
+    app: Any,  # noqa: F811
+    db: Engine,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    run_job(db, GUIDE_1, tmp_path / "g1", [
+        row("c", "Marram Gallery", "12 King St", "Lunenburg", lat="44.37700", lng="-64.31000"),
+    ])  # fmt: skip
+    job = stage_job(db, GUIDE_2, tmp_path / "g2", [
+        row("1", "The Marram Gallery", city="Lunenburg", phone="902-634-0000"),
+    ])  # fmt: skip
+    assert outcome(db, job)["1"] == (None, "Marram Gallery", "suggested")
+
+    cli = CliRunner().invoke(cli_main, ["review", "list", str(job)])
+    assert cli.exit_code == 0, cli.output
+    out = cli.output
+    assert "this row:  The Marram Gallery | - | Lunenburg | (902) 634-0000" in out
+    assert "suggested: listing #" in out and "Marram Gallery | 12 King St | Lunenburg" in out
+    assert re.search(r"name\s+same · similarity 1\.00", out)
+    assert re.search(r"city\s+same", out)
+    assert re.search(r"address\s+not compared", out)
+    assert re.search(r"score\s+match probability 0\.\d{4}", out)
+    listed = CliRunner().invoke(cli_main, ["review", "list", str(job), "--json"])
+    suggestion = json.loads(listed.output)["rows"][0]
+    assert suggestion["candidate_name"] == "Marram Gallery"
+    assert suggestion["match_signals"]["levels"]["name"] == 4
+
+    make_user(db, "una", "pipeline_reviewer")
+    html = login(app, "una").get(f"/pipeline/jobs/{job}/review", params={"tab": "matches"}).text
+    page = " ".join(re.sub(r"<[^>]+>", " ", html).split())
+    assert "Why the matcher suggests this listing" in page
+    assert "name same · similarity 1.00" in page
+    assert "phone not compared (a side has no value)" in page
+    assert re.search(r"score match probability 0\.\d{4}", page)
+    assert "name Marram Gallery The Marram Gallery" in page  # both records side by side

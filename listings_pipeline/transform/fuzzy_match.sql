@@ -189,9 +189,12 @@ SELECT c.stage_id,
                WHEN left(s.postcode, 3) = left(p.postcode, 3) THEN 1
                ELSE 0
            END,
+           -- a number several candidates share (a switchboard, a placeholder) tells nothing
            CASE
                WHEN s.phone IS NULL OR cardinality(p.phones) = 0 THEN -1
-               WHEN s.phone = ANY(p.phones) THEN 1
+               WHEN g.same_phone THEN
+                   CASE WHEN count(*) FILTER (WHERE g.same_phone) OVER (PARTITION BY c.stage_id) = 1
+                        THEN 1 ELSE -1 END
                ELSE 0
            END,
            CASE
@@ -230,6 +233,7 @@ CROSS JOIN LATERAL (
                 THEN CASE WHEN s.street = p.street THEN 1 ELSE similarity(s.street, p.street) END
            END AS street_s,
            s.numbers && p.numbers AS same_number,
+           coalesce(s.phone = ANY(p.phones), false) AS same_phone,
            pipeline.distance_m(s.lat, s.lng, p.lat, p.lng) AS distance
 ) AS g;
 
