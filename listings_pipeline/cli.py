@@ -255,7 +255,8 @@ def _suggestion_lines(r: dict[str, Any]) -> list[str]:
         return " | ".join(str(v) if v not in (None, "") else "-" for v in values)
 
     return [
-        f"{'':9}this row:  {record(r['listing_name'], r['loc_address1'], r['loc_city'], r['phone'])}",
+        f"{'':9}this row:  "
+        + record(r["listing_name"], r["loc_address1"], r["loc_city"], r["phone"]),
         f"{'':9}suggested: listing #{r['match_candidate_id']}: "
         + record(r["candidate_name"], r["candidate_address1"], r["candidate_city"],
                  r["candidate_phone"]),
