@@ -88,6 +88,10 @@ def match_unmatched(
     matching = settings.matching if isinstance(settings, TransformSettings) else settings
     if not matching.enabled:
         return FuzzyCounts(0, 0, 0)
+    # An empty catalogue (a first import): nothing to compare with, and computing the keys of
+    # every row would be most of the work.
+    if not conn.execute(text("SELECT EXISTS (SELECT FROM pipeline.listing_match_keys)")).scalar():
+        return FuzzyCounts(0, 0, 0)
     conn.execute(text(Q["reset"]))
     conn.execute(text(Q["sources"]), {"job_id": job_id})
     conn.execute(text("ANALYZE match_src"))
