@@ -193,9 +193,11 @@ def dataset(size: int, data_dir: Path, echo: Any = print) -> Dataset:
 class Database:
     """A fresh embedded PostgreSQL in a temporary LISTINGS_HOME, migrated."""
 
-    def __init__(self) -> None:
+    def __init__(self, home: Path | None = None) -> None:
         # Short path: the server's Unix socket lives in the data directory (108-byte limit).
-        self.home = Path(tempfile.mkdtemp(prefix="lpb-", dir="/tmp"))
+        # A given home is kept (a catalogue built once, measured many times).
+        self.keep = home is not None
+        self.home = home or Path(tempfile.mkdtemp(prefix="lpb-", dir="/tmp"))
         self.env = {k: v for k, v in os.environ.items() if k != "LISTINGS_DATABASE_URL"}
         self.env["LISTINGS_HOME"] = str(self.home)
         self.env["PYTHONPATH"] = str(ROOT)
@@ -216,7 +218,8 @@ class Database:
 
         reset_engine()
         stop(self.home / "pgdata")
-        shutil.rmtree(self.home, ignore_errors=True)
+        if not self.keep:
+            shutil.rmtree(self.home, ignore_errors=True)
 
     def run(self, stage: str, **spec: Any) -> dict[str, Any]:
         """Run one stage in a fresh worker process; its JSON result."""
