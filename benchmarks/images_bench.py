@@ -150,7 +150,7 @@ def main() -> None:
             info_ids = list(conn.execute(text("SELECT id FROM public.listing_info")).scalars())
         settings = ImageSettings(
             local_dir=work / "images",
-            allow_private_networks=True,  # the server is on 127.0.0.1
+            private_network_allowlist=("127.0.0.1/32",),  # the server is on 127.0.0.1
             per_host_rps=None,  # one local host: measure the pipeline, not the politeness limit
             concurrency=args.concurrency,
             decode_concurrency=args.decode_concurrency,

@@ -6,6 +6,7 @@ from sqlalchemy.exc import DBAPIError
 
 from listings_pipeline.configs.loader import ConfigError
 from listings_pipeline.importing.connectors import ImportFailed
+from listings_pipeline.net.secrets import mask
 from listings_pipeline.promotion.promote import PromotionRefused
 
 MESSAGE_LIMIT = 2000  # characters; the full chain stays in the step's log
@@ -29,4 +30,5 @@ def describe(err: BaseException) -> str:
         message = f"{type(err.orig).__name__}: {str(err.orig).strip()}"
     else:
         message = f"{type(err).__name__}: {err}"
+    message = mask(message)  # a secret value a connector read never reaches a job row
     return message if len(message) <= MESSAGE_LIMIT else message[: MESSAGE_LIMIT - 1] + "…"

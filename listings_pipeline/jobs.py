@@ -15,6 +15,7 @@ from sqlalchemy import Connection, Engine, text
 from listings_pipeline.configs.model import SourceConfig
 from listings_pipeline.configs.sync import StoredConfig
 from listings_pipeline.db import load_queries
+from listings_pipeline.net.secrets import mask
 
 Q = load_queries(__file__, "jobs.sql")
 STAGES = ("import", "transform", "review", "promote")
@@ -154,7 +155,7 @@ def record_errors(conn: Connection, job_id: int, stage: str, errors: Iterable[Jo
             "field_name": e.field_name,
             "original": None if e.original is None else json.dumps(e.original, default=str),
             "error_type": e.error_type,
-            "message": e.message,
+            "message": mask(e.message),
         }
         for e in errors
     ]

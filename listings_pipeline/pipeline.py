@@ -19,6 +19,7 @@ from listings_pipeline.db import load_queries
 from listings_pipeline.failures import StageNotReady, describe
 from listings_pipeline.importing.connectors import ImportFailed
 from listings_pipeline.importing.connectors.files import require_file
+from listings_pipeline.importing.input_roots import config_path
 from listings_pipeline.importing.stage import ImportResult, run_import
 from listings_pipeline.promotion.promote import (
     PromotionRefused,
@@ -50,11 +51,13 @@ class GateResult:
 
 
 def resolve_input(config: SourceConfig, input_path: Path | None) -> Path | None:
-    """The file to import for file sources (given, or the config's source_url path)."""
+    """The file to import for file sources: the one given (the operator's `--input`, an
+    inbox file or a console upload), or the config's source_url path — only under the allowed
+    input roots, checked before the file is even looked at."""
     if config.source_type not in FILE_SOURCES:
         return input_path
     if input_path is None and config.source_url and "://" not in config.source_url:
-        input_path = Path(config.source_url)
+        input_path = config_path(config.source_url, config.slug)
     return require_file(input_path, config.slug).resolve()
 
 

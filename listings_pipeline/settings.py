@@ -22,6 +22,9 @@ class Settings:
     s3_prefix: str
     dagster_home: Path
     s3_endpoint_url: str | None = None  # an S3-compatible server (MinIO, moto); None: AWS
+    # Directories a config's local paths (`source_url`) may name besides the inbox and the
+    # console's upload store (LISTINGS_ALLOWED_INPUT_ROOTS, os.pathsep-separated).
+    allowed_input_roots: tuple[Path, ...] = ()
 
     @property
     def pgdata(self) -> Path:
@@ -34,6 +37,16 @@ class Settings:
     @property
     def inbox_dir(self) -> Path:
         return self.home / "inbox"
+
+    @property
+    def uploads_dir(self) -> Path:
+        """The console's upload store: one private directory per upload, removed after."""
+        return self.home / "uploads"
+
+    @property
+    def input_roots(self) -> tuple[Path, ...]:
+        """Where a config's local paths may point (symlinks and `..` resolved)."""
+        return (self.inbox_dir, self.uploads_dir, *self.allowed_input_roots)
 
 
 def get_settings() -> Settings:
@@ -50,4 +63,9 @@ def get_settings() -> Settings:
         .expanduser()
         .resolve(),
         s3_endpoint_url=os.environ.get("LISTINGS_S3_ENDPOINT_URL") or None,
+        allowed_input_roots=tuple(
+            Path(part).expanduser().resolve()
+            for part in os.environ.get("LISTINGS_ALLOWED_INPUT_ROOTS", "").split(os.pathsep)
+            if part.strip()
+        ),
     )

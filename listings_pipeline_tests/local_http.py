@@ -26,6 +26,7 @@ class Reply:
     status: int = 200
     body: bytes | str = b""
     headers: dict[str, str] = field(default_factory=dict)
+    reason: str | None = None  # the status line's reason phrase (None: the standard one)
 
 
 def json_reply(data: Any, status: int = 200, **headers: str) -> Reply:
@@ -54,7 +55,7 @@ class LocalServer:
                 route = server.routes.get(parts.path)
                 reply = route(request) if route else Reply(404, "not found")
                 body = reply.body.encode() if isinstance(reply.body, str) else reply.body
-                self.send_response(reply.status)
+                self.send_response(reply.status, reply.reason)
                 for name, value in reply.headers.items():
                     self.send_header(name, value)
                 self.send_header("Content-Length", str(len(body)))

@@ -158,6 +158,8 @@ def server(engine: Engine, tmp_path: Path) -> Iterator[Server]:
         "LISTINGS_HOME": str(home),
         "DAGSTER_HOME": str(dagster_home),
         "LISTINGS_CONFIG_DIR": str(configs),
+        # The config's source_url is a file in the test's directory: the operator allows it.
+        "LISTINGS_ALLOWED_INPUT_ROOTS": str(tmp_path),
         # The test's own PostgreSQL, so the test reads what the runs wrote.
         "LISTINGS_DATABASE_URL": engine.url.render_as_string(hide_password=False),
     }

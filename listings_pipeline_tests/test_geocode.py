@@ -72,7 +72,8 @@ class FakeNominatim:
 
 
 @pytest.fixture
-def nominatim() -> Iterator[FakeNominatim]:
+def nominatim(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeNominatim]:
+    monkeypatch.setenv("LISTINGS_EGRESS_ALLOW", "127.0.0.1/32")  # the fake serves on loopback
     fake = FakeNominatim()
     thread = threading.Thread(target=fake.server.serve_forever, daemon=True)
     thread.start()

@@ -202,7 +202,7 @@ def assets(engine: Engine) -> dict[str, dict[str, Any]]:
 def image_settings(tmp_path: Path, **overrides: Any) -> ImageSettings:
     values: dict[str, Any] = {
         "local_dir": tmp_path / "images",
-        "allow_private_networks": True,  # the test server is on 127.0.0.1
+        "private_network_allowlist": ("127.0.0.1/32",),  # the test server is on 127.0.0.1
         "per_host_rps": None,
         "backoff_base": 0.01,
         "backoff_max": 0.05,
@@ -495,7 +495,7 @@ def test_ssrf_guard_refuses_private_addresses_on_every_hop(
     body = encode(picture((300, 200)), "JPEG")
     direct = server.add("/direct.jpg", body)
     info = add_listing(engine, 1, "Direct", [direct])
-    production = image_settings(tmp_path, allow_private_networks=False)
+    production = image_settings(tmp_path, private_network_allowlist=())
 
     summary = process_images(engine, listing_info_ids=[info], settings=production)
 
@@ -582,7 +582,9 @@ def test_s3_store_writes_variants_to_the_bucket(
         client.create_bucket(Bucket="dev-listings-images")
         url = server.add("/s3.jpg", encode(picture((2000, 1000)), "JPEG"))
         info = add_listing(engine, 4, "Cloud", [url])
-        settings = ImageSettings.from_env(allow_private_networks=True, per_host_rps=None)
+        settings = ImageSettings.from_env(
+            private_network_allowlist=("127.0.0.1/32",), per_host_rps=None
+        )
 
         summary = process_images(engine, listing_info_ids=[info], settings=settings)
 

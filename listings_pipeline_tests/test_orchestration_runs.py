@@ -202,7 +202,7 @@ def test_images_follow_promotion_and_a_broken_image_does_not_fail_the_run(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("LISTINGS_IMAGES_ALLOW_PRIVATE_NETWORKS", "true")  # 127.0.0.1 server
+    monkeypatch.setenv("LISTINGS_EGRESS_ALLOW", "127.0.0.1/32")  # the image server's address
     monkeypatch.setenv("LISTINGS_IMAGES_DIR", str(tmp_path / "images"))
     write_source(config_dir, SLUG)
     with LocalServer() as server:

@@ -9,7 +9,14 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from listings_pipeline.importing.options import ApiOptions, WebsiteOptions, WordPressOptions
 from listings_pipeline.transform.fields import COLLECTION_TARGETS
@@ -382,6 +389,19 @@ class SourceConfig(Strict):
                 "slug must be 1-63 characters of a-z, 0-9, '_' or '-', starting with a letter"
                 " or digit (it is the Dagster partition key)"
             )
+        return value
+
+    @field_validator("source_url")
+    @classmethod
+    def _local_path(cls, value: str | None, info: ValidationInfo) -> str | None:
+        # A local path of a file source must be under the allowed input roots (checked again,
+        # symlinks resolved, when a run starts: the file system may change in between).
+        file_source = info.data.get("source_type") in ("csv", "json", "jsonl", "xlsx")
+        if value and file_source and "://" not in value:
+            from listings_pipeline.importing.input_roots import path_problem
+
+            if (problem := path_problem(value)) is not None:
+                raise ValueError(problem)
         return value
 
     @field_validator("schedule")

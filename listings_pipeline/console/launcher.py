@@ -31,6 +31,7 @@ from listings_pipeline.console import queries
 from listings_pipeline.console.sql import queries as queries_of
 from listings_pipeline.console.sql import query
 from listings_pipeline.jobs import latest_job_id
+from listings_pipeline.private_files import open_private, private_dir
 from listings_pipeline.settings import get_settings
 
 # Extensions accepted for an upload, by the config's file format.
@@ -209,13 +210,12 @@ def save_upload(config: SourceConfig, filename: str, stream: BinaryIO) -> Path:
             f" end with {' or '.join(allowed)}."
         )
     safe = _SAFE_NAME.sub("_", Path(name).stem)[:80].strip("._") or "upload"
-    uploads = get_settings().home / "uploads"
-    uploads.mkdir(parents=True, exist_ok=True)
-    directory = Path(tempfile.mkdtemp(prefix=f"{config.slug}-", dir=uploads))
+    uploads = private_dir(get_settings().uploads_dir)
+    directory = Path(tempfile.mkdtemp(prefix=f"{config.slug}-", dir=uploads))  # mode 0700
     path = directory / f"{safe}{suffix}"
     size = 0
     try:
-        with path.open("xb") as out:
+        with open_private(path) as out:
             while chunk := stream.read(_CHUNK):
                 size += len(chunk)
                 if size > max_bytes:

@@ -1,7 +1,9 @@
 """Downloading one image URL: guarded, rate-limited, retried, size- and time-bounded.
 
-Redirects are followed by hand so that each hop's scheme is checked and loops are named;
-the address check of every hop happens in the transport (netguard). The body is streamed into
+Redirects are followed by hand so that each hop's scheme is checked and loops are named.
+Each hop's host is vetted by the egress guard (`listings_pipeline.net`) before the per-host
+rate limiter, so a refused host costs no wait, and again in the transport where the connection
+is made (against DNS rebinding). The body is streamed into
 a spooled temporary file (small images stay in memory) while its size and sha256 are counted.
 """
 
@@ -17,9 +19,9 @@ from typing import IO
 
 import httpx
 
-from listings_pipeline.images.netguard import AddressGuard, BlockedAddress, GuardedTransport
 from listings_pipeline.images.problems import ImageProblem, redact_url
 from listings_pipeline.images.settings import ImageSettings
+from listings_pipeline.net import BlockedAddress, GuardedTransport
 
 _SPOOL_IN_MEMORY = 2 * 1024 * 1024  # bytes of a download kept in memory before spilling to disk
 _CHUNK = 64 * 1024
@@ -72,13 +74,13 @@ class Downloader:
     def __init__(self, settings: ImageSettings) -> None:
         self._settings = settings
         self._limiter = HostRateLimiter(settings.per_host_rps)
-        guard = AddressGuard(settings.allow_private_networks, settings.private_network_allowlist)
+        self._policy = settings.egress_policy()
         limits = httpx.Limits(
             max_connections=settings.concurrency,
             max_keepalive_connections=settings.concurrency,
         )
         self._client = httpx.Client(
-            transport=GuardedTransport(guard, limits),
+            transport=GuardedTransport(self._policy, limits),
             timeout=httpx.Timeout(
                 settings.read_timeout, connect=settings.connect_timeout, pool=None
             ),
@@ -128,6 +130,7 @@ class Downloader:
         while True:
             delay: float | None = None
             problem: ImageProblem
+            self._vet(url)
             self._limiter.wait(url.host)
             try:
                 with self._client.stream("GET", url) as response:
@@ -161,6 +164,15 @@ class Downloader:
                 raise problem
             time.sleep(wait)
             attempt += 1
+
+    def _vet(self, url: httpx.URL) -> None:
+        """Refuse a blocked host before waiting for its rate-limit slot."""
+        try:
+            self._policy.resolve(url.host, url.port or (443 if url.scheme == "https" else 80))
+        except BlockedAddress as exc:
+            raise ImageProblem("blocked_address", str(exc)) from None
+        except OSError:
+            pass  # unresolvable: the connection attempt reports it (and retries)
 
     def _read_body(self, response: httpx.Response, deadline: float) -> Download:
         limit = self._settings.max_bytes

@@ -13,6 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from listings_pipeline.net import EgressPolicy
 from listings_pipeline.settings import Settings, get_settings
 
 OutputFormat = Literal["webp", "jpeg"]
@@ -64,8 +65,10 @@ class ImageSettings(BaseModel):
     backoff_max: float = Field(10.0, ge=0)
     max_redirects: int = Field(5, ge=0)
     user_agent: str = "listings-pipeline-images/0.1"
-    # SSRF guard: refuse hosts resolving to private, loopback, link-local or reserved addresses,
-    # except networks listed in private_network_allowlist (e.g. an internal image server).
+    # The egress guard (listings_pipeline.net) refuses private, loopback, link-local, metadata
+    # and reserved addresses except the operator's LISTINGS_EGRESS_ALLOW networks. Older
+    # image-only settings, kept working: private_network_allowlist adds networks for image
+    # downloads; allow_private_networks allows every network except cloud metadata.
     allow_private_networks: bool = False
     private_network_allowlist: tuple[str, ...] = ()
 
@@ -96,6 +99,12 @@ class ImageSettings(BaseModel):
         if len({v.name for v in self.variants}) != len(self.variants):
             raise ValueError("image variant names must be unique")
         return self
+
+    def egress_policy(self) -> EgressPolicy:
+        extra = [*self.private_network_allowlist]
+        if self.allow_private_networks:
+            extra += ["0.0.0.0/0", "::/0"]
+        return EgressPolicy.from_env(extra=extra)
 
     def images_dir(self, settings: Settings | None = None) -> Path:
         return self.local_dir or (settings or get_settings()).home / "images"

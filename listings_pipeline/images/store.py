@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from listings_pipeline.images.settings import ImageSettings
+from listings_pipeline.private_files import PRIVATE_FILE, private_dir
 
 _CACHE_CONTROL = "public, max-age=31536000, immutable"
 
@@ -41,12 +42,13 @@ class LocalImageStore:
 
     def put(self, key: str, data: bytes, content_type: str) -> None:
         path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self.root)
+        private_dir(path.parent)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
-            os.chmod(tmp, 0o644)
+            os.chmod(tmp, PRIVATE_FILE)  # whoever serves the images runs as the service user
             os.replace(tmp, path)  # atomic: readers never see half a file
         except BaseException:
             Path(tmp).unlink(missing_ok=True)

@@ -26,7 +26,9 @@ from typing import Any, Literal, Protocol
 from botocore.exceptions import ClientError
 
 from listings_pipeline.configs.model import SLUG
+from listings_pipeline.importing.input_roots import InputNotAllowed
 from listings_pipeline.importing.raw_store import S3Client, is_missing, s3_client, s3_prefix
+from listings_pipeline.private_files import make_private, open_private, private_dir
 from listings_pipeline.settings import Settings, get_settings
 
 Outcome = Literal["done", "failed"]
@@ -123,7 +125,14 @@ class LocalInbox:
 
     @contextmanager
     def local_copy(self, item: InboxFile) -> Iterator[Path]:
-        yield Path(item.location)
+        path = Path(item.location)
+        # A symlink dropped in the inbox must not make the pipeline read a file elsewhere.
+        if not path.resolve().is_relative_to(self.root.resolve()):
+            raise InputNotAllowed(
+                f"{path}: leads outside the inbox (to {path.resolve()}); inbox files must be"
+                " regular files, not links"
+            )
+        yield path
 
     def move_aside(
         self,
@@ -140,14 +149,15 @@ class LocalInbox:
             raise InboxFileChanged(f"{source}: no longer in the inbox") from err
         if current.fingerprint != item.fingerprint:
             raise InboxFileChanged(f"{source}: replaced since it was listed; left for next time")
-        folder = self.root / _slug(item.slug) / outcome
-        folder.mkdir(parents=True, exist_ok=True)
+        folder = private_dir(self.root / _slug(item.slug) / outcome)
         target = folder / _aside_name(item.name, job_id)
         if target.exists():
             raise FileExistsError(f"{target}: already exists")
         os.rename(source, target)  # same file system: atomic
+        make_private(target)  # it keeps the uploader's mode otherwise
         if reason is not None:
-            target.with_name(target.name + ".error.txt").write_text(reason + "\n", "utf-8")
+            with open_private(target.with_name(target.name + ".error.txt")) as out:
+                out.write((reason + "\n").encode("utf-8"))
         return str(target)
 
     def uri(self, item: InboxFile) -> str:
@@ -213,7 +223,7 @@ class S3Inbox:
                 raise InboxFileChanged(
                     f"{self.uri(item)}: replaced or removed since it was listed"
                 ) from err
-            with answer["Body"] as body, path.open("wb") as fh:
+            with answer["Body"] as body, open_private(path) as fh:
                 shutil.copyfileobj(body, fh, 1 << 20)
             yield path
 

@@ -3,6 +3,8 @@
 
 Secrets never appear in a config: a config names the environment variables that hold them
 (`headers_from_env`, `params_from_env`, `bearer_token_env`) and only the connector reads them.
+A config may name only the variables the operator allows (`listings_pipeline.net.secrets`).
+URLs must be absolute http(s) URLs; where they may lead is the egress guard's business.
 """
 
 from __future__ import annotations
@@ -10,7 +12,10 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
+import httpx
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from listings_pipeline.net.secrets import env_name_problem
 
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _ATTR_NAME = re.compile(r"^[A-Za-z_:][-A-Za-z0-9_:.]*$")
@@ -37,8 +42,11 @@ class HttpOptions(_Options):
     @field_validator("headers_from_env", "params_from_env")
     @classmethod
     def _env_names(cls, value: dict[str, str]) -> dict[str, str]:
-        for name in value.values():
-            _check_env_name(name)
+        for key, name in value.items():
+            try:
+                _check_env_name(name)
+            except ValueError as err:
+                raise ValueError(f"{key}: {err}") from None
         return value
 
     @field_validator("bearer_token_env")
@@ -50,7 +58,25 @@ class HttpOptions(_Options):
 def _check_env_name(name: str) -> str:
     if not _ENV_NAME.match(name):
         raise ValueError(f"{name!r} is not an environment variable name")
+    if (problem := env_name_problem(name)) is not None:
+        raise ValueError(problem)
     return name
+
+
+def _check_url(url: str) -> str:
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError) as err:
+        raise ValueError(f"{url!r} is not a URL: {err}") from None
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise ValueError(f"{url!r} is not an absolute http:// or https:// URL")
+    return url
+
+
+def site_of(url: str | httpx.URL) -> str:
+    """`host` or `host:port` (a port only when not the scheme's default) of `url`."""
+    parsed = httpx.URL(str(url))
+    return parsed.host if parsed.port is None else f"{parsed.host}:{parsed.port}"
 
 
 class NoPagination(_Options):
@@ -109,6 +135,11 @@ class ApiOptions(HttpOptions):
     pagination: Pagination = Field(default_factory=NoPagination)
     max_pages: int = Field(default=10_000, ge=1)  # more pages than this fails the import
 
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return _check_url(value)
+
 
 class WordPressOptions(HttpOptions):
     base_url: str  # the site, e.g. https://example.org
@@ -116,6 +147,11 @@ class WordPressOptions(HttpOptions):
     api_path: str = "/wp-json/wp/v2"
     per_page: int = Field(default=100, ge=1, le=100)  # WordPress refuses more than 100
     max_pages: int = Field(default=10_000, ge=1)
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        return _check_url(value)
 
     @field_validator("post_type")
     @classmethod
@@ -142,6 +178,8 @@ class FieldSelector(BaseModel):
 
 class WebsiteOptions(HttpOptions):
     start_urls: list[str] = Field(min_length=1)  # list pages
+    # Other hosts the crawl may fetch ("host" or "host:port"); never sent the secrets.
+    allowed_hosts: list[str] = Field(default_factory=list)
     link_selector: str  # on list pages: the links (href) to detail pages
     fields: dict[str, str] = Field(min_length=1)  # record field → selector on detail pages
     required_fields: list[str] = Field(default_factory=list)  # missing → a record problem
@@ -150,6 +188,24 @@ class WebsiteOptions(HttpOptions):
     contact_url: str  # goes in the User-Agent so a site owner can reach the operator
     rate_limit_per_second: float = Field(default=1.0, gt=0, le=20)
     max_pages: int = Field(default=1000, ge=1)  # list + detail pages; more fails the import
+
+    @field_validator("start_urls")
+    @classmethod
+    def _start_urls(cls, value: list[str]) -> list[str]:
+        return [_check_url(url) for url in value]
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _hosts(cls, value: list[str]) -> list[str]:
+        hosts = []
+        for entry in value:
+            try:
+                hosts.append(site_of(f"http://{entry.strip()}"))
+            except (httpx.InvalidURL, ValueError):
+                raise ValueError(f"{entry!r} is not a host name (or host:port)") from None
+            if "/" in entry or "@" in entry:
+                raise ValueError(f"{entry!r} is not a host name (or host:port)")
+        return hosts
 
     @field_validator("link_selector", "next_selector")
     @classmethod

@@ -16,6 +16,7 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
+from listings_pipeline.private_files import READ_ONLY_FILE, private_dir
 from listings_pipeline.settings import Settings, get_settings
 
 S3Client = Any  # a boto3 S3 client (boto3 ships no static types)
@@ -45,12 +46,14 @@ class LocalRawStore:
         path = self._path(key)
         if path.exists():
             raise FileExistsError(f"{path}: raw files are immutable and this one already exists")
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self.root)
+        private_dir(path.parent)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
         try:
             with os.fdopen(fd, "wb") as fh:
                 yield fh
-            os.chmod(tmp, 0o444)  # read-only: raw files are never modified
+            # Read-only (raw files are never modified) and for the service user only.
+            os.chmod(tmp, READ_ONLY_FILE)
             os.link(tmp, path)  # fails if the key appeared meanwhile: never overwrite
         finally:
             Path(tmp).unlink(missing_ok=True)

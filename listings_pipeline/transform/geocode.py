@@ -16,10 +16,14 @@ The provider comes from the environment (never from a source config, which is no
     LISTINGS_GEOCODER_API_KEY      for services that need one
     LISTINGS_GEOCODER_MIN_DELAY    seconds between requests (default 1: Nominatim's limit)
     LISTINGS_GEOCODER_TIMEOUT      seconds per request (default 10)
+
+Requests go through the egress guard (`listings_pipeline.net`): a provider on a private or
+loopback address needs that network in LISTINGS_EGRESS_ALLOW.
 """
 
 from __future__ import annotations
 
+import functools
 import inspect
 import os
 import re
@@ -36,6 +40,9 @@ from sqlalchemy import Connection, text
 
 from listings_pipeline.configs.model import TransformSettings
 from listings_pipeline.db import load_sql
+from listings_pipeline.net import EgressPolicy, EgressRefused
+from listings_pipeline.net.geopy_adapter import GuardedAdapter
+from listings_pipeline.net.secrets import mask, remember
 from listings_pipeline.transform.countries import country_name
 from listings_pipeline.transform.issues import Issue
 
@@ -194,15 +201,24 @@ class Geocoder:
         except GeopyError as err:
             raise GeocoderConfigError(f"LISTINGS_GEOCODER={s.service!r}: {err}") from err
         accepted = inspect.signature(cls.__init__).parameters
-        options: dict[str, Any] = {"user_agent": s.user_agent, "timeout": s.timeout}
+        try:
+            policy = EgressPolicy.from_env()
+        except ValueError as err:
+            raise GeocoderConfigError(str(err)) from None
+        options: dict[str, Any] = {
+            "user_agent": s.user_agent,
+            "timeout": s.timeout,
+            # Every request through the egress guard, like the sources' and the images'.
+            "adapter_factory": functools.partial(GuardedAdapter, policy=policy),
+        }
         if s.url:
             parts = urlsplit(s.url if "://" in s.url else f"https://{s.url}")
             options["domain"] = parts.netloc + parts.path.rstrip("/")
             options["scheme"] = parts.scheme
         if s.api_key:
-            options["api_key"] = s.api_key
+            options["api_key"] = remember(s.api_key)  # masked wherever an error quotes it
         unsupported = [name for name in options if name not in accepted]
-        if "api_key" in unsupported or "domain" in unsupported:
+        if {"api_key", "domain", "adapter_factory"} & set(unsupported):
             raise GeocoderConfigError(
                 f"LISTINGS_GEOCODER={s.service}: the service does not take"
                 f" {' or '.join(unsupported)} (LISTINGS_GEOCODER_URL / _API_KEY)"
@@ -224,7 +240,10 @@ class Geocoder:
         kwargs: dict[str, Any] = {"exactly_one": True}
         if self.settings.service == "nominatim" and country:
             kwargs["country_codes"] = country.lower()
-        return self._provider()(query, **kwargs)
+        try:
+            return self._provider()(query, **kwargs)
+        except EgressRefused as err:  # the same for every address: a setting to change
+            raise GeocoderConfigError(f"LISTINGS_GEOCODER_URL: {err}") from None
 
     def geocode_missing(
         self, conn: Connection, rows_needing: Iterable[Mapping[str, Any]]
@@ -268,7 +287,7 @@ class Geocoder:
                 location = self._call(query, country)
             except GeopyError as err:
                 self._consecutive_failures += 1
-                self._last_error = f"{type(err).__name__}: {err}"
+                self._last_error = mask(f"{type(err).__name__}: {err}")
                 self.failures[key] = self._last_error
                 self.stats.failed += 1
                 continue

@@ -31,6 +31,7 @@ from listings_pipeline.importing.options import (
     OffsetPagination,
     PageNumberPagination,
 )
+from listings_pipeline.net import origin
 
 
 def _records(body: Any, records_path: str | None, fail: Any) -> list[Any]:
@@ -163,7 +164,7 @@ def read_api(
     opts = config.import_.api
     if opts is None:
         raise ImportFailed(f"{config.slug}: source_type api needs an import.api block")
-    with HttpSession(opts, source=config.slug) as http:
+    with HttpSession(opts, source=config.slug, secret_origins=[origin(opts.url)]) as http:
         pager = _Pager(http, opts)
         for number, response, records in pager.pages():
             if number > opts.max_pages and records:

@@ -1,18 +1,21 @@
-"""HTTP for the network connectors: one httpx client with timeouts, a rate limit, retries with
-exponential backoff and jitter (honouring Retry-After), and secrets read from the environment.
+"""HTTP for the network connectors: one guarded client (the egress policy on every connection,
+redirects followed by hand), timeouts, a rate limit, retries with exponential backoff and
+jitter (honouring Retry-After), and secrets read from the environment.
 
-Secret values (tokens, keys) are read from the variables a config names and never appear in
-messages or logs: URLs are shown with secret query parameters as `***`, and a filter on
-httpx's own logger masks them too.
+Secrets (tokens, keys) are read from the variables a config names — only those the operator
+allows — and sent only to the origins the connector names (the configured URL's), never along
+a redirect to another origin. Their values never appear in messages or logs: URLs are shown
+with secret query parameters as `***`, and every message is masked
+(`listings_pipeline.net.secrets`). Response bodies are never quoted in messages.
 """
 
 from __future__ import annotations
 
 import email.utils
 import logging
-import os
 import random
 import time
+from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -20,33 +23,22 @@ import httpx
 
 from listings_pipeline.importing.connectors import ImportFailed
 from listings_pipeline.importing.options import HttpOptions
+from listings_pipeline.net import EgressClient, EgressPolicy, EgressRefused, Secrets
+from listings_pipeline.net.secrets import env_name_problem, mask, read_secret
 
 USER_AGENT = "listings-pipeline/0.1"
 log = logging.getLogger(__name__)
 
 
-class _MaskSecrets(logging.Filter):
-    """Masks registered secret values in records of the logger it is attached to."""
-
-    secrets: set[str] = set()
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if self.secrets:
-            message = record.getMessage()
-            masked = message
-            for secret in self.secrets:
-                masked = masked.replace(secret, "***")
-            if masked != message:
-                record.msg, record.args = masked, ()
-        return True
-
-
-_mask = _MaskSecrets()
-logging.getLogger("httpx").addFilter(_mask)  # httpx logs each request's full URL at INFO
+class RequestRefused(ImportFailed):
+    """The egress guard refused a request (an address or a redirect); retrying cannot help."""
 
 
 def _env(name: str, what: str, source: str) -> str:
-    value = os.environ.get(name)
+    # Checked again at run time: the operator's allow-list may have changed since validation.
+    if (problem := env_name_problem(name)) is not None:
+        raise ImportFailed(f"{source}: {what}: {problem}")
+    value = read_secret(name)
     if not value:
         raise ImportFailed(f"{source}: environment variable {name} ({what}) is not set")
     return value
@@ -79,34 +71,39 @@ class HttpSession:
         options: HttpOptions,
         *,
         source: str,
+        secret_origins: Iterable[str],
         user_agent: str = USER_AGENT,
         accept: str = "application/json",
         rate_limit_per_second: float | None = None,
+        follow: Callable[[httpx.URL], str | None] | None = None,
     ) -> None:
+        """`secret_origins`: where the configured secrets may go (origins of the configured
+        URLs); `follow(url)`: the reason a redirect to `url` is refused, or None."""
         self.options = options
         self.source = source
-        headers = {"User-Agent": user_agent, "Accept": accept, **options.headers}
-        secrets: list[str] = []
-        for header, env_name in options.headers_from_env.items():
-            headers[header] = _env(env_name, f"header {header}", source)
-            secrets.append(headers[header])
+        secret_headers = {
+            header: _env(env_name, f"header {header}", source)
+            for header, env_name in options.headers_from_env.items()
+        }
         if options.bearer_token_env:
             token = _env(options.bearer_token_env, "bearer token", source)
-            headers["Authorization"] = f"Bearer {token}"
-            secrets.append(token)
+            secret_headers["Authorization"] = f"Bearer {token}"
         self.secret_params = {
             param: _env(env_name, f"query parameter {param}", source)
             for param, env_name in options.params_from_env.items()
         }
-        secrets += self.secret_params.values()
-        # Kept after close: another session may use the same secret, and they are few.
-        _MaskSecrets.secrets.update(secrets)
-        self.params: dict[str, Any] = {**options.params, **self.secret_params}
+        self.params: dict[str, Any] = dict(options.params)
         self.limiter = RateLimiter(rate_limit_per_second or options.rate_limit_per_second)
-        self.client = httpx.Client(
-            headers=headers,
+        try:
+            policy = EgressPolicy.from_env()
+        except ValueError as err:
+            raise ImportFailed(f"{source}: {err}") from None
+        self.client = EgressClient(
+            policy,
             timeout=httpx.Timeout(options.timeout_seconds),
-            follow_redirects=True,
+            headers={"User-Agent": user_agent, "Accept": accept, **options.headers},
+            secrets=Secrets(secret_headers, self.secret_params, frozenset(secret_origins)),
+            follow=follow,
         )
 
     def __enter__(self) -> HttpSession:
@@ -151,7 +148,8 @@ class HttpSession:
         429, 5xx and connection errors are retried; any other status is returned for the caller
         to judge. `what` says what is being fetched ("page 3"), for messages.
         """
-        # Merged by hand: httpx's own `params=` replaces a query the URL already has.
+        # Merged by hand: httpx's own `params=` replaces a query the URL already has. The
+        # secret params are added by the client, and only on their own origins.
         target = httpx.URL(url).copy_merge_params({**self.params, **(params or {})})
         shown = self.show(target)
         problem = ""
@@ -159,13 +157,17 @@ class HttpSession:
             self.limiter.wait()
             try:
                 response = self.client.get(target)
+            except EgressRefused as err:  # the same answer every time: not retried
+                message = f"{self.source}: {what}: GET {shown}: {err}"
+                raise RequestRefused(mask(message)) from None
             except httpx.TransportError as err:  # refused, reset, timed out, bad TLS …
-                problem = f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
+                problem = mask(f"{type(err).__name__}: {err}" if str(err) else type(err).__name__)
                 delay = self._backoff(attempt)
             else:
                 if response.status_code != 429 and response.status_code < 500:
                     return response
-                problem = f"HTTP {response.status_code} {response.reason_phrase}"
+                # The reason phrase is the server's text: it may echo what it was sent.
+                problem = mask(f"HTTP {response.status_code} {response.reason_phrase}")
                 delay = self._backoff(attempt)
                 retry_after = self._retry_after(response)
                 if retry_after is not None:
@@ -195,7 +197,7 @@ class HttpSession:
         )
 
     def fail(self, response: httpx.Response, what: str, reason: str) -> ImportFailed:
-        return ImportFailed(f"{self.source}: {what}: GET {self.show(response.url)}: {reason}")
+        return ImportFailed(mask(f"{self.source}: {what}: GET {self.show(response.url)}: {reason}"))
 
     def json(self, response: httpx.Response, what: str) -> Any:
         """The JSON body of a 2xx response; ImportFailed naming URL and page otherwise."""
@@ -210,8 +212,8 @@ class HttpSession:
         try:
             return response.json()
         except ValueError:
-            kind = response.headers.get("Content-Type", "no Content-Type")
-            start = " ".join(response.text[:80].split())
+            # The body is not quoted: it may echo credentials or hold another site's page.
+            kind = response.headers.get("Content-Type", "no Content-Type")[:100]
             raise self.fail(
-                response, what, f"expected JSON, got {kind} starting {start!r}"
+                response, what, f"expected JSON, got {kind!r} ({len(response.content)} bytes)"
             ) from None

@@ -8,6 +8,10 @@ configured CSS selectors: `h1` (text), `img.hero@src` (an attribute; URLs made a
 Polite by construction: robots.txt is obeyed (including Crawl-delay), requests are spaced by
 `rate_limit_per_second`, the User-Agent names the pipeline and a contact URL, and the crawl is
 capped by `max_pages` (more pages fail the import rather than stopping early in silence).
+
+Contained: the crawl stays on the start URLs' hosts and those in `allowed_hosts` — a detail
+link elsewhere is a record problem, a next-page link or redirect elsewhere fails the import —
+and configured secrets go only to the start URLs' origins.
 """
 
 from __future__ import annotations
@@ -25,8 +29,9 @@ from selectolax.lexbor import LexborHTMLParser
 
 from listings_pipeline.configs.model import SourceConfig
 from listings_pipeline.importing.connectors import ImportFailed, RecordProblem, SourceRecord
-from listings_pipeline.importing.connectors.http import USER_AGENT, HttpSession
-from listings_pipeline.importing.options import FieldSelector, WebsiteOptions
+from listings_pipeline.importing.connectors.http import USER_AGENT, HttpSession, RequestRefused
+from listings_pipeline.importing.options import FieldSelector, WebsiteOptions, site_of
+from listings_pipeline.net import origin
 
 log = logging.getLogger(__name__)
 
@@ -75,9 +80,28 @@ def _extract(tree: LexborHTMLParser, selector: FieldSelector, base: str) -> obje
     return values[0] if len(values) == 1 else values
 
 
+class _Scope:
+    """The hosts a crawl may fetch from: the start URLs' (with their ports) and those in
+    `allowed_hosts` (an entry without a port allows the host on any port)."""
+
+    def __init__(self, opts: WebsiteOptions) -> None:
+        self.sites = {site_of(url) for url in opts.start_urls} | set(opts.allowed_hosts)
+        self.any_port = {host for host in opts.allowed_hosts if ":" not in host}
+
+    def outside(self, url: str | httpx.URL) -> str | None:
+        """Why `url` is outside the crawl, or None."""
+        parsed = httpx.URL(str(url))
+        if site_of(parsed) in self.sites or parsed.host in self.any_port:
+            return None
+        return (
+            f"{site_of(parsed)} is not one of the crawl's hosts"
+            " (add it to import.website.allowed_hosts to crawl it)"
+        )
+
+
 class _Crawler:
-    def __init__(self, http: HttpSession, opts: WebsiteOptions, source: str) -> None:
-        self.http, self.opts, self.source = http, opts, source
+    def __init__(self, http: HttpSession, opts: WebsiteOptions, source: str, scope: _Scope) -> None:
+        self.http, self.opts, self.source, self.scope = http, opts, source, scope
         self.user_agent = http.client.headers["User-Agent"]
         self.selectors = opts.selectors()
         self.robots: dict[str, RobotFileParser] = {}
@@ -148,6 +172,11 @@ class _Crawler:
                 following = None
                 if self.opts.next_selector:
                     following = next(iter(self.links(tree, self.opts.next_selector, base)), None)
+                    if following is not None and (off := self.scope.outside(following)):
+                        # Stopping here would make the rest of the listings look deleted.
+                        raise ImportFailed(
+                            f"{self.source}: next list page {following} (from {url}): {off}"
+                        )
                 del tree
                 if not details:
                     yield RecordProblem(
@@ -162,9 +191,14 @@ class _Crawler:
                 url = following
 
     def detail(self, url: str) -> SourceRecord | RecordProblem:
+        if (off := self.scope.outside(url)) is not None:
+            return RecordProblem(url, f"detail page not fetched: {off}")
         if not self.allowed(url):
             return RecordProblem(url, "detail page not fetched: robots.txt disallows it")
-        response = self.fetch(url, "detail page")
+        try:
+            response = self.fetch(url, "detail page")
+        except RequestRefused as err:  # e.g. it redirects off the crawl's hosts
+            return RecordProblem(url, f"detail page not fetched: {err}")
         if not response.is_success:
             return RecordProblem(url, f"detail page answered HTTP {response.status_code}")
         if not _is_html(response):
@@ -201,11 +235,14 @@ def read_website(
     opts = config.import_.website
     if opts is None:
         raise ImportFailed(f"{config.slug}: source_type website needs an import.website block")
+    scope = _Scope(opts)
     with HttpSession(
         opts,
         source=config.slug,
+        secret_origins=[origin(url) for url in opts.start_urls],
         user_agent=f"{USER_AGENT} (+{opts.contact_url})",
         accept="text/html,application/xhtml+xml;q=0.9,*/*;q=0.1",
         rate_limit_per_second=opts.rate_limit_per_second,
+        follow=scope.outside,
     ) as http:
-        yield from _Crawler(http, opts, config.slug).crawl()
+        yield from _Crawler(http, opts, config.slug, scope).crawl()

@@ -17,6 +17,7 @@ import httpx
 from listings_pipeline.configs.model import SourceConfig
 from listings_pipeline.importing.connectors import ImportFailed, RecordProblem, SourceRecord
 from listings_pipeline.importing.connectors.http import HttpSession
+from listings_pipeline.net import origin
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ def read_wordpress(
     received = 0
     total_pages: int | None = None
     total: int | None = None
-    with HttpSession(opts, source=config.slug) as http:
+    with HttpSession(opts, source=config.slug, secret_origins=[origin(opts.base_url)]) as http:
         page = 1
         too_many = ImportFailed(
             f"{config.slug}: {endpoint} has more than max_pages={opts.max_pages} pages"
