@@ -207,7 +207,7 @@ def test_candidates_are_found_through_indexes(conn: Connection) -> None:
         )
     )
     for index in (
-        "listing_match_keys_pkey",
+        "idx_listing_match_profiles_keys",
         "idx_contact_info_intl_phone_key",
         "idx_contact_info_local_phone_key",
     ):
@@ -215,12 +215,15 @@ def test_candidates_are_found_through_indexes(conn: Connection) -> None:
 
 
 def test_blocking_keys_follow_listings_and_their_locations(conn: Connection) -> None:
-    """The stored blocking keys (migration 085) follow inserts, renames and moves of production
+    """The stored blocking keys (migration 086) follow inserts, renames and moves of production
     listings, however they are made (promotion, the console, a person in psql)."""
     inn = production(conn, "The Harbour View Inn", "12 Water St", "Halifax", lat=44.6488,
                      lng=-63.5752)  # fmt: skip
     blank = production(conn, "!!!", None, "Halifax")  # nothing to match on
-    keys = "SELECT listing_id, key FROM pipeline.listing_match_keys ORDER BY 1, 2"
+    keys = (
+        "SELECT listing_id, key FROM pipeline.listing_match_profiles, unnest(keys) AS key"
+        " ORDER BY 1, 2"
+    )
     assert conn.execute(text(keys)).all() == [
         (inn, "a:12:water"), (inn, "c:harbourviewinn"), (inn, "g:44648:-63576"),
         (inn, "n:harbour"), (inn, "n:inn"), (inn, "n:view"),

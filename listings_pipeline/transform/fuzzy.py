@@ -90,9 +90,12 @@ def match_unmatched(
         return FuzzyCounts(0, 0, 0)
     # An empty catalogue (a first import): nothing to compare with, and computing the keys of
     # every row would be most of the work.
-    if not conn.execute(text("SELECT EXISTS (SELECT FROM pipeline.listing_match_keys)")).scalar():
+    if not conn.execute(
+        text("SELECT EXISTS (SELECT FROM pipeline.listing_match_profiles)")
+    ).scalar():
         return FuzzyCounts(0, 0, 0)
     conn.execute(text(Q["reset"]))
+    conn.execute(text(Q["merge_keys"]))
     conn.execute(text(Q["sources"]), {"job_id": job_id})
     conn.execute(text("ANALYZE match_src"))
     blocks = {"max_block": matching.max_block_size, "max_candidates": matching.max_candidates}

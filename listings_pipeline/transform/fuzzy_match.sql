@@ -2,7 +2,7 @@
 -- (seed 002 "Smart Deduplication"), set-based, in steps over temporary tables (fuzzy.py runs
 -- them in order, in the caller's transaction):
 --   sources     the rows to match, with their comparison values and blocking keys
---   candidates  listings sharing a blocking key (migration 085) or a phone number, ignoring any
+--   candidates  listings sharing a blocking key (migration 086) or a phone number, ignoring any
 --               key that more than :max_block listings or rows share; at most :max_candidates
 --               per row, those sharing the most telling keys first
 --   profiles    the comparison values of each candidate listing, computed once per listing
@@ -14,18 +14,23 @@
 -- name: reset
 DROP TABLE IF EXISTS match_src, match_cand, match_prod, match_pairs, match_weights;
 
+-- name: merge_keys
+-- Keys that promotions added since wait in the GIN index's pending list, which every search
+-- would scan: merge them once, here.
+SELECT gin_clean_pending_list('pipeline.idx_listing_match_profiles_keys'::regclass);
+
 -- name: sources
 CREATE TEMP TABLE match_src ON COMMIT DROP AS
 SELECT s.id AS stage_id,
        s.dmo_id,
-       n.name_key,
-       replace(n.name_key, ' ', '') AS compact,
-       pipeline.match_tokens(n.name_key) AS tokens,
-       a.address_key,
-       pipeline.address_numbers(a.address_key) AS numbers,
-       pipeline.address_street(a.address_key) AS street,
-       nullif(pipeline.match_key(s.loc_city), '') AS city_key,
-       pipeline.postcode_key(s.loc_zip) AS postcode,
+       p.name_key,
+       p.compact,
+       p.tokens,
+       p.address_key,
+       p.numbers,
+       p.street,
+       p.city_key,
+       p.postcode,
        coalesce(pipeline.match_phone(s.ci_international_phone),
                 pipeline.match_phone(s.ci_local_phone)) AS phone,
        s.loc_lat AS lat,
@@ -34,17 +39,16 @@ SELECT s.id AS stage_id,
            SELECT jsonb_array_elements_text(CASE jsonb_typeof(s.attributes)
                                                 WHEN 'array' THEN s.attributes END))) AS categories,
        pipeline.web_host(s.ci_website_url) AS host,
-       pipeline.match_block_keys(s.listing_name, s.loc_address1, s.loc_zip, s.loc_lat, s.loc_lng,
-                                 true) AS keys
+       p.keys
 FROM stage.listings_flat AS s
-CROSS JOIN LATERAL (SELECT pipeline.match_name(s.listing_name) AS name_key) AS n
-CROSS JOIN LATERAL (SELECT pipeline.match_address(s.loc_address1) AS address_key) AS a
+CROSS JOIN LATERAL pipeline.match_profile(s.listing_name, s.loc_address1, s.loc_city, s.loc_zip,
+                                          s.loc_lat, s.loc_lng, true) AS p
 WHERE s.job_id = :job_id
   AND s.listing_internal_id IS NULL
   AND s.duplicate_of IS NULL
   AND s.listing_action IS DISTINCT FROM 'delete'
   AND s.listing_info_action IS DISTINCT FROM 'delete'
-  AND n.name_key IS NOT NULL;
+  AND p.name_key IS NOT NULL;
 
 -- name: candidates
 CREATE TEMP TABLE match_cand ON COMMIT DROP AS
@@ -59,8 +63,8 @@ key_hits AS (
     SELECT k.key, h.listing_id, count(*) OVER (PARTITION BY k.key) AS listings
     FROM src_keys AS k
     CROSS JOIN LATERAL (
-        SELECT mk.listing_id FROM pipeline.listing_match_keys AS mk
-        WHERE mk.key = k.key LIMIT :max_block + 1
+        SELECT mp.listing_id FROM pipeline.listing_match_profiles AS mp
+        WHERE mp.keys @> ARRAY[k.key] LIMIT :max_block + 1
     ) AS h
     WHERE k.rows <= :max_block
 ),
@@ -109,47 +113,54 @@ FROM (SELECT p.*, row_number() OVER (PARTITION BY p.stage_id
 WHERE n <= :max_candidates;
 
 -- name: profiles
+-- The stored comparison values of each candidate listing (migration 086), with its phones,
+-- websites, DMOs and category words, each read once per listing.
 CREATE TEMP TABLE match_prod ON COMMIT DROP AS
-SELECT l.id AS listing_id,
-       n.name_key,
-       replace(n.name_key, ' ', '') AS compact,
-       pipeline.match_tokens(n.name_key) AS tokens,
-       a.address_key,
-       pipeline.address_numbers(a.address_key) AS numbers,
-       pipeline.address_street(a.address_key) AS street,
-       nullif(pipeline.match_key(lo.city), '') AS city_key,
-       pipeline.postcode_key(lo.zip) AS postcode,
-       lo.lat,
-       lo.lng,
+WITH ids AS (SELECT DISTINCT listing_id FROM match_cand),
+info AS (
+    SELECT li.listing_id,
+           array_agg(DISTINCT v.phone) FILTER (WHERE v.phone IS NOT NULL) AS phones,
+           array_agg(DISTINCT v.host) FILTER (WHERE v.host IS NOT NULL) AS hosts,
+           array_agg(DISTINCT li.dmo_id) AS dmos
+    FROM ids
+    JOIN public.listing_info AS li ON li.listing_id = ids.listing_id
+    LEFT JOIN public.contact_info AS ci ON ci.id = li.contact_info_id
+    CROSS JOIN LATERAL (VALUES (pipeline.match_phone(ci.international_phone),
+                                pipeline.web_host(ci.website_url)),
+                               (pipeline.match_phone(ci.local_phone), NULL)) AS v(phone, host)
+    GROUP BY li.listing_id
+),
+cats AS (
+    SELECT b.listing_id, pipeline.category_words(array_agg(at.name)) AS categories
+    FROM ids
+    JOIN public.bridge_attributes_listings AS b ON b.listing_id = ids.listing_id
+    JOIN public.attributes AS at ON at.id = b.attribute_id
+    GROUP BY b.listing_id
+)
+SELECT ids.listing_id,
+       coalesce(p.name_key, '') AS name_key,
+       coalesce(p.compact, '') AS compact,
+       coalesce(p.tokens, '{}') AS tokens,
+       p.address_key,
+       coalesce(p.numbers, '{}') AS numbers,
+       p.street,
+       p.city_key,
+       p.postcode,
+       p.lat,
+       p.lng,
        coalesce(info.phones, '{}') AS phones,
        coalesce(info.hosts, '{}') AS hosts,
        coalesce(info.dmos, '{}') AS dmos,
-       cats.categories
-FROM (SELECT DISTINCT listing_id FROM match_cand) AS c
-JOIN public.listings AS l ON l.id = c.listing_id
-LEFT JOIN public.locations AS lo ON lo.id = l.location_id
-CROSS JOIN LATERAL (SELECT coalesce(pipeline.match_name(l.name), '') AS name_key) AS n
-CROSS JOIN LATERAL (SELECT pipeline.match_address(lo.address1) AS address_key) AS a
-LEFT JOIN LATERAL (
-    SELECT array_agg(DISTINCT v.phone) FILTER (WHERE v.phone IS NOT NULL) AS phones,
-           array_agg(DISTINCT pipeline.web_host(ci.website_url))
-               FILTER (WHERE pipeline.web_host(ci.website_url) IS NOT NULL) AS hosts,
-           array_agg(DISTINCT li.dmo_id) AS dmos
-    FROM public.listing_info AS li
-    LEFT JOIN public.contact_info AS ci ON ci.id = li.contact_info_id
-    CROSS JOIN LATERAL (VALUES (pipeline.match_phone(ci.international_phone)),
-                               (pipeline.match_phone(ci.local_phone))) AS v(phone)
-    WHERE li.listing_id = l.id
-) AS info ON true
-LEFT JOIN LATERAL (
-    SELECT pipeline.category_words(array_agg(at.name)) AS categories
-    FROM public.bridge_attributes_listings AS b
-    JOIN public.attributes AS at ON at.id = b.attribute_id
-    WHERE b.listing_id = l.id
-) AS cats ON true;
+       coalesce(cats.categories, '{}') AS categories
+FROM ids
+JOIN pipeline.listing_match_profiles AS p ON p.listing_id = ids.listing_id
+LEFT JOIN info ON info.listing_id = ids.listing_id
+LEFT JOIN cats ON cats.listing_id = ids.listing_id;
 
 -- name: pairs
--- Levels per comparison (-1: a side has no value), in match_model.COMPARISONS order.
+-- Levels per comparison (-1: a side has no value), in match_model.COMPARISONS order. Inline
+-- expressions over stored values, the costlier ones (similarity, words compared one by one with
+-- Levenshtein) only where the cheap ones leave the level open.
 CREATE TEMP TABLE match_pairs ON COMMIT DROP AS
 SELECT c.stage_id,
        c.listing_id,
@@ -158,23 +169,23 @@ SELECT c.stage_id,
        ARRAY[
            -- name: same / one within the other / similar / shares a word / different
            CASE
-               WHEN s.name_key = p.name_key OR s.compact = p.compact THEN 4
-               WHEN g.ta > 0 AND g.tb > 0 AND (g.ua = 0 OR g.ub = 0) THEN 3
+               WHEN e.same_name THEN 4
+               WHEN e.ta > 0 AND e.tb > 0 AND (w.ua = 0 OR w.ub = 0) THEN 3
                WHEN length(s.compact) >= 5 AND length(p.compact) >= 5
                     AND (strpos(s.compact, p.compact) > 0 OR strpos(p.compact, s.compact) > 0)
                    THEN 3
-               WHEN g.name_s >= 0.5 AND NOT (g.ua > 0 AND g.ub > 0) THEN 2
-               WHEN g.name_s >= 0.3 OR g.ua < g.ta OR g.ub < g.tb THEN 1
+               WHEN w.name_s >= 0.5 AND NOT (w.ua > 0 AND w.ub > 0) THEN 2
+               WHEN w.name_s >= 0.3 OR w.ua < e.ta OR w.ub < e.tb THEN 1
                ELSE 0
            END,
            -- address: same / similar (same number) / same street, a number missing / different
            CASE
                WHEN s.address_key IS NULL OR p.address_key IS NULL THEN -1
                WHEN s.address_key = p.address_key THEN 3
-               WHEN g.same_number AND g.street_s >= 0.7 THEN 3
-               WHEN g.same_number AND g.street_s >= 0.35 THEN 2
+               WHEN e.same_number AND w.street_s >= 0.7 THEN 3
+               WHEN e.same_number AND w.street_s >= 0.35 THEN 2
                WHEN (cardinality(s.numbers) = 0 OR cardinality(p.numbers) = 0)
-                    AND g.street_s >= 0.6 THEN 1
+                    AND w.street_s >= 0.6 THEN 1
                ELSE 0
            END,
            CASE
@@ -192,17 +203,17 @@ SELECT c.stage_id,
            -- a number several candidates share (a switchboard, a placeholder) tells nothing
            CASE
                WHEN s.phone IS NULL OR cardinality(p.phones) = 0 THEN -1
-               WHEN g.same_phone THEN
-                   CASE WHEN count(*) FILTER (WHERE g.same_phone) OVER (PARTITION BY c.stage_id) = 1
+               WHEN e.same_phone THEN
+                   CASE WHEN count(*) FILTER (WHERE e.same_phone) OVER (PARTITION BY c.stage_id) = 1
                         THEN 1 ELSE -1 END
                ELSE 0
            END,
            CASE
-               WHEN g.distance IS NULL THEN -1
-               WHEN g.distance <= 50 THEN 4
-               WHEN g.distance <= 150 THEN 3
-               WHEN g.distance <= 500 THEN 2
-               WHEN g.distance <= 2000 THEN 1
+               WHEN e.distance IS NULL THEN -1
+               WHEN e.distance <= 50 THEN 4
+               WHEN e.distance <= 150 THEN 3
+               WHEN e.distance <= 500 THEN 2
+               WHEN e.distance <= 2000 THEN 1
                ELSE 0
            END,
            CASE
@@ -216,26 +227,47 @@ SELECT c.stage_id,
                ELSE 0
            END
        ]::SMALLINT[] AS levels,
-       g.name_s,
-       g.street_s,
-       g.distance,
+       w.name_s,
+       w.street_s,
+       e.distance,
        s.phone
 FROM match_cand AS c
 JOIN match_src AS s ON s.stage_id = c.stage_id
 JOIN match_prod AS p ON p.listing_id = c.listing_id
 CROSS JOIN LATERAL (
-    SELECT greatest(similarity(s.name_key, p.name_key), similarity(s.compact, p.compact)) AS name_s,
-           pipeline.unmatched_tokens(s.tokens, p.tokens) AS ua,
-           pipeline.unmatched_tokens(p.tokens, s.tokens) AS ub,
+    SELECT s.name_key = p.name_key OR s.compact = p.compact AS same_name,
            cardinality(s.tokens) AS ta,
            cardinality(p.tokens) AS tb,
-           CASE WHEN s.street IS NOT NULL AND p.street IS NOT NULL
-                THEN CASE WHEN s.street = p.street THEN 1 ELSE similarity(s.street, p.street) END
-           END AS street_s,
            s.numbers && p.numbers AS same_number,
            coalesce(s.phone = ANY(p.phones), false) AS same_phone,
-           pipeline.distance_m(s.lat, s.lng, p.lat, p.lng) AS distance
-) AS g;
+           pipeline.metres_between(s.lat, s.lng, p.lat, p.lng) AS distance
+) AS e
+-- OFFSET 0: computed once per pair (pulled up, each use in the levels would compute it again)
+CROSS JOIN LATERAL (
+    SELECT CASE WHEN e.same_name THEN 1
+                ELSE greatest(similarity(s.name_key, p.name_key), similarity(s.compact, p.compact))
+           END AS name_s,
+           -- words of each name with no counterpart in the other (pipeline.tokens_match: equal,
+           -- a typo, an abbreviation); not needed when the names are the same
+           CASE WHEN e.same_name THEN NULL
+                WHEN s.tokens <@ p.tokens THEN 0
+                ELSE (SELECT count(*) FROM unnest(s.tokens) AS t
+                      WHERE t <> ALL(p.tokens)
+                        AND NOT EXISTS (SELECT FROM unnest(p.tokens) AS u
+                                        WHERE pipeline.tokens_match(t, u)))
+           END AS ua,
+           CASE WHEN e.same_name THEN NULL
+                WHEN p.tokens <@ s.tokens THEN 0
+                ELSE (SELECT count(*) FROM unnest(p.tokens) AS t
+                      WHERE t <> ALL(s.tokens)
+                        AND NOT EXISTS (SELECT FROM unnest(s.tokens) AS u
+                                        WHERE pipeline.tokens_match(t, u)))
+           END AS ub,
+           CASE WHEN s.street IS NOT NULL AND p.street IS NOT NULL
+                THEN CASE WHEN s.street = p.street THEN 1 ELSE similarity(s.street, p.street) END
+           END AS street_s
+    OFFSET 0
+) AS w;
 
 -- name: patterns
 SELECT dmo_id, other_dmo, levels, count(*) AS n
