@@ -95,6 +95,8 @@ class MatchingSettings(Strict):
     # than this share finds no candidates: a placeholder or a chain's name is no evidence.
     max_block_size: int = Field(default=50, ge=1)
     max_candidates: int = Field(default=20, ge=1)  # per row, those sharing most keys
+    # Of those sharing only a grid cell or a postcode (neighbours, mostly): the nearest N.
+    max_weak_candidates: int = Field(default=5, ge=0)
     far_distance_m: float = Field(default=1000, gt=0)  # farther: never an automatic link
 
     @model_validator(mode="after")

@@ -98,7 +98,11 @@ def match_unmatched(
     conn.execute(text(Q["merge_keys"]))
     conn.execute(text(Q["sources"]), {"job_id": job_id})
     conn.execute(text("ANALYZE match_src"))
-    blocks = {"max_block": matching.max_block_size, "max_candidates": matching.max_candidates}
+    blocks = {
+        "max_block": matching.max_block_size,
+        "max_candidates": matching.max_candidates,
+        "max_weak": matching.max_weak_candidates,
+    }
     conn.execute(text(Q["candidates"]), blocks)
     conn.execute(text(Q["profiles"]))
     conn.execute(text("ANALYZE match_cand, match_prod"))

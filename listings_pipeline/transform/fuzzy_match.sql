@@ -51,6 +51,9 @@ WHERE s.job_id = :job_id
   AND p.name_key IS NOT NULL;
 
 -- name: candidates
+-- A row keeps its :max_candidates listings sharing the most telling keys, nearest first; of
+-- those sharing only a grid cell or a postcode (weak: a neighbour, most often) the nearest
+-- :max_weak. Most candidate pairs were such neighbours, each compared in full.
 CREATE TEMP TABLE match_cand ON COMMIT DROP AS
 WITH src_keys AS (
     SELECT k.key, count(*) AS rows
@@ -60,10 +63,10 @@ WITH src_keys AS (
 ),
 -- One index probe per distinct key, reading at most :max_block + 1 listings of it.
 key_hits AS (
-    SELECT k.key, h.listing_id, count(*) OVER (PARTITION BY k.key) AS listings
+    SELECT k.key, h.listing_id, h.lat, h.lng, count(*) OVER (PARTITION BY k.key) AS listings
     FROM src_keys AS k
     CROSS JOIN LATERAL (
-        SELECT mp.listing_id FROM pipeline.listing_match_profiles AS mp
+        SELECT mp.listing_id, mp.lat, mp.lng FROM pipeline.listing_match_profiles AS mp
         WHERE mp.keys @> ARRAY[k.key] LIMIT :max_block + 1
     ) AS h
     WHERE k.rows <= :max_block
@@ -72,7 +75,8 @@ src_phones AS (
     SELECT phone, count(*) AS rows FROM match_src WHERE phone IS NOT NULL GROUP BY phone
 ),
 phone_hits AS (
-    SELECT 'p:' || p.phone AS key, h.listing_id, count(*) OVER (PARTITION BY p.phone) AS listings
+    SELECT 'p:' || p.phone AS key, h.listing_id, mp.lat, mp.lng,
+           count(*) OVER (PARTITION BY p.phone) AS listings
     FROM src_phones AS p
     CROSS JOIN LATERAL (
         SELECT DISTINCT li.listing_id
@@ -84,19 +88,23 @@ phone_hits AS (
         JOIN public.listing_info AS li ON li.contact_info_id = c.id
         LIMIT :max_block + 1
     ) AS h
+    LEFT JOIN pipeline.listing_match_profiles AS mp ON mp.listing_id = h.listing_id
     WHERE p.rows <= :max_block
 ),
 hits AS (
-    SELECT key, listing_id FROM key_hits WHERE listings <= :max_block
+    SELECT key, listing_id, lat, lng FROM key_hits WHERE listings <= :max_block
     UNION ALL
-    SELECT key, listing_id FROM phone_hits WHERE listings <= :max_block
+    SELECT key, listing_id, lat, lng FROM phone_hits WHERE listings <= :max_block
 ),
 -- How telling the keys a row shares with a listing are: a phone or the whole name much more
 -- than a grid cell.
 pairs AS (
     SELECT s.stage_id, h.listing_id,
            sum(CASE left(k.key, 2) WHEN 'p:' THEN 4 WHEN 'c:' THEN 4 WHEN 'a:' THEN 3
-                                   WHEN 'n:' THEN 2 ELSE 1 END) AS strength
+                                   WHEN 'n:' THEN 2 ELSE 1 END) AS strength,
+           -- squared degrees of latitude: enough to order by
+           max((s.lat::FLOAT8 - h.lat::FLOAT8) ^ 2
+               + ((s.lng::FLOAT8 - h.lng::FLOAT8) * cos(radians(s.lat::FLOAT8))) ^ 2) AS nearness
     FROM match_src AS s
     CROSS JOIN LATERAL (
         SELECT unnest(s.keys)
@@ -105,12 +113,18 @@ pairs AS (
     ) AS k(key)
     JOIN hits AS h ON h.key = k.key
     GROUP BY s.stage_id, h.listing_id
+),
+ranked AS (
+    SELECT p.*,
+           row_number() OVER w AS n,
+           count(*) FILTER (WHERE p.strength >= 2) OVER (PARTITION BY p.stage_id) AS strong
+    FROM pairs AS p
+    WINDOW w AS (PARTITION BY p.stage_id ORDER BY p.strength DESC, p.nearness NULLS LAST,
+                 p.listing_id)
 )
 SELECT stage_id, listing_id, strength
-FROM (SELECT p.*, row_number() OVER (PARTITION BY p.stage_id
-                                     ORDER BY p.strength DESC, p.listing_id) AS n
-      FROM pairs AS p) AS ranked
-WHERE n <= :max_candidates;
+FROM ranked
+WHERE n <= :max_candidates AND (strength >= 2 OR n - strong <= :max_weak);
 
 -- name: profiles
 -- The stored comparison values of each candidate listing (migration 086), with its phones,
