@@ -230,3 +230,31 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
                     * sin(radians((lng2 - lng1)::float8) / 2) ^ 2)
     END)
 $$;
+
+-- Phone for comparison (migration 011), the same value as one expression PostgreSQL inlines:
+-- with a FROM clause it ran as a query of its own per call. The expression indexes on
+-- contact_info hold the same values and still serve (index and query are compared inlined).
+CREATE OR REPLACE FUNCTION pipeline.phone_key(value TEXT) RETURNS TEXT
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT right(substring(regexp_replace(
+               regexp_replace(value, '\s*(ext\.?|extension|x|#)\s*\d+\s*$', '', 'i'),
+               '\D', '', 'g') FROM '\d{7,}'), 10)
+$$;
+
+-- A phone key that identifies a business: not a placeholder like 000-000-0000 or 123-4567
+-- (migration 085), as one inlined expression.
+CREATE OR REPLACE FUNCTION pipeline.match_phone(value TEXT) RETURNS TEXT
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT substring(pipeline.phone_key(value)
+                     FROM '^(?!(?:0+|1+|2+|3+|4+|5+|6+|7+|8+|9+|1234567890|0123456789|1234567)$)\d+$')
+$$;
+
+-- Words of a category name for comparison: "Italian Restaurant" -> italian, restaurant. A
+-- set-returning SQL function, inlined into the queries that use it (the array version it
+-- replaces ran as a query of its own per record).
+DROP FUNCTION pipeline.category_words(TEXT[]);
+CREATE FUNCTION pipeline.category_words(name TEXT) RETURNS SETOF TEXT
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT w FROM regexp_split_to_table(pipeline.plain_letters(name), '[^a-z0-9]+') AS w
+    WHERE length(w) >= 4
+$$;

@@ -35,14 +35,18 @@ SELECT s.id AS stage_id,
                 pipeline.match_phone(s.ci_local_phone)) AS phone,
        s.loc_lat AS lat,
        s.loc_lng AS lng,
-       pipeline.category_words(ARRAY(
-           SELECT jsonb_array_elements_text(CASE jsonb_typeof(s.attributes)
-                                                WHEN 'array' THEN s.attributes END))) AS categories,
+       coalesce(c.categories, '{}') AS categories,
        pipeline.web_host(s.ci_website_url) AS host,
        p.keys
 FROM stage.listings_flat AS s
 CROSS JOIN LATERAL pipeline.match_profile(s.listing_name, s.loc_address1, s.loc_city, s.loc_zip,
                                           s.loc_lat, s.loc_lng, true) AS p
+CROSS JOIN LATERAL (
+    SELECT array_agg(DISTINCT w) AS categories
+    FROM jsonb_array_elements_text(CASE jsonb_typeof(s.attributes) WHEN 'array'
+                                                                   THEN s.attributes END) AS a,
+         pipeline.category_words(a) AS w
+) AS c
 WHERE s.job_id = :job_id
   AND s.listing_internal_id IS NULL
   AND s.duplicate_of IS NULL
@@ -144,11 +148,15 @@ info AS (
                                (pipeline.match_phone(ci.local_phone), NULL)) AS v(phone, host)
     GROUP BY li.listing_id
 ),
+-- the words of each attribute once (there are far fewer attributes than listings)
+attribute_words AS MATERIALIZED (
+    SELECT at.id, w FROM public.attributes AS at, pipeline.category_words(at.name) AS w
+),
 cats AS (
-    SELECT b.listing_id, pipeline.category_words(array_agg(at.name)) AS categories
+    SELECT b.listing_id, array_agg(DISTINCT aw.w) AS categories
     FROM ids
     JOIN public.bridge_attributes_listings AS b ON b.listing_id = ids.listing_id
-    JOIN public.attributes AS at ON at.id = b.attribute_id
+    JOIN attribute_words AS aw ON aw.id = b.attribute_id
     GROUP BY b.listing_id
 )
 SELECT ids.listing_id,
