@@ -17,6 +17,7 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
         WHEN 'avenue' THEN 'ave' WHEN 'av' THEN 'ave'
         WHEN 'boulevard' THEN 'blvd' WHEN 'blv' THEN 'blvd' WHEN 'boul' THEN 'blvd'
         WHEN 'road' THEN 'rd' WHEN 'drive' THEN 'dr' WHEN 'lane' THEN 'ln' WHEN 'court' THEN 'ct'
+        WHEN 'crt' THEN 'ct'
         WHEN 'crescent' THEN 'cres' WHEN 'highway' THEN 'hwy' WHEN 'parkway' THEN 'pkwy'
         WHEN 'place' THEN 'pl' WHEN 'square' THEN 'sq' WHEN 'terrace' THEN 'ter'
         WHEN 'terr' THEN 'ter' WHEN 'trail' THEN 'trl' WHEN 'circle' THEN 'cir'
@@ -257,4 +258,20 @@ CREATE FUNCTION pipeline.category_words(name TEXT) RETURNS SETOF TEXT
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT w FROM regexp_split_to_table(pipeline.plain_letters(name), '[^a-z0-9]+') AS w
     WHERE length(w) >= 4
+$$;
+
+-- Two words of business names a person would take for the same word (migration 085), now also
+-- when two neighbouring letters are swapped ("habrour"/"harbour": two edits for Levenshtein,
+-- one typo; tested as: same length, same letters, at most two edits).
+CREATE OR REPLACE FUNCTION pipeline.tokens_match(a TEXT, b TEXT) RETURNS BOOLEAN
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT a = b
+        OR (least(length(a), length(b)) >= 5
+            AND levenshtein_less_equal(a, b, 2) <= CASE
+                WHEN least(length(a), length(b)) >= 8 THEN 2
+                WHEN length(a) = length(b) AND translate(a, b, '') = ''
+                     AND translate(b, a, '') = '' THEN 2
+                ELSE 1 END)
+        OR ((least(length(a), length(b)) <= 2 OR least(length(a), length(b)) >= 4)
+            AND (left(b, length(a)) = a OR left(a, length(b)) = b))
 $$;
