@@ -203,7 +203,8 @@ def test_candidates_are_found_through_indexes(conn: Connection) -> None:
     plan = "\n".join(
         row[0]
         for row in conn.execute(
-            text("EXPLAIN " + Q["candidates"]), {"max_block": 50, "max_candidates": 20}
+            text("EXPLAIN " + Q["candidates"]),
+            {"max_block": 50, "max_candidates": 20, "max_weak": 5},
         )
     )
     for index in (

@@ -87,6 +87,9 @@ class MatchingSettings(Strict):
     auto_threshold: float = Field(default=0.99, ge=0, le=1)  # match probability
     suggest_threshold: float = Field(default=0.2, ge=0, le=1)
     min_margin: float = Field(default=0.05, ge=0, le=1)
+    # ... unless the best is this many bits (2^bits times) more likely than the second: near 1,
+    # probabilities cannot tell a branch at the same address and phone from one across town.
+    min_margin_bits: float = Field(default=10, gt=0)
     # Below this name level no automatic link, whatever else agrees: two businesses in one
     # building share address, coordinates and sometimes phone (levels: 0 different, 1 shares
     # a word, 2 similar, 3 one name within the other, 4 same).

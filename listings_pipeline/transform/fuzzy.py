@@ -50,10 +50,10 @@ class FuzzyCounts:
 
 def _models(conn: Connection) -> dict[tuple[int, int], Model]:
     """Estimate the model of each pair of sources this job's candidates involve; store it."""
-    patterns: dict[tuple[int, int], list[tuple[Pattern, int]]] = defaultdict(list)
+    patterns: dict[tuple[int, int], list[tuple[Pattern, int, int]]] = defaultdict(list)
     rows: dict[tuple[int, int], int] = {}
     for row in conn.execute(text(Q["patterns"])):
-        patterns[(row.dmo_id, row.other_dmo)].append((pattern_of(row.levels), row.n))
+        patterns[(row.dmo_id, row.other_dmo)].append((pattern_of(row.levels), row.n, row.rows))
     for row in conn.execute(text(Q["pattern_rows"])):
         rows[(row.dmo_id, row.other_dmo)] = row.n
     models: dict[tuple[int, int], Model] = {}
@@ -74,7 +74,7 @@ def _models(conn: Connection) -> dict[tuple[int, int], Model]:
         {"other": other, "levels": list(p), "weight": model.weight(p),
          "probability": model.probability(p)}
         for (dmo_id, other), model in models.items()
-        for p, _count in patterns[(dmo_id, other)]
+        for p, _pairs, _rows in patterns[(dmo_id, other)]
     ]  # fmt: skip
     conn.execute(text(Q["weights"]), {"weights": json.dumps(weights)})
     return models
@@ -115,6 +115,7 @@ def match_unmatched(
             "auto": matching.auto_threshold,
             "suggest": matching.suggest_threshold,
             "margin": matching.min_margin,
+            "margin_bits": matching.min_margin_bits,
             "min_name_level": matching.auto_min_name_level,
             "far_m": matching.far_distance_m,
         },

@@ -192,6 +192,9 @@ SELECT c.stage_id,
            -- name: same / one within the other / similar / shares a word / different
            CASE
                WHEN e.same_name THEN 4
+               -- "The Grill at the Harbour Hotel" / "Harbour Hotel": a business at a place,
+               -- not the place
+               WHEN e.tenant THEN 1
                WHEN e.ta > 0 AND e.tb > 0 AND (w.ua = 0 OR w.ub = 0) THEN 3
                WHEN length(s.compact) >= 5 AND length(p.compact) >= 5
                     AND (strpos(s.compact, p.compact) > 0 OR strpos(p.compact, s.compact) > 0)
@@ -258,6 +261,13 @@ JOIN match_src AS s ON s.stage_id = c.stage_id
 JOIN match_prod AS p ON p.listing_id = c.listing_id
 CROSS JOIN LATERAL (
     SELECT s.name_key = p.name_key OR s.compact = p.compact AS same_name,
+           -- one name is "<business> at <the other>"
+           coalesce(strpos(s.name_key, ' at ') > 0 AND strpos(p.name_key, ' at ') = 0
+                    AND strpos(replace(substring(s.name_key FROM ' at (.*)$'), ' ', ''),
+                               p.compact) > 0
+                    OR strpos(p.name_key, ' at ') > 0 AND strpos(s.name_key, ' at ') = 0
+                       AND strpos(replace(substring(p.name_key FROM ' at (.*)$'), ' ', ''),
+                                  s.compact) > 0, false) AS tenant,
            cardinality(s.tokens) AS ta,
            cardinality(p.tokens) AS tb,
            s.numbers && p.numbers AS same_number,
@@ -292,7 +302,7 @@ CROSS JOIN LATERAL (
 ) AS w;
 
 -- name: patterns
-SELECT dmo_id, other_dmo, levels, count(*) AS n
+SELECT dmo_id, other_dmo, levels, count(*) AS n, count(DISTINCT stage_id) AS rows
 FROM match_pairs JOIN match_src USING (stage_id)
 GROUP BY dmo_id, other_dmo, levels;
 
@@ -323,11 +333,15 @@ FROM jsonb_array_elements(CAST(:weights AS JSONB)) AS e;
 
 -- name: decide
 -- Automatic link ('fuzzy') only when: probability >= :auto; no second candidate within
--- :margin nor itself above :auto; the names agree at least at level :min_name_level (two
+-- :margin nor itself above :auto, unless the best is :margin_bits more likely (2^bits times:
+-- probabilities near 1 cannot tell a chain's branch at the same address and phone from one
+-- across town with only the name and the chain's website); the names agree at least at level :min_name_level (two
 -- businesses in one building share address, phone and coordinates, never their name); in
--- another city only if postcode, phone or coordinates agree; not farther than :far_m; the listing has no listing_info of this DMO yet (else it belongs to
--- another record of this source); no other row of the job links to it and it is no other
--- row's confident best candidate. Otherwise, from :suggest up: 'suggested'. Below: left as it is.
+-- another city only if postcode, phone or coordinates agree; something besides the name says
+-- where it is (a same name 500 m away is a chain's other branch as often as not); not farther
+-- than :far_m; the listing has no listing_info of this DMO yet (else it belongs to another
+-- record of this source); no other row of the job links to it and it is no other row's
+-- confident best candidate. Otherwise, from :suggest up: 'suggested'. Below: left as it is.
 WITH scored AS (
     SELECT p.*, w.weight, w.probability
     FROM match_pairs AS p
@@ -342,6 +356,7 @@ ranked AS (
     SELECT s.*,
            row_number() OVER w AS rank,
            lead(s.probability) OVER w AS second_probability,
+           lead(s.weight) OVER w AS second_weight,
            count(*) OVER (PARTITION BY s.stage_id) AS candidates
     FROM scored AS s
     WINDOW w AS (PARTITION BY s.stage_id ORDER BY s.weight DESC, s.listing_id)
@@ -356,12 +371,17 @@ best AS (
 decided AS (
     SELECT b.*,
            (b.probability >= :auto
-            AND coalesce(b.second_probability, 0) <= b.probability - :margin
-            AND coalesce(b.second_probability, 0) < :auto
+            AND ((coalesce(b.second_probability, 0) <= b.probability - :margin
+                  AND coalesce(b.second_probability, 0) < :auto)
+                 OR b.weight - b.second_weight >= :margin_bits)
             AND b.levels[1] >= :min_name_level
             -- another city (or a neighbourhood for it): only if postcode, phone or
             -- coordinates say it is the same place
             AND (b.levels[3] <> 0 OR b.levels[4] = 2 OR b.levels[5] = 1 OR b.levels[6] >= 3)
+            -- the place itself: a similar address, the postcode, the phone, within 150 m, or
+            -- (no coordinates to tell) the city
+            AND (b.levels[2] >= 2 OR b.levels[4] = 2 OR b.levels[5] = 1 OR b.levels[6] >= 3
+                 OR (b.levels[3] = 2 AND b.levels[6] = -1))
             AND coalesce(b.distance, 0) <= :far_m
             AND NOT b.has_dmo_info
             AND b.rows_for_listing = 1

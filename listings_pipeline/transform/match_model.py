@@ -125,6 +125,25 @@ _SESSIONS: tuple[tuple[str, Callable[[Pattern], bool], frozenset[str]], ...] = (
 )
 
 
+def _monotone(m: list[float], u: list[float]) -> list[float]:
+    """m adjusted so that m/u never falls from one level to the next (pool adjacent
+    violators): every comparison's levels are ordered, and a closer distance or a more similar
+    name is never less a sign of the same place. Without it, EM over a city's chains (twenty
+    "Starbucks" far apart for each one nearby) learnt that 2 km away is as telling as 50 m."""
+    blocks: list[tuple[float, float, list[int]]] = []
+    for level, (mi, ui) in enumerate(zip(m, u, strict=True)):
+        block = (mi, ui, [level])
+        while blocks and blocks[-1][0] / blocks[-1][1] > block[0] / block[1]:
+            pm, pu, levels = blocks.pop()
+            block = (pm + block[0], pu + block[1], levels + block[2])
+        blocks.append(block)
+    out = list(m)
+    for bm, bu, levels in blocks:
+        for level in levels:
+            out[level] = u[level] * bm / bu
+    return out
+
+
 def _em(
     model: Model,
     data: list[tuple[Pattern, float, float | None]],
@@ -132,8 +151,8 @@ def _em(
     prior: Model,
     max_lam: float,
 ) -> None:
-    """EM in place over `data` ((pattern, weight, known class or None)): lambda and the m and u
-    of the comparisons in `train`; the others stay fixed."""
+    """EM in place over `data` ((pattern, weight, known class or None)): lambda (at most
+    `max_lam`) and the m and u of the comparisons in `train`; the others stay fixed."""
     for _ in range(_EM_ITERATIONS):
         # E: the probability that each pattern is a match (labels: known).
         resp = [(p, n, model.probability(p) if r is None else r) for p, n, r in data]
@@ -155,9 +174,10 @@ def _em(
                 if 0 <= level < levels:
                     m_counts[level] += n * r
                     u_counts[level] += n * (1 - r)
-            for target, counts in ((model.m, m_counts), (model.u, u_counts)):
-                s = sum(counts)
-                new = [min(max(c / s, _EPS), 1 - _EPS) for c in counts]
+            u_new = [min(max(c / sum(u_counts), _EPS), 1 - _EPS) for c in u_counts]
+            m_new = _monotone([min(max(c / sum(m_counts), _EPS), 1 - _EPS) for c in m_counts],
+                              u_new)  # fmt: skip
+            for target, new in ((model.m, m_new), (model.u, u_new)):
                 change = max(
                     change, max(abs(a - b) for a, b in zip(new, target[name], strict=True))
                 )
@@ -167,20 +187,24 @@ def _em(
 
 
 def estimate(
-    patterns: Iterable[tuple[Pattern, int]],
+    patterns: Iterable[tuple[Pattern, int, int]],
     labels: Iterable[tuple[Pattern, bool]] = (),
     *,
     rows: int | None = None,
     prior: Model | None = None,
 ) -> Model:
-    """Estimate the model from (pattern, count) of the candidate pairs, plus labelled (pattern,
+    """Estimate the model from (pattern, pairs, records) of the candidate pairs — how many
+    pairs have the pattern and how many records they come from — plus labelled (pattern,
     is_match) pairs whose class is known (they weigh LABEL_WEIGHT pairs each). The prior's
     parameters act as PRIOR_STRENGTH pseudo-pairs, so few pairs move it little.
 
-    `rows`: how many records the candidate pairs come from. A record is at most one place, so
-    at most `rows` of the pairs are matches: lambda is capped there."""
+    A record is at most one place, so at most one of its pairs is a match: lambda is capped at
+    records / pairs, over all pairs (`rows`: how many records they come from) and within each
+    training session (the records of its patterns, summed: an upper bound)."""
     prior = prior or Model()
-    data = [(p, float(n), None) for p, n in patterns if n > 0]
+    patterns = [(p, n, r) for p, n, r in patterns if n > 0]
+    records = {p: r for p, _, r in patterns}
+    data = [(p, float(n), None) for p, n, _ in patterns]
     data += [(p, LABEL_WEIGHT, 1.0 if is_match else 0.0) for p, is_match in labels]
     model = Model(prior.lam, {k: list(v) for k, v in prior.m.items()},
                   {k: list(v) for k, v in prior.u.items()})  # fmt: skip
@@ -196,7 +220,9 @@ def estimate(
                         {k: list(v) for k, v in model.u.items()})  # fmt: skip
         # Labelled pairs count in every session: their class is known.
         chosen = [d for d in data if d[2] is not None or blocked(d[0])]
-        _em(session, chosen, train, prior, 1 - _EPS)
+        pairs = sum(n for p, n, r in chosen if r is None)
+        cap = sum(records[p] for p, _, r in chosen if r is None) / pairs if pairs else 1.0
+        _em(session, chosen, train, prior, min(cap, 1 - _EPS))
         for name in train:
             trained.m[name], trained.u[name] = session.m[name], session.u[name]
     # Then lambda over this job's candidate pairs (labelled pairs were chosen by people, they
