@@ -16,6 +16,7 @@ from listings_pipeline.cli import main as cli_main
 from listings_pipeline.configs.model import MatchingSettings
 from listings_pipeline.review import decide
 from listings_pipeline.transform.fuzzy import match_unmatched
+from listings_pipeline.transform.match_model import estimate
 from listings_pipeline_tests.helpers import csv_config, place
 from listings_pipeline_tests.review_helpers import run_job, stage_job
 from listings_pipeline_tests.test_console import app, db, login, make_user  # noqa: F401
@@ -89,6 +90,74 @@ def test_a_hotels_restaurant_and_its_cafe_stay_apart(engine: Engine, tmp_path: P
     assert got["1"][0] is None  # never linked automatically
     assert got["1"][2] in ("suggested", "none", None)  # at most a question for a person
     assert got["2"] == ("Spago", None, "fuzzy")  # the matcher does link in the same job
+
+
+def test_a_chains_branch_links_to_the_branch_at_its_address(engine: Engine, tmp_path: Path) -> None:
+    """Four branches of one chain across town: the record links to the branch at its address
+    and phone, though each of the others agrees on the name."""
+    branches = [("1 Water St", "902-555-0111", "44.64800", "-63.57500"),
+                ("50 Spring Garden Rd", "902-555-0122", "44.64200", "-63.57900"),
+                ("700 Quinpool Rd", "902-555-0133", "44.64600", "-63.59800"),
+                ("9 Portland St", "902-555-0144", "44.66500", "-63.56800")]  # fmt: skip
+    run_job(engine, GUIDE_1, tmp_path / "g1", [
+        row(f"b{i}", "Harbour Coffee", a, "Halifax", p, lat, lng)
+        for i, (a, p, lat, lng) in enumerate(branches)
+    ])  # fmt: skip
+    job = stage_job(engine, GUIDE_2, tmp_path / "g2", [
+        row("1", "Harbour Coffee", "50 Spring Garden Road", "Halifax", "(902) 555-0122",
+            "44.64203", "-63.57902"),
+    ])  # fmt: skip
+    with engine.connect() as conn:
+        got = dict(conn.execute(text(
+            "SELECT s.source_id, lo.address1 FROM stage.listings_flat s"
+            " JOIN public.listings l ON l.id = s.listing_internal_id"
+            " JOIN public.locations lo ON lo.id = l.location_id WHERE s.job_id = :j"),
+            {"j": job}).all())  # fmt: skip
+    assert got == {"1": "50 Spring Garden Rd"}
+
+
+def test_a_name_alone_never_says_where_the_place_is(engine: Engine, tmp_path: Path) -> None:
+    """The same name 600 m away, nothing else in common: not linked automatically whatever
+    the threshold (Geo-ER's chains and malls: as often another branch as the same place)."""
+    run_job(engine, GUIDE_1, tmp_path / "g1", [
+        row("b", "Harbour Coffee", "9 Portland St", "Dartmouth", "902-555-0144", "44.66500",
+            "-63.56800"),
+    ])  # fmt: skip
+    job = stage_job(engine, GUIDE_2, tmp_path / "g2", [
+        row("1", "Harbour Coffee", lat="44.67040", lng="-63.56800"),
+    ])  # fmt: skip
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE stage.listings_flat SET listing_internal_id = NULL,"
+                          " match_candidate_id = NULL, match_method = NULL WHERE job_id = :j"),
+                     {"j": job})  # fmt: skip
+        match_unmatched(conn, job, MatchingSettings(auto_threshold=0.2, suggest_threshold=0.1))
+    assert outcome(engine, job)["1"] == (None, "Harbour Coffee", "suggested")
+
+
+def test_a_business_at_a_place_is_not_the_place(engine: Engine, tmp_path: Path) -> None:
+    """ "The Grill at the Harbour Hotel": same address, phone and point as the hotel, and all
+    of the hotel's name, but another business."""
+    hotel = {"address": "1919 Upper Water St", "city": "Halifax", "phone": "902-421-1700",
+             "lat": "44.65020", "lng": "-63.57320"}  # fmt: skip
+    run_job(engine, GUIDE_1, tmp_path / "g1", [row("h", "Harbour Hotel", **hotel)])
+    job = stage_job(engine, GUIDE_2, tmp_path / "g2",
+                    [row("1", "The Grill at the Harbour Hotel", **hotel)])  # fmt: skip
+    linked, _suggested, method = outcome(engine, job)["1"]
+    assert linked is None and method in ("suggested", "none", None)
+
+
+def test_closer_never_counts_against_the_same_place() -> None:
+    """EM over a city of chains: for each record one branch nearby and twenty far away with
+    the same name. Estimated freely, the twenty taught it that 2 km away is as telling as
+    50 m; every comparison's weights are kept ordered, and a record has one match at most."""
+    same_name_far = (4, 0, 2, 1, -1, 0, -1, -1)
+    same_name_near = (4, 3, 2, 2, -1, 4, -1, -1)
+    neighbour = (0, 0, 2, 2, -1, 3, -1, -1)
+    model = estimate([(same_name_far, 2000, 100), (same_name_near, 100, 100),
+                      (neighbour, 300, 100)], rows=100)  # fmt: skip
+    for name, weights in model.level_weights().items():
+        assert weights == sorted(weights), name
+    assert model.probability(same_name_near) > 0.99 > model.probability(same_name_far)
 
 
 def test_a_key_many_listings_share_makes_no_block(engine: Engine, tmp_path: Path) -> None:
