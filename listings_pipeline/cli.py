@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -63,11 +64,15 @@ def db_upgrade() -> None:
 
 
 @db.command("url")
-def db_url() -> None:
-    """Print the SQLAlchemy URL in use."""
+@click.option("--show-password", is_flag=True, help="Print the password too (it is masked).")
+def db_url(show_password: bool) -> None:
+    """Print the SQLAlchemy URL in use (password masked unless asked: terminals get logged)."""
+    from sqlalchemy.engine import make_url
+
     from listings_pipeline.db import database_url
 
-    click.echo(database_url())
+    url = make_url(database_url())
+    click.echo(url.render_as_string(hide_password=not show_password))
 
 
 @db.command("stop")
@@ -135,6 +140,11 @@ def configs_list(as_json: bool) -> None:
 
 
 # --- run / promote --------------------------------------------------------------------------
+def _plain(message: str) -> str:
+    """A step failure's message without the exception's dotted class name in front."""
+    return re.sub(r"^(?:[A-Za-z_][\w]*\.)+[A-Za-z_]\w*: ", "", message.strip())
+
+
 def _report_run(outcome, as_json: bool) -> None:  # noqa: ANN001
     from listings_pipeline.reports import format_summary, job_for_run, job_summary
 
@@ -142,10 +152,14 @@ def _report_run(outcome, as_json: bool) -> None:  # noqa: ANN001
     with engine.connect() as conn:
         job_id = job_for_run(conn, outcome.run_id)
         summary = job_summary(conn, job_id) if job_id is not None else None
-    if summary is None:
-        raise click.ClickException(
-            "the run failed before creating a job: " + "; ".join(outcome.failures)
+    if summary is None:  # e.g. refused: another run holds the source (SourceBusy)
+        message = "the run failed before creating a job: " + "; ".join(
+            map(_plain, outcome.failures)
         )
+        if as_json:
+            click.echo(json.dumps({"status": "refused", "error": message, "run": outcome.run_id}))
+            raise SystemExit(1)
+        raise click.ClickException(message)
     summary["run_success"] = outcome.success
     summary["run_failures"] = outcome.failures
     text_ = format_summary(summary) + f"\n  dagster run: {outcome.run_id}"
@@ -154,7 +168,10 @@ def _report_run(outcome, as_json: bool) -> None:  # noqa: ANN001
     _emit(summary, as_json, text_)
     if summary["status"] == "review":
         raise SystemExit(EXIT_REVIEW)
-    if summary["status"] == "failed" or not outcome.success:
+    if summary["status"] in ("failed", "superseded", "cancelled") or not outcome.success:
+        if not as_json:  # the reason on one line where scripts and people look for it
+            reason = summary["error"] or "; ".join(map(_plain, outcome.failures))
+            click.echo(f"Error: job {summary['job_id']} {summary['status']}: {reason}", err=True)
         raise SystemExit(1)
 
 
@@ -198,11 +215,12 @@ def promote(slug: str, as_json: bool) -> None:
         summary = job_summary(conn, job_id)
     summary["run_success"] = outcome.success
     summary["run_failures"] = outcome.failures
-    text_ = (
-        f"job {job_id}: promoted, status {summary['status']}"
-        if outcome.success
-        else f"job {job_id}: not promoted: {'; '.join(outcome.failures) or summary['gate']}"
-    )
+    if outcome.success:
+        text_ = f"job {job_id}: promoted, status {summary['status']}"
+    elif not summary["gate"]["passed"]:  # the gate's own words: what waits, which holds
+        text_ = f"not promoted: {summary['gate']['description']}"
+    else:
+        text_ = f"job {job_id}: not promoted: {'; '.join(outcome.failures)}"
     _emit(summary, as_json, text_)
     if not outcome.success:
         raise SystemExit(1)
@@ -274,6 +292,7 @@ def _decide(
     note: str | None,
     reviewer: str,
 ) -> None:
+    from listings_pipeline.locks import SourceBusy
     from listings_pipeline.review import ReviewError, decide
 
     row_ids = [int(x) for x in rows.split(",") if x.strip()] if rows else None
@@ -289,7 +308,7 @@ def _decide(
             note=note,
             override=override,
         )  # type: ignore[arg-type]
-    except ReviewError as err:
+    except (ReviewError, SourceBusy) as err:
         raise click.ClickException(str(err)) from err
     click.echo(
         f"job {job_id}: {decision}d {len(result.decided)} rows"
@@ -327,6 +346,84 @@ def _decision_command(decision: str) -> click.Command:
 
 review.add_command(_decision_command("approve"))
 review.add_command(_decision_command("reject"))
+
+
+@review.command("holds")
+@click.argument("job_id", type=int)
+@click.option("--json", "as_json", is_flag=True)
+def review_holds(job_id: int, as_json: bool) -> None:
+    """A job's holds (source changes, mass changes) with their evidence and status."""
+    from listings_pipeline.review.holds import job_holds
+
+    with _engine().connect() as conn:
+        holds = job_holds(conn, job_id)
+    lines = [f"hold {h.id} ({h.status}): {h.describe()}" for h in holds]
+    _emit(
+        {"job_id": job_id, "holds": [h.as_dict() for h in holds]},
+        as_json,
+        "\n".join(lines) or f"job {job_id} has no holds",
+    )
+
+
+def _decide_holds(
+    decision: str, job_id: int, holds: str | None, note: str | None, reviewer: str, as_json: bool
+) -> None:
+    from listings_pipeline.review.holds import HoldError, decide_holds
+
+    hold_ids = [int(x) for x in holds.split(",") if x.strip()] if holds else None
+    try:
+        result = decide_holds(
+            _engine(), job_id, decision, reviewer=reviewer, note=note, hold_ids=hold_ids
+        )  # type: ignore[arg-type]
+    except HoldError as err:
+        raise click.ClickException(str(err)) from err
+    done = "accepted" if decision == "accept" else "rejected"
+    text_ = f"job {job_id}: {done} holds {', '.join(map(str, result.holds))}"
+    if decision == "accept":
+        text_ += (
+            f"; approved {result.approved_rows} rows that clear the accepted fields."
+            " Promote with `listings-pipeline promote SLUG` once nothing else waits"
+            " (Dagster's promotion sensor does it by itself)"
+        )
+    else:
+        text_ += "; the job is cancelled: fix the config or the source and run again"
+    data = {
+        "job_id": job_id,
+        "decision": decision,
+        "holds": result.holds,
+        "approved_rows": result.approved_rows,
+    }
+    _emit(data, as_json, text_)
+
+
+def _hold_command(decision: str, help_: str) -> click.Command:
+    @click.command(f"{decision}-change", help=help_)
+    @click.argument("job_id", type=int)
+    @click.option("--holds", help="Comma-separated hold ids (default: every pending hold).")
+    @click.option("--note")
+    @click.option("--reviewer", default="cli", show_default=True)
+    @click.option("--json", "as_json", is_flag=True)
+    def command(
+        job_id: int, holds: str | None, note: str | None, reviewer: str, as_json: bool
+    ) -> None:
+        _decide_holds(decision, job_id, holds, note, reviewer, as_json)
+
+    return command
+
+
+review.add_command(
+    _hold_command(
+        "accept",
+        "Accept a job's source change / mass change holds: the job may then be promoted (rows"
+        " that wait only because they clear the accepted fields are approved with it).",
+    )
+)
+review.add_command(
+    _hold_command(
+        "reject",
+        "Reject a job's holds: the job is cancelled and nothing of it is promoted.",
+    )
+)
 
 
 # --- history / expiry -------------------------------------------------------------------------
@@ -395,13 +492,67 @@ def expire(slug: str, today: str | None) -> None:
     """Archive the source's expired listings, restore renewed ones (config promotion.expiry)."""
     from datetime import date
 
+    from listings_pipeline.locks import SourceBusy
     from listings_pipeline.promotion.expiry import archive_expired
 
     config = _config(slug)
     if config.promotion.expiry is None:
         raise click.ClickException(f"{slug}: the config has no promotion.expiry")
-    result = archive_expired(_engine(), config, today=date.fromisoformat(today) if today else None)
+    try:
+        result = archive_expired(
+            _engine(), config, today=date.fromisoformat(today) if today else None
+        )
+    except SourceBusy as err:
+        raise click.ClickException(str(err)) from err
     click.echo(", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in result.as_dict().items()))
+
+
+# --- maintenance ------------------------------------------------------------------------------
+@main.group()
+def maintenance() -> None:
+    """The pipeline's own upkeep (the daily schedules run the same): stale jobs, stage rows."""
+
+
+@maintenance.command("sweep")
+@click.option(
+    "--stale-hours",
+    type=click.FloatRange(min=0),
+    help="A job idle between stages this long is abandoned [LISTINGS_STALE_JOB_HOURS, 6].",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object.")
+def maintenance_sweep(stale_hours: float | None, as_json: bool) -> None:
+    """Mark failed the jobs a dead worker left pending/running, and remove their raw leftovers."""
+    from listings_pipeline.maintenance import sweep_stale_jobs
+
+    result = sweep_stale_jobs(_engine(), stale_hours=stale_hours)
+    lines = [f"job {j.job_id} ({j.slug}): failed: {j.reason}" for j in result.failed]
+    lines += [f"{slug}: a run holds it now; not looked at" for slug in result.busy]
+    _emit(result.as_dict(), as_json, "\n".join(lines) or "no stale job")
+
+
+@maintenance.command("prune-stage")
+@click.option(
+    "--keep-days",
+    type=click.IntRange(min=0),
+    help="Keep every job of the last N days [LISTINGS_STAGE_KEEP_DAYS, 30].",
+)
+@click.option("--dry-run", is_flag=True, help="Only say what would be pruned.")
+@click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object.")
+def maintenance_prune_stage(keep_days: int | None, dry_run: bool, as_json: bool) -> None:
+    """Delete the stage rows of old jobs (unfinished jobs, each source's latest and last
+    completed jobs and the last N days are kept; jobs, errors, files and history stay)."""
+    from listings_pipeline.maintenance import prune_stage
+
+    result = prune_stage(_engine(), keep_days=keep_days, dry_run=dry_run)
+    verb = "would prune" if dry_run else "pruned"
+    lines = [
+        f"job {j['job_id']} ({j['slug']}, {j['status']}): {j['rows']} rows" for j in result.jobs
+    ]
+    lines.append(
+        f"{verb} {result.rows} stage rows of {len(result.jobs)} jobs"
+        f" (kept the last {result.keep_days} days) in {result.seconds:.1f} s"
+    )
+    _emit(result.as_dict(), as_json, "\n".join(lines))
 
 
 # --- ui / demo --------------------------------------------------------------------------------

@@ -407,15 +407,12 @@ FROM stage.listings_flat s
 WHERE s.id = ANY(:ids) AND s.listing_action = 'delete' AND p.id = s.listing_internal_id;
 
 -- name: upsert_bridge
--- Several sources may map to one listing; one source maps to one listing_info. A new mapping
--- starts as seen by this job (the grace period for removal counts from here).
+-- Several sources may map to one listing; one source maps to one listing_info.
 INSERT INTO pipeline.bridge_source_target AS b (dmo_id, source_id, target_id, target_type,
-                                               certainty_score, match_method, last_seen_job_id,
-                                               last_seen_at)
+                                               certainty_score, match_method)
 SELECT s.dmo_id, s.source_id, t.target_id, t.target_type, coalesce(s.match_score, 1),
        CASE WHEN s.match_method IN ('none', 'bridge') OR s.match_method IS NULL THEN 'source'
-            ELSE s.match_method END,
-       s.job_id, now()
+            ELSE s.match_method END
 FROM stage.listings_flat s
 CROSS JOIN LATERAL (VALUES ('listings'::pipeline.target_type, s.listing_internal_id),
                            ('listing_info'::pipeline.target_type, s.listing_info_internal_id))
@@ -424,8 +421,22 @@ WHERE s.id = ANY(:ids) AND s.listing_action <> 'delete' AND s.listing_info_actio
   AND t.target_id IS NOT NULL
 ON CONFLICT (dmo_id, source_id, target_type) DO UPDATE
 SET target_id = EXCLUDED.target_id, certainty_score = EXCLUDED.certainty_score,
-    match_method = EXCLUDED.match_method, mapped_at = now(), missed_imports = 0
+    match_method = EXCLUDED.match_method, mapped_at = now()
 WHERE b.target_id IS DISTINCT FROM EXCLUDED.target_id;
+
+-- name: upsert_source_listing_info
+-- The listing_info the config (imported_from) brought in: only its own are ever proposed as
+-- missing from its imports (transform job_deletions). New ones start as seen by this job (the
+-- grace period counts from here); the transform's job_seen keeps the rest.
+INSERT INTO pipeline.source_listing_info (slug, listing_info_id, source_id, first_job_id,
+                                          last_seen_job_id, last_seen_at)
+SELECT DISTINCT ON (s.listing_info_internal_id) s.imported_from, s.listing_info_internal_id,
+       s.source_id, s.job_id, s.job_id, now()
+FROM stage.listings_flat s
+WHERE s.id = ANY(:ids) AND s.rec_num IS NOT NULL AND s.listing_info_internal_id IS NOT NULL
+  AND s.listing_action <> 'delete' AND s.listing_info_action <> 'delete'
+ORDER BY s.listing_info_internal_id, s.id
+ON CONFLICT (slug, listing_info_id) DO NOTHING;
 
 -- name: write_history
 -- One version per production row that really changed (a kept manual edit is not a change).
@@ -511,14 +522,21 @@ SELECT pg_notify('listings_changes',
 FROM parts ORDER BY part;
 
 -- name: newer_job
--- A newer job of the same source that got past its transform supersedes this one.
-SELECT j.id FROM pipeline.jobs j
-JOIN pipeline.job_stages t ON t.job_id = j.id AND t.name = 'transform' AND t.status = 'completed'
-WHERE j.slug = :slug AND j.id > :job_id AND j.status NOT IN ('failed', 'cancelled')
+-- A newer job of the same source that has started its transform supersedes this one: its
+-- decisions are (or are being) made against the production this job would change, and one
+-- that failed there resumes from what it staged. A cancelled one does not (the console cancels
+-- the jobs a config change made obsolete); one that failed before its transform does not.
+SELECT j.id, j.status, t.status AS transform_status
+FROM pipeline.jobs j
+JOIN pipeline.job_stages t ON t.job_id = j.id AND t.name = 'transform' AND t.status <> 'pending'
+WHERE j.slug = :slug AND j.id > :job_id AND j.status <> 'cancelled'
 ORDER BY j.id DESC LIMIT 1;
 
 -- name: job_status
 SELECT status FROM pipeline.jobs WHERE id = :job_id;
+
+-- name: job_dmo
+SELECT dmo_id FROM pipeline.jobs WHERE id = :job_id;
 
 -- name: waiting_rows
 SELECT coalesce(review_reason, 'other') AS kind, count(*) AS n FROM stage.listings_flat
@@ -558,4 +576,39 @@ SELECT gin_clean_pending_list('public.idx_listings_name_trgm'::regclass);
 -- name: analyze_written
 ANALYZE public.listings, public.locations, public.listing_info, public.contact_info,
         public.listing_images, public.opening_dates, public.opening_hours,
-        public.bridge_attributes_listings, pipeline.bridge_source_target;
+        public.bridge_attributes_listings, pipeline.bridge_source_target,
+        pipeline.source_listing_info;
+
+-- name: stale_inserts
+-- Rows staged as new listings that the catalogue holds now: another config of the DMO (or
+-- another DMO) promoted the same place after this job's transform looked. A transform run now
+-- would link them (the bridge and match-hash lookups of transform/stage.sql), so they are
+-- linked here, under the DMO's exclusive catalogue lock, and decided again. Rows a reviewer
+-- decided keep that decision.
+WITH found AS (
+    SELECT s.id, coalesce(br.target_id, mh.id) AS listing_id,
+           CASE WHEN br.target_id IS NOT NULL THEN 'bridge' ELSE 'match_hash' END AS method
+    FROM stage.listings_flat s
+    LEFT JOIN pipeline.bridge_source_target br
+           ON br.dmo_id = s.dmo_id AND br.source_id = s.source_id AND br.target_type = 'listings'
+          AND EXISTS (SELECT 1 FROM public.listings l WHERE l.id = br.target_id)
+    LEFT JOIN LATERAL (
+        -- Not a listing this job inserted itself (a promotion resumed after a crash must end
+        -- as the uninterrupted one, which inserts each of the job's new rows).
+        SELECT l.id FROM public.listings l
+        WHERE l.listing_match_hash = s.listing_match_hash
+          AND NOT EXISTS (SELECT 1 FROM stage.listings_flat o
+                          WHERE o.listing_internal_id = l.id AND o.job_id = :job_id)
+        ORDER BY l.listing_visible DESC, l.id
+        LIMIT 1) mh ON true
+    WHERE s.job_id = :job_id AND s.promote_status = 'pending' AND s.listing_action = 'insert'
+      AND s.listing_internal_id IS NULL AND s.reviewed_at IS NULL AND s.duplicate_of IS NULL
+)
+UPDATE stage.listings_flat s
+SET listing_internal_id = f.listing_id, match_method = f.method, match_score = 1
+FROM found f
+WHERE f.id = s.id AND f.listing_id IS NOT NULL
+RETURNING s.id;
+
+-- name: mapped_targets
+SELECT jsonb_object_keys(field_mappings) FROM pipeline.config_snapshots WHERE job_id = :job_id;
