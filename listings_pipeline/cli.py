@@ -297,7 +297,25 @@ def review_list(
             f" {str(r['source_id'])[:20]:<20} {r['listing_name'] or ''}"
             + (f"  [{r['validation_errors']}]" if r["validation_errors"] else "")
         )
+        if r["candidate_name"] is not None:  # a suggested match: both records, then why
+            lines.extend(_suggestion_lines(r))
     _emit({"summary": summary, "rows": rows}, as_json, "\n".join(lines))
+
+
+def _suggestion_lines(r: dict[str, Any]) -> list[str]:
+    from listings_pipeline.review.signals import signal_lines
+
+    def record(*values: Any) -> str:
+        return " | ".join(str(v) if v not in (None, "") else "-" for v in values)
+
+    return [
+        f"{'':9}this row:  "
+        + record(r["listing_name"], r["loc_address1"], r["loc_city"], r["phone"]),
+        f"{'':9}suggested: listing #{r['match_candidate_id']}: "
+        + record(r["candidate_name"], r["candidate_address1"], r["candidate_city"],
+                 r["candidate_phone"]),
+        *(f"{'':11}{name:<9} {text}" for name, text in signal_lines(r["match_signals"])),
+    ]  # fmt: skip
 
 
 def _decide(

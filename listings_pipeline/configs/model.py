@@ -92,27 +92,35 @@ class GeocodeSettings(Strict):
 class MatchingSettings(Strict):
     """Fuzzy matching of rows that neither the bridge table nor the match hash linked.
 
-    A wrong automatic link is worse than a missed one: below `auto_threshold`, or with a
-    second candidate within `min_margin`, the best candidate is only suggested for review.
+    Candidates come from blocking keys; a Fellegi-Sunter model estimated per pair of sources
+    gives each the probability that it is the same place. A wrong automatic link is worse than
+    a missed one: below `auto_threshold`, or with a second candidate within `min_margin`, the
+    best candidate is only suggested for review (from `suggest_threshold` up).
     """
 
     enabled: bool = True
-    auto_threshold: float = Field(default=0.9, ge=0, le=1)
-    suggest_threshold: float = Field(default=0.7, ge=0, le=1)
+    auto_threshold: float = Field(default=0.99, ge=0, le=1)  # match probability
+    suggest_threshold: float = Field(default=0.2, ge=0, le=1)
     min_margin: float = Field(default=0.05, ge=0, le=1)
-    candidate_name_similarity: float = Field(default=0.5, gt=0, le=1)  # pg_trgm threshold
-    # Below this name similarity no automatic link, whatever else agrees: two businesses
-    # in one building share address, city and sometimes phone.
-    auto_min_name_similarity: float = Field(default=0.6, ge=0, le=1)
-    near_distance_m: float = Field(default=100, gt=0)  # closer than this: same place
+    # ... unless the best is this many bits (2^bits times) more likely than the second: near 1,
+    # probabilities cannot tell a branch at the same address and phone from one across town.
+    min_margin_bits: float = Field(default=10, gt=0)
+    # Below this name level no automatic link, whatever else agrees: two businesses in one
+    # building share address, coordinates and sometimes phone (levels: 0 different, 1 shares
+    # a word, 2 similar, 3 one name within the other, 4 same).
+    auto_min_name_level: int = Field(default=2, ge=0, le=4)
+    # A blocking key (name word, postcode, grid cell, phone...) that more listings or rows
+    # than this share finds no candidates: a placeholder or a chain's name is no evidence.
+    max_block_size: int = Field(default=50, ge=1)
+    max_candidates: int = Field(default=20, ge=1)  # per row, those sharing most keys
+    # Of those sharing only a grid cell or a postcode (neighbours, mostly): the nearest N.
+    max_weak_candidates: int = Field(default=5, ge=0)
     far_distance_m: float = Field(default=1000, gt=0)  # farther: never an automatic link
 
     @model_validator(mode="after")
     def _ordered(self) -> MatchingSettings:
         if self.suggest_threshold > self.auto_threshold:
             raise ValueError("suggest_threshold must not be above auto_threshold")
-        if self.near_distance_m >= self.far_distance_m:
-            raise ValueError("near_distance_m must be below far_distance_m")
         return self
 
 
