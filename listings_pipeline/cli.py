@@ -255,6 +255,7 @@ def _decide(
     override: str | None,
     note: str | None,
     reviewer: str,
+    winner: int | None = None,
 ) -> None:
     from listings_pipeline.review import ReviewError, decide
 
@@ -270,6 +271,7 @@ def _decide(
             all_rows=all_rows,
             note=note,
             override=override,
+            winner=winner,
         )  # type: ignore[arg-type]
     except ReviewError as err:
         raise click.ClickException(str(err)) from err
@@ -293,6 +295,13 @@ def _decision_command(decision: str) -> click.Command:
     )
     @click.option("--note")
     @click.option("--reviewer", default="cli", show_default=True)
+    @click.option(
+        "--winner",
+        type=int,
+        metavar="ROW",
+        help="Of a duplicate group (one source id), the row to promote; the others change"
+        " nothing (approve only).",
+    )
     def command(
         job_id: int,
         all_rows: bool,
@@ -301,8 +310,9 @@ def _decision_command(decision: str) -> click.Command:
         override: str | None,
         note: str | None,
         reviewer: str,
+        winner: int | None,
     ) -> None:
-        _decide(decision, job_id, all_rows, rows, kind, override, note, reviewer)
+        _decide(decision, job_id, all_rows, rows, kind, override, note, reviewer, winner)
 
     return command
 
@@ -384,6 +394,95 @@ def expire(slug: str, today: str | None) -> None:
         raise click.ClickException(f"{slug}: the config has no promotion.expiry")
     result = archive_expired(_engine(), config, today=date.fromisoformat(today) if today else None)
     click.echo(", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in result.as_dict().items()))
+
+
+# --- claims / export (seed 003) ---------------------------------------------------------------
+@main.group("listings")
+def listings_group() -> None:
+    """Production listings: claim them from their sources, or give them back."""
+
+
+def _claim_text(state) -> str:  # noqa: ANN001 - ClaimState, imported late for a fast --help
+    if not state.claimed and not state.owned:
+        return f"listing {state.listing_id} ({state.name}): not claimed; its source manages it"
+    how = "owned: its source changes nothing" if state.owned else "claimed"
+    return (
+        f"listing {state.listing_id} ({state.name}): {how}, by {state.claimed_by}"
+        f" since {state.claimed_at:%Y-%m-%d %H:%M}"
+    )
+
+
+@listings_group.command("claim")
+@click.argument("listing_id", type=int)
+@click.option("--by", "by", required=True, help="Who claims it (recorded in the history).")
+@click.option("--own", is_flag=True, help="People own it outright: the source changes nothing.")
+@click.option("--note", help="Why (recorded in the history).")
+@click.option("--json", "as_json", is_flag=True)
+def listings_claim(listing_id: int, by: str, own: bool, note: str | None, as_json: bool) -> None:
+    """Claim a listing: the source then changes only what claimed_records allows, and a
+    deletion at the source only flags it."""
+    from listings_pipeline.catalogue.claims import ClaimError, claim
+
+    try:
+        state = claim(_engine(), listing_id, by=by, own=own, note=note)
+    except ClaimError as err:
+        raise click.ClickException(str(err)) from err
+    unchanged = "" if state.changed else " (already so; nothing changed)"
+    _emit(state.as_dict(), as_json, _claim_text(state) + unchanged)
+
+
+@listings_group.command("unclaim")
+@click.argument("listing_id", type=int)
+@click.option("--by", "by", required=True, help="Who gives it back (recorded in the history).")
+@click.option("--note", help="Why (recorded in the history).")
+@click.option("--json", "as_json", is_flag=True)
+def listings_unclaim(listing_id: int, by: str, note: str | None, as_json: bool) -> None:
+    """Give a claimed listing back to its source."""
+    from listings_pipeline.catalogue.claims import ClaimError, unclaim
+
+    try:
+        state = unclaim(_engine(), listing_id, by=by, note=note)
+    except ClaimError as err:
+        raise click.ClickException(str(err)) from err
+    unchanged = "" if state.changed else " (nobody had claimed it; nothing changed)"
+    _emit(state.as_dict(), as_json, _claim_text(state) + unchanged)
+
+
+@listings_group.command("unclaimed")
+@click.option("--dmo", "dmo_id", type=int, required=True, help="The DMO's listings.")
+@click.option("--claimed", is_flag=True, help="The claimed ones instead.")
+@click.option("--after", type=int, help="Listing id to continue after (pages by id).")
+@click.option("--limit", default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+def listings_unclaimed(
+    dmo_id: int, claimed: bool, after: int | None, limit: int, as_json: bool
+) -> None:
+    """A DMO's ingested listings nobody has claimed yet (or, --claimed, the claimed ones)."""
+    from listings_pipeline.catalogue.claims import claim_page
+
+    with _engine().connect() as conn:
+        rows = claim_page(conn, dmo_id, claimed=claimed, after=after, limit=limit)
+    lines = [f"{'id':>8}  {'city':<20} name"]
+    lines += [f"{r['id']:>8}  {(r['city'] or '')[:20]:<20} {r['name']}" for r in rows]
+    _emit({"listings": rows}, as_json, "\n".join(lines))
+
+
+@main.group("export")
+def export_group() -> None:
+    """The published catalogue (egress.listings_v1) for consumers."""
+
+
+@export_group.command("jsonld")
+@click.option("--dmo", "dmo_id", type=int, help="Only this DMO's listings, with its information.")
+@click.option("--base-url", help="Gives each node an @id: BASE_URL/<identifier>.")
+def export_jsonld(dmo_id: int | None, base_url: str | None) -> None:
+    """Write the published catalogue to stdout as schema.org JSON-LD, streamed."""
+    from listings_pipeline.catalogue.export import write_jsonld
+
+    out = click.get_binary_stream("stdout")
+    count = write_jsonld(_engine(), out, dmo_id=dmo_id, base_url=base_url)
+    out.flush()
+    click.echo(f"exported {count} listings", err=True)
 
 
 # --- ui / demo --------------------------------------------------------------------------------

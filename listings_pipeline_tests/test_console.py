@@ -25,7 +25,7 @@ from listings_pipeline.console.users import (
 from listings_pipeline_tests.conftest import count, write_config
 
 PASSWORD = "correct horse battery"
-BUILTIN_ROLES = ("super_admin", "pipeline_viewer", "pipeline_reviewer")
+BUILTIN_ROLES = ("super_admin", "pipeline_viewer", "pipeline_reviewer", "catalogue_reader")
 
 
 @pytest.fixture
@@ -684,7 +684,7 @@ def test_every_route_refuses_callers_without_its_permission_and_changes_nothing(
     for permission in PERMISSIONS:
         create_role(db, f"all-but-{permission}", [p for p in PERMISSIONS if p != permission])
         lacking[permission] = login(
-            app, make_user(db, f"no-{permission[9:]}", f"all-but-{permission}")
+            app, make_user(db, f"no-{permission.replace(':', '-')}", f"all-but-{permission}")
         )
     admin = login(app, make_user(db, "root", "super_admin"))
 

@@ -101,7 +101,7 @@ async def _invalid_request(request: Request, exc: RequestValidationError) -> Res
 
 def create_app(engine_factory: Callable[[], Engine] = get_engine) -> FastAPI:
     """The console. `engine_factory` is called once, on the first request that needs it."""
-    from listings_pipeline.console import api, pages, review_pages
+    from listings_pipeline.console import api, catalogue_api, claims, pages, review_pages
 
     app = FastAPI(
         title="Listings pipeline console",
@@ -145,7 +145,10 @@ def create_app(engine_factory: Callable[[], Engine] = get_engine) -> FastAPI:
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(pages.router)
     app.include_router(review_pages.router)
+    app.include_router(claims.router)
     app.include_router(api.router)
+    app.include_router(claims.api_router)
+    app.include_router(catalogue_api.router)
     app.include_router(api.schema_router)
     return app
 

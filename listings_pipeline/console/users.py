@@ -19,7 +19,14 @@ from sqlalchemy import Connection, Engine
 from listings_pipeline.console import passwords
 from listings_pipeline.console.sql import query
 
-PERMISSIONS = ("pipeline:read", "pipeline:review", "pipeline:promote", "pipeline:admin")
+PERMISSIONS = (
+    "pipeline:read",
+    "pipeline:review",
+    "pipeline:promote",
+    "pipeline:admin",
+    "listings:claim",
+    "catalogue:read",
+)
 SESSION_TTL_SECONDS = 12 * 3600  # absolute: a working day, then log in again
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._@+-]{0,127}$")
 
