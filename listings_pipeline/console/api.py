@@ -15,6 +15,7 @@ from fastapi.routing import APIRoute
 
 from listings_pipeline import pipeline
 from listings_pipeline.console import config_files, launcher, queries, review
+from listings_pipeline.console.pages import job_quality
 from listings_pipeline.console.schemas import (
     ConfigIn,
     ConfigOut,
@@ -103,7 +104,8 @@ def list_jobs(
 
 @router.get("/pipeline/jobs/{job_id}", response_model=JobDetail, tags=["jobs"])
 def get_job(request: Request, principal: Reader, job_id: int) -> dict[str, Any]:
-    """A job with its stages, stage-row counts per action and error counts per type."""
+    """A job with its stages, stage-row counts per action, error counts per type and the
+    distribution of its records' quality scores."""
     engine = engine_of(request)
     job = queries.get_job(engine, job_id)
     if job is None:
@@ -113,6 +115,7 @@ def get_job(request: Request, principal: Reader, job_id: int) -> dict[str, Any]:
         "stages": queries.job_stages(engine, job_id),
         "action_counts": queries.job_action_counts(engine, job_id),
         "error_counts": {r["error_type"]: r["n"] for r in queries.job_error_types(engine, job_id)},
+        "quality": job_quality(engine, job_id).as_dict(),
     }
 
 
@@ -300,7 +303,8 @@ def list_review_rows(
 )
 def post_decision(request: Request, principal: Reviewer, job_id: int, body: DecisionIn) -> Any:
     """Approve or reject rows by id, all rows of a kind, or all rows waiting for a person, as
-    the calling user. Only rows nobody decided yet change; the others are reported."""
+    the calling user; or approve a duplicate group with the `winner` to promote. Only rows
+    nobody decided yet change; the others are reported."""
     job = _job(request, job_id)
     try:
         outcome = review.apply_decision(
@@ -315,6 +319,7 @@ def post_decision(request: Request, principal: Reviewer, job_id: int, body: Deci
             expected=body.expected,
             override=body.override,
             note=body.note,
+            winner=body.winner,
         )
     except review.ReviewError as err:
         return JSONResponse({"detail": str(err)}, status_code=409)

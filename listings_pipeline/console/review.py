@@ -376,11 +376,12 @@ def apply_decision(
     expected: int | None = None,
     override: Literal["skip", "force_overwrite"] | None = None,
     note: str | None = None,
+    winner: int | None = None,
 ) -> DecisionOutcome:
     """Decide rows by id (`seen`: their state as the page showed it), all open rows of a kind,
-    or every row waiting for a person (`expected`: how many open rows the page showed).
-    Raises ReviewError when nothing can be decided; rows decided meanwhile by someone else are
-    reported, never decided again."""
+    every row waiting for a person (`expected`: how many open rows the page showed), or a
+    duplicate group by its `winner`. Raises ReviewError when nothing can be decided; rows
+    decided meanwhile by someone else are reported, never decided again."""
     if job["status"] in CLOSED_STATUSES:
         raise ReviewError(f"job {job['id']} is {job['status']}; its rows can no longer be decided")
     try:
@@ -394,6 +395,7 @@ def apply_decision(
             all_rows=all_rows,
             note=note,
             override=override,
+            winner=winner,
         )
         decided = result.decided
     except ReviewError:

@@ -67,7 +67,7 @@ SELECT s.*,
                          ORDER BY h.day_id, h.open_time, h.id)
         FROM public.opening_hours h WHERE h.listing_info_id = li.id) AS p_hours,
        dup.rec_num AS dup_rec_num, dup.source_id AS dup_source_id,
-       dup.listing_name AS dup_listing_name
+       dup.listing_name AS dup_listing_name, dup.quality_score AS dup_quality_score
 FROM stage.listings_flat s
 LEFT JOIN public.listings p ON p.id = coalesce(s.listing_internal_id, s.match_candidate_id)
 LEFT JOIN public.locations loc ON loc.id = coalesce(s.location_internal_id, p.location_id)
