@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import Engine
 
 from listings_pipeline.console import config_files, launcher, queries
 from listings_pipeline.console.rendering import render
@@ -33,6 +34,7 @@ from listings_pipeline.console.users import (
     create_session,
     end_session,
 )
+from listings_pipeline.reports import QualityDistribution, quality_distribution
 from listings_pipeline.settings import get_settings
 
 router = APIRouter(include_in_schema=False)
@@ -224,6 +226,11 @@ def job_page(
     return render_job(request, principal, job, error_type=error_type, errors_page=errors_page)
 
 
+def job_quality(engine: Engine, job_id: int) -> QualityDistribution:
+    with engine.connect() as conn:
+        return quality_distribution(conn, job_id)
+
+
 def render_job(
     request: Request,
     principal: Principal,
@@ -260,6 +267,7 @@ def render_job(
         errors_page=errors_page,
         activity=job_activity(request, job),
         refusal=refusal,
+        quality=job_quality(engine, job_id),
     )
 
 
