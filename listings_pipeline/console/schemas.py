@@ -452,7 +452,7 @@ class DecisionIn(Model):
     def _one_selection(self) -> DecisionIn:
         chosen = [bool(self.row_ids), self.kind is not None, self.all_rows, self.winner is not None]
         if sum(chosen) != 1:
-            raise ValueError("give exactly one of row_ids, kind, all_rows or winner")
+            raise ValueError("give exactly one of row_ids, kind or all_rows (or winner)")
         return self
 
 
