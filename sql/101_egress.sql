@@ -92,32 +92,29 @@ CROSS JOIN LATERAL (
             'image', coalesce((SELECT jsonb_agg(im.image ORDER BY im.sort_order, im.id)
                                FROM public.listing_images im WHERE im.listing_info_id = li.id),
                               '[]'),
-            'openingHoursSpecification', coalesce(
-                (SELECT jsonb_agg(spec ORDER BY n, k1, k2) FROM (
-                    SELECT 1 AS n, h.day_id::TEXT AS k1, coalesce(h.open_time::TEXT, '') AS k2,
-                           jsonb_strip_nulls(jsonb_build_object(
-                               'dayOfWeek', (ARRAY['Monday', 'Tuesday', 'Wednesday', 'Thursday',
-                                                   'Friday', 'Saturday', 'Sunday'])[h.day_id],
-                               'opens', to_char(h.open_time, 'HH24:MI'),
-                               'closes', to_char(h.close_time, 'HH24:MI'),
-                               'validFrom', od.start_date, 'validThrough', od.end_date)) AS spec
-                    FROM public.opening_hours h
-                    LEFT JOIN public.opening_dates od ON od.id = h.opening_date_id
-                    WHERE h.listing_info_id = li.id
-                    UNION ALL
-                    SELECT 2, coalesce(od.start_date::TEXT, ''), coalesce(od.end_date::TEXT, ''),
-                           jsonb_strip_nulls(jsonb_build_object(
-                               'validFrom', od.start_date, 'validThrough', od.end_date))
-                    FROM public.opening_dates od
-                    WHERE od.listing_info_id = li.id
-                      AND NOT EXISTS (SELECT 1 FROM public.opening_hours h2
-                                      WHERE h2.opening_date_id = od.id)) specs),
-                '[]')
+            -- Weekly hours (with their season when linked to one), then the seasons.
+            'openingHoursSpecification',
+                coalesce((SELECT jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
+                              'dayOfWeek', (ARRAY['Monday', 'Tuesday', 'Wednesday', 'Thursday',
+                                                  'Friday', 'Saturday', 'Sunday'])[h.day_id],
+                              'opens', to_char(h.open_time, 'HH24:MI'),
+                              'closes', to_char(h.close_time, 'HH24:MI'),
+                              'validFrom', od.start_date, 'validThrough', od.end_date))
+                              ORDER BY h.day_id, h.open_time, h.id)
+                          FROM public.opening_hours h
+                          LEFT JOIN public.opening_dates od ON od.id = h.opening_date_id
+                          WHERE h.listing_info_id = li.id), '[]')
+                || coalesce((SELECT jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
+                                 'validFrom', od.start_date, 'validThrough', od.end_date))
+                                 ORDER BY od.start_date, od.end_date, od.id)
+                             FROM public.opening_dates od WHERE od.listing_info_id = li.id),
+                            '[]')
         )) AS entry
         FROM public.listing_info li
         JOIN public.dmos d ON d.id = li.dmo_id
         LEFT JOIN public.contact_info ci ON ci.id = li.contact_info_id
         WHERE li.listing_id = l.id AND li.info_visible AND li.info_status = 'active'
+        OFFSET 0  -- each entry built once, not once per aggregate
     ) i
 ) info
 CROSS JOIN LATERAL (

@@ -4,35 +4,44 @@
 -- generic plan from using an index). Pages go by identifier (keyset): page 500 costs page 1.
 
 -- name: listings
-SELECT v.* FROM egress.listings_v1 v
-WHERE true {filters}
-ORDER BY v.identifier
-LIMIT :limit;
-
--- name: listings_all
--- The export: every published listing, in identifier order, streamed.
-SELECT v.* FROM egress.listings_v1 v
-WHERE true {filters}
+-- The page's identifiers first, from the base tables (cheap), then the view's rows for those
+-- only: the per-listing JSON is built for the rows returned, not for every row a filter scans.
+WITH page AS (
+    SELECT l.id FROM public.listings l
+    LEFT JOIN public.locations loc ON loc.id = l.location_id
+    WHERE egress.is_published_v1(l.id) {filters}
+    ORDER BY l.id
+    LIMIT :limit
+)
+SELECT v.* FROM page JOIN egress.listings_v1 v ON v.identifier = page.id
 ORDER BY v.identifier;
 
+-- name: listings_all
+-- The export: every published listing (of a DMO), in identifier order, streamed.
+SELECT v.* FROM public.listings l
+JOIN egress.listings_v1 v ON v.identifier = l.id
+WHERE true {filters}
+ORDER BY l.id;
+
 -- name: after
-AND v.identifier > :after
+AND l.id > :after
 
 -- name: identifier
-AND v.identifier = :identifier
+AND l.id = :identifier
 
 -- name: dmo
 AND EXISTS (SELECT 1 FROM public.listing_info li
-            WHERE li.listing_id = v.identifier AND li.dmo_id = :dmo_id
+            WHERE li.listing_id = l.id AND li.dmo_id = :dmo_id
               AND li.info_visible AND li.info_status = 'active')
 
 -- name: updated_since
 -- date_modified >= :since, through the history's changed_at index.
-AND v.identifier IN (SELECT h.listing_id FROM pipeline.listing_history h
-                     WHERE h.changed_at >= :since AND h.change_type NOT IN ('claim', 'unclaim'))
+AND l.id IN (SELECT h.listing_id FROM pipeline.listing_history h
+             WHERE h.changed_at >= :since AND h.change_type NOT IN ('claim', 'unclaim'))
 
 -- name: bbox
-AND v.latitude BETWEEN :min_lat AND :max_lat AND v.longitude BETWEEN :min_lng AND :max_lng
+AND loc.lat BETWEEN CAST(:min_lat AS NUMERIC) AND CAST(:max_lat AS NUMERIC)
+AND loc.lng BETWEEN CAST(:min_lng AS NUMERIC) AND CAST(:max_lng AS NUMERIC)
 
 -- name: changes
 -- The changes feed: versions in pipeline.listing_history after the cursor, in the order of the
