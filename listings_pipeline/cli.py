@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -135,6 +136,11 @@ def configs_list(as_json: bool) -> None:
 
 
 # --- run / promote --------------------------------------------------------------------------
+def _plain(message: str) -> str:
+    """A step failure's message without the exception's dotted class name in front."""
+    return re.sub(r"^(?:[A-Za-z_][\w]*\.)+[A-Za-z_]\w*: ", "", message.strip())
+
+
 def _report_run(outcome, as_json: bool) -> None:  # noqa: ANN001
     from listings_pipeline.reports import format_summary, job_for_run, job_summary
 
@@ -142,10 +148,14 @@ def _report_run(outcome, as_json: bool) -> None:  # noqa: ANN001
     with engine.connect() as conn:
         job_id = job_for_run(conn, outcome.run_id)
         summary = job_summary(conn, job_id) if job_id is not None else None
-    if summary is None:
-        raise click.ClickException(
-            "the run failed before creating a job: " + "; ".join(outcome.failures)
+    if summary is None:  # e.g. refused: another run holds the source (SourceBusy)
+        message = "the run failed before creating a job: " + "; ".join(
+            map(_plain, outcome.failures)
         )
+        if as_json:
+            click.echo(json.dumps({"status": "refused", "error": message, "run": outcome.run_id}))
+            raise SystemExit(1)
+        raise click.ClickException(message)
     summary["run_success"] = outcome.success
     summary["run_failures"] = outcome.failures
     text_ = format_summary(summary) + f"\n  dagster run: {outcome.run_id}"
@@ -154,7 +164,10 @@ def _report_run(outcome, as_json: bool) -> None:  # noqa: ANN001
     _emit(summary, as_json, text_)
     if summary["status"] == "review":
         raise SystemExit(EXIT_REVIEW)
-    if summary["status"] == "failed" or not outcome.success:
+    if summary["status"] in ("failed", "superseded", "cancelled") or not outcome.success:
+        if not as_json:  # the reason on one line where scripts and people look for it
+            reason = summary["error"] or "; ".join(map(_plain, outcome.failures))
+            click.echo(f"Error: job {summary['job_id']} {summary['status']}: {reason}", err=True)
         raise SystemExit(1)
 
 
@@ -257,6 +270,7 @@ def _decide(
     reviewer: str,
     winner: int | None = None,
 ) -> None:
+    from listings_pipeline.locks import SourceBusy
     from listings_pipeline.review import ReviewError, decide
 
     row_ids = [int(x) for x in rows.split(",") if x.strip()] if rows else None
@@ -273,7 +287,7 @@ def _decide(
             override=override,
             winner=winner,
         )  # type: ignore[arg-type]
-    except ReviewError as err:
+    except (ReviewError, SourceBusy) as err:
         raise click.ClickException(str(err)) from err
     click.echo(
         f"job {job_id}: {decision}d {len(result.decided)} rows"
@@ -387,12 +401,18 @@ def expire(slug: str, today: str | None) -> None:
     """Archive the source's expired listings, restore renewed ones (config promotion.expiry)."""
     from datetime import date
 
+    from listings_pipeline.locks import SourceBusy
     from listings_pipeline.promotion.expiry import archive_expired
 
     config = _config(slug)
     if config.promotion.expiry is None:
         raise click.ClickException(f"{slug}: the config has no promotion.expiry")
-    result = archive_expired(_engine(), config, today=date.fromisoformat(today) if today else None)
+    try:
+        result = archive_expired(
+            _engine(), config, today=date.fromisoformat(today) if today else None
+        )
+    except SourceBusy as err:
+        raise click.ClickException(str(err)) from err
     click.echo(", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in result.as_dict().items()))
 
 
@@ -483,6 +503,54 @@ def export_jsonld(dmo_id: int | None, base_url: str | None) -> None:
     count = write_jsonld(_engine(), out, dmo_id=dmo_id, base_url=base_url)
     out.flush()
     click.echo(f"exported {count} listings", err=True)
+
+
+# --- maintenance ------------------------------------------------------------------------------
+@main.group()
+def maintenance() -> None:
+    """The pipeline's own upkeep (the daily schedules run the same): stale jobs, stage rows."""
+
+
+@maintenance.command("sweep")
+@click.option(
+    "--stale-hours",
+    type=click.FloatRange(min=0),
+    help="A job idle between stages this long is abandoned [LISTINGS_STALE_JOB_HOURS, 6].",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object.")
+def maintenance_sweep(stale_hours: float | None, as_json: bool) -> None:
+    """Mark failed the jobs a dead worker left pending/running, and remove their raw leftovers."""
+    from listings_pipeline.maintenance import sweep_stale_jobs
+
+    result = sweep_stale_jobs(_engine(), stale_hours=stale_hours)
+    lines = [f"job {j.job_id} ({j.slug}): failed: {j.reason}" for j in result.failed]
+    lines += [f"{slug}: a run holds it now; not looked at" for slug in result.busy]
+    _emit(result.as_dict(), as_json, "\n".join(lines) or "no stale job")
+
+
+@maintenance.command("prune-stage")
+@click.option(
+    "--keep-days",
+    type=click.IntRange(min=0),
+    help="Keep every job of the last N days [LISTINGS_STAGE_KEEP_DAYS, 30].",
+)
+@click.option("--dry-run", is_flag=True, help="Only say what would be pruned.")
+@click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object.")
+def maintenance_prune_stage(keep_days: int | None, dry_run: bool, as_json: bool) -> None:
+    """Delete the stage rows of old jobs (unfinished jobs, each source's latest and last
+    completed jobs and the last N days are kept; jobs, errors, files and history stay)."""
+    from listings_pipeline.maintenance import prune_stage
+
+    result = prune_stage(_engine(), keep_days=keep_days, dry_run=dry_run)
+    verb = "would prune" if dry_run else "pruned"
+    lines = [
+        f"job {j['job_id']} ({j['slug']}, {j['status']}): {j['rows']} rows" for j in result.jobs
+    ]
+    lines.append(
+        f"{verb} {result.rows} stage rows of {len(result.jobs)} jobs"
+        f" (kept the last {result.keep_days} days) in {result.seconds:.1f} s"
+    )
+    _emit(result.as_dict(), as_json, "\n".join(lines))
 
 
 # --- ui / demo --------------------------------------------------------------------------------

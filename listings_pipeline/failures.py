@@ -6,6 +6,7 @@ from sqlalchemy.exc import DBAPIError
 
 from listings_pipeline.configs.loader import ConfigError
 from listings_pipeline.importing.connectors import ImportFailed
+from listings_pipeline.locks import SourceBusy
 from listings_pipeline.net.secrets import mask
 from listings_pipeline.promotion.promote import PromotionRefused
 
@@ -16,8 +17,12 @@ class StageNotReady(Exception):
     """A stage was asked to run before the stage it depends on completed."""
 
 
+class JobSuperseded(Exception):
+    """A newer job of the same source has started its transform: this one is out of date."""
+
+
 # Errors whose message already says what is wrong; shown without the exception's class name.
-EXPLAINED = (ImportFailed, StageNotReady, PromotionRefused, ConfigError)
+EXPLAINED = (ImportFailed, StageNotReady, PromotionRefused, ConfigError, SourceBusy, JobSuperseded)
 
 
 def describe(err: BaseException) -> str:

@@ -4,8 +4,6 @@ job_errors and config_snapshots. Each Dagster run of a partition is one job."""
 from __future__ import annotations
 
 import json
-import os
-import socket
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,11 +13,11 @@ from sqlalchemy import Connection, Engine, text
 from listings_pipeline.configs.model import SourceConfig
 from listings_pipeline.configs.sync import StoredConfig
 from listings_pipeline.db import load_queries
+from listings_pipeline.locks import worker_id
 from listings_pipeline.net.secrets import mask
 
 Q = load_queries(__file__, "jobs.sql")
 STAGES = ("import", "transform", "review", "promote")
-WORKER = f"{socket.gethostname()}:{os.getpid()}"
 COUNT_KEYS = ("total", "new", "updated", "deleted", "duplicates", "unchanged", "failed", "warning")
 
 
@@ -82,7 +80,7 @@ def create_job(
 def start_stage(conn: Connection, job_id: int, stage: str) -> int:
     conn.execute(text(Q["set_job_stage"]), {"job_id": job_id, "stage": stage, "status": "running"})
     return conn.execute(
-        text(Q["start_stage"]), {"job_id": job_id, "stage": stage, "worker": WORKER}
+        text(Q["start_stage"]), {"job_id": job_id, "stage": stage, "worker": worker_id()}
     ).scalar_one()
 
 

@@ -16,16 +16,20 @@ from listings_pipeline import jobs
 from listings_pipeline.configs.model import SourceConfig
 from listings_pipeline.configs.sync import sync_config
 from listings_pipeline.db import load_queries
-from listings_pipeline.failures import StageNotReady, describe
+from listings_pipeline.failures import JobSuperseded, StageNotReady, describe
 from listings_pipeline.importing.connectors import ImportFailed
 from listings_pipeline.importing.connectors.files import require_file
 from listings_pipeline.importing.input_roots import config_path
 from listings_pipeline.importing.stage import ImportResult, run_import
+from listings_pipeline.locks import SourceBusy, source_lock
+from listings_pipeline.maintenance.sweep import fail_dead_jobs
 from listings_pipeline.promotion.promote import (
     PromotionRefused,
     PromotionResult,
     check_promotable,
+    newer_job,
     promote_job,
+    recheck_new_listings,
     waiting_rows,
 )
 from listings_pipeline.transform.stage import BatchHook, TransformResult, run_transform
@@ -70,19 +74,25 @@ def start_job(
     trigger_type: str = "manual",
     dagster_run_id: str | None = None,
 ) -> int:
-    """Create the job (after checking the input exists, so bad input leaves no job)."""
+    """Create the job (after checking the input exists, so bad input leaves no job).
+
+    Under the source's lock: a run refused because another run holds the source (SourceBusy)
+    creates no job, and jobs a dead worker left running are marked failed first.
+    """
     input_path = resolve_input(config, input_path)
-    with engine.begin() as conn:
-        stored = sync_config(conn, config)
-        return jobs.create_job(
-            conn,
-            config,
-            stored,
-            input_path=str(input_path) if input_path else None,
-            triggered_by=triggered_by,
-            trigger_type=trigger_type,
-            dagster_run_id=dagster_run_id,
-        )
+    with source_lock(engine, config.slug, stage="start"):
+        fail_dead_jobs(engine, config.slug, found_by="the next run")
+        with engine.begin() as conn:
+            stored = sync_config(conn, config)
+            return jobs.create_job(
+                conn,
+                config,
+                stored,
+                input_path=str(input_path) if input_path else None,
+                triggered_by=triggered_by,
+                trigger_type=trigger_type,
+                dagster_run_id=dagster_run_id,
+            )
 
 
 def stage_state(engine: Engine, job_id: int) -> dict[str, str]:
@@ -101,49 +111,76 @@ def resumable_job(engine: Engine, slug: str) -> int | None:
         return conn.execute(text(Q["resumable_job"]), {"slug": slug}).scalar()
 
 
+def _refuse_if_superseded(engine: Engine, job_id: int, slug: str) -> None:
+    """A job a newer one has overtaken (its transform started) must not work any more: its
+    decisions would be made against, or applied over, that job's production."""
+    with engine.begin() as conn:
+        status = conn.execute(text(Q["job_status"]), {"job_id": job_id}).scalar()
+        newer = newer_job(conn, slug, job_id)
+        if newer is not None:
+            conn.execute(text(Q["mark_superseded"]), {"job_id": job_id, "newer": newer})
+    if status == "cancelled":
+        raise JobSuperseded(f"job {job_id} of {slug!r} is cancelled; nothing more is done")
+    if newer is not None:
+        raise JobSuperseded(
+            f"job {job_id} of {slug!r} is superseded by job {newer}, a newer import of the same"
+            " source that has started its transform; nothing more is done for this one"
+        )
+
+
 def import_stage(
     engine: Engine, job_id: int, config: SourceConfig, input_path: Path | None
 ) -> ImportResult:
-    with engine.begin() as conn:
-        jobs.start_stage(conn, job_id, "import")
-    try:
-        result = run_import(engine, job_id, config, resolve_input(config, input_path))
-    except Exception as err:
-        jobs.fail_stage(engine, job_id, "import", describe(err))
-        raise
-    with engine.begin() as conn:
-        jobs.finish_stage(conn, job_id, "import", result.counts)
-        jobs.set_job_counts(conn, job_id, result.counts)
+    with source_lock(engine, config.slug, stage="import", job_id=job_id):
+        fail_dead_jobs(engine, config.slug, found_by="the next run")
+        _refuse_if_superseded(engine, job_id, config.slug)
+        with engine.begin() as conn:
+            jobs.start_stage(conn, job_id, "import")
+        try:
+            result = run_import(engine, job_id, config, resolve_input(config, input_path))
+        except Exception as err:
+            jobs.fail_stage(engine, job_id, "import", describe(err))
+            raise
+        with engine.begin() as conn:
+            jobs.finish_stage(conn, job_id, "import", result.counts)
+            jobs.set_job_counts(conn, job_id, result.counts)
     return result
 
 
 def transform_stage(
     engine: Engine, job_id: int, config: SourceConfig, *, hooks: list[BatchHook] | None = None
 ) -> TransformResult:
-    if stage_state(engine, job_id).get("import") != "completed":
-        raise StageNotReady(f"job {job_id}: the import did not complete; run the import again")
-    with engine.begin() as conn:
-        jobs.start_stage(conn, job_id, "transform")
-    try:
-        result = run_transform(engine, job_id, config, hooks=hooks)
-    except Exception as err:
-        jobs.fail_stage(engine, job_id, "transform", describe(err))
-        raise
-    waiting = result.counts.extra.get("waiting_for_review", 0)
-    with engine.begin() as conn:
-        jobs.finish_stage(
-            conn,
-            job_id,
-            "transform",
-            result.counts,
-            job_status="review" if waiting else "running",
-        )
-        jobs.set_job_counts(conn, job_id, result.counts)
-        superseded = list(
-            conn.execute(
-                text(Q["supersede_older"]), {"slug": config.slug, "job_id": job_id}
-            ).scalars()
-        )
+    """Transform under the source's lock, reading the DMO's catalogue under its shared lock
+    (no other config's promotion half done underneath). Starting it supersedes the source's
+    older unpromoted jobs: from now on their stage rows are out of date."""
+    with source_lock(engine, config.slug, stage="transform", job_id=job_id) as lock:
+        fail_dead_jobs(engine, config.slug, found_by="the next run")
+        if stage_state(engine, job_id).get("import") != "completed":
+            raise StageNotReady(f"job {job_id}: the import did not complete; run the import again")
+        _refuse_if_superseded(engine, job_id, config.slug)
+        with engine.begin() as conn:
+            jobs.start_stage(conn, job_id, "transform")
+            superseded = list(
+                conn.execute(
+                    text(Q["supersede_older"]), {"slug": config.slug, "job_id": job_id}
+                ).scalars()
+            )
+        try:
+            with lock.catalogue(config.dmo_id, exclusive=False):
+                result = run_transform(engine, job_id, config, hooks=hooks)
+        except Exception as err:
+            jobs.fail_stage(engine, job_id, "transform", describe(err))
+            raise
+        waiting = result.counts.extra.get("waiting_for_review", 0)
+        with engine.begin() as conn:
+            jobs.finish_stage(
+                conn,
+                job_id,
+                "transform",
+                result.counts,
+                job_status="review" if waiting else "running",
+            )
+            jobs.set_job_counts(conn, job_id, result.counts)
     result.counts.extra["superseded_jobs"] = superseded
     return result
 
@@ -156,6 +193,19 @@ def gate(engine: Engine, job_id: int) -> GateResult:
 def promote_stage(
     engine: Engine, job_id: int, config: SourceConfig, *, promoted_by: str
 ) -> PromotionResult:
+    """Check and promote under the source's lock and the DMO's catalogue (exclusive): every
+    check below (supersession above all) still holds when the first batch is written."""
+    with (
+        source_lock(engine, config.slug, stage="promote", job_id=job_id) as lock,
+        lock.catalogue(config.dmo_id, exclusive=True),
+    ):
+        fail_dead_jobs(engine, config.slug, found_by="the next run")
+        return _promote_locked(engine, job_id, config, promoted_by=promoted_by)
+
+
+def _promote_locked(
+    engine: Engine, job_id: int, config: SourceConfig, *, promoted_by: str
+) -> PromotionResult:
     state = stage_state(engine, job_id)
     if state.get("transform") != "completed":
         raise StageNotReady(f"job {job_id}: the transform did not complete; nothing to promote")
@@ -163,8 +213,10 @@ def promote_stage(
         with engine.connect() as conn:  # promoting twice changes nothing: report and stop
             job = jobs.get_job(conn, job_id)
         raise PromotionRefused(f"job {job_id} was already promoted (status {job['status']})")
-    with engine.connect() as conn:  # before the job is marked running again
+    with engine.begin() as conn:  # before the job is marked running again
         check_promotable(conn, job_id, config.slug)
+        # Before the gate: a row decided again here may now need a person.
+        linked = recheck_new_listings(conn, job_id, config)
     checked = gate(engine, job_id)
     if not checked.passed:
         raise PromotionRefused(f"review gate: {checked.describe()}")
@@ -185,6 +237,7 @@ def promote_stage(
     except Exception as err:
         jobs.fail_stage(engine, job_id, "promote", describe(err))
         raise
+    result.counts.extra["rows_linked_at_promotion"] += linked
     with engine.begin() as conn:
         review = jobs.StageCounts(total=result.counts.total)
         jobs.finish_stage(conn, job_id, "review", review, job_status="running")
@@ -197,7 +250,9 @@ def promote_stage(
 __all__ = [
     "GateResult",
     "ImportFailed",
+    "JobSuperseded",
     "PromotionRefused",
+    "SourceBusy",
     "StageNotReady",
     "gate",
     "import_stage",

@@ -1,5 +1,8 @@
 -- name: supersede_older
-UPDATE pipeline.jobs SET status = 'superseded', finished_at = now()
+-- At the start of a transform, under the source's lock: the older unpromoted jobs' stage rows
+-- are out of date from now on.
+UPDATE pipeline.jobs SET status = 'superseded', finished_at = now(),
+    error_message = 'superseded by job ' || :job_id || ', a newer import of the same source'
 WHERE slug = :slug AND id < :job_id AND status IN ('running', 'review', 'pending')
 RETURNING id;
 
@@ -15,3 +18,11 @@ SELECT j.id FROM pipeline.jobs j
 JOIN pipeline.job_stages i ON i.job_id = j.id AND i.name = 'import' AND i.status = 'completed'
 WHERE j.id = (SELECT max(id) FROM pipeline.jobs WHERE slug = :slug)
   AND j.status IN ('pending', 'running', 'review', 'failed');
+
+-- name: job_status
+SELECT status FROM pipeline.jobs WHERE id = :job_id;
+
+-- name: mark_superseded
+UPDATE pipeline.jobs SET status = 'superseded', finished_at = now(),
+    error_message = 'superseded by job ' || :newer || ', a newer import of the same source'
+WHERE id = :job_id AND status IN ('pending', 'running', 'review', 'failed');

@@ -135,8 +135,13 @@ _TABLES = (
 )  # fmt: skip
 
 
-def checksums(engine: Engine) -> dict[str, str]:
+# ...and, to compare runs that took different jobs to the same result, the job references.
+_JOB_COLUMNS = {"job_id", "stage_id", "last_seen_job_id", "last_missed_job_id"}
+
+
+def checksums(engine: Engine, *, ignore_jobs: bool = False) -> dict[str, str]:
     """md5 per production table (and the bridge and history), order- and id-independent."""
+    skip = _SKIP | _JOB_COLUMNS if ignore_jobs else _SKIP
     with engine.connect() as conn:
         rows = {
             t: [dict(r) for r in conn.execute(text(f"SELECT * FROM public.{t}")).mappings()]
@@ -159,7 +164,7 @@ def checksums(engine: Engine) -> dict[str, str]:
         return None if value is None else rank.get(table, {}).get(value, f"missing:{value}")
 
     def normal(table: str, row: dict[str, Any]) -> str:
-        out = {k: v for k, v in row.items() if k not in _SKIP}
+        out = {k: v for k, v in row.items() if k not in skip}
         for column, target in _FKS.get(table, {}).items():
             out[column] = ref(target, out[column])
         if "id" in row and table in rank:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import itertools
 import os
 import struct
 import threading
@@ -532,13 +531,17 @@ def test_requests_to_one_host_are_rate_limited(
     info = add_listing(engine, 1, "Rated", urls)
 
     process_images(
-        engine, listing_info_ids=[info], settings=image_settings(tmp_path, per_host_rps=20)
+        engine, listing_info_ids=[info], settings=image_settings(tmp_path, per_host_rps=5)
     )
 
+    # What the host sees: at 5 per second, eight requests spread over at least 1.4 s and no
+    # second holds more than 5 (+1 for scheduling jitter of arrival times on a loaded machine;
+    # unlimited, all 8 arrive within a few milliseconds).
     starts = sorted(t for path, times in server.times.items() for t in times)
     assert len(starts) == 8
-    gaps = [b - a for a, b in itertools.pairwise(starts)]
-    assert min(gaps) > 0.04, gaps  # 20 per second: one every 50 ms
+    assert starts[-1] - starts[0] > 1.2, starts
+    busiest = max(sum(1 for t in starts if s <= t < s + 1.0) for s in starts)
+    assert busiest <= 6, starts
 
 
 def test_store_failure_fails_the_run_after_recording(

@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 from listings_pipeline.console import config_files
 from listings_pipeline.console.queries import like_pattern
 from listings_pipeline.console.sql import queries
+from listings_pipeline.locks import SourceBusy
 from listings_pipeline.review import DecisionResult, ReviewError, decide
 from listings_pipeline.settings import get_settings
 
@@ -398,6 +399,8 @@ def apply_decision(
             winner=winner,
         )
         decided = result.decided
+    except SourceBusy as err:  # a run of the source holds it: shown like any refused decision
+        raise ReviewError(str(err)) from err
     except ReviewError:
         # decide() may refuse a selection whose rows were all decided already; for a page that
         # showed them undecided that is news about someone else's decision, not an error.

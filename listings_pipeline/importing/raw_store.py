@@ -29,6 +29,10 @@ class RawStore(Protocol):
     def delete(self, key: str) -> None: ...  # only for objects never registered in pipeline.files
     def put_file(self, local_path: Path, key: str) -> None: ...
     def uri(self, key: str) -> str: ...
+    # What a killed import can leave under its prefix: whole objects it never registered...
+    def keys(self, prefix: str) -> list[str]: ...
+    # ...and writes that never completed (temporary files, S3 multipart uploads): removed.
+    def discard_partial(self, prefix: str) -> int: ...
 
 
 class LocalRawStore:
@@ -48,7 +52,8 @@ class LocalRawStore:
             raise FileExistsError(f"{path}: raw files are immutable and this one already exists")
         private_dir(self.root)
         private_dir(path.parent)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
+        # Named after the key, so a killed writer's temporary file can be found by its prefix.
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".tmp-{path.name}.", suffix=".part")
         try:
             with os.fdopen(fd, "wb") as fh:
                 yield fh
@@ -75,6 +80,22 @@ class LocalRawStore:
 
     def uri(self, key: str) -> str:
         return str(self._path(key))
+
+    def _matching(self, prefix: str, pattern: str) -> list[Path]:
+        base = self._path(prefix)
+        if not base.parent.is_dir():
+            return []
+        return sorted(p for p in base.parent.glob(pattern.format(base.name)) if p.is_file())
+
+    def keys(self, prefix: str) -> list[str]:
+        root = self.root.resolve()
+        return [p.relative_to(root).as_posix() for p in self._matching(prefix, "{}*")]
+
+    def discard_partial(self, prefix: str) -> int:
+        partial = self._matching(prefix, ".tmp-{}*")
+        for path in partial:
+            path.unlink(missing_ok=True)
+        return len(partial)
 
 
 def s3_client(settings: Settings) -> S3Client:
@@ -224,6 +245,26 @@ class S3RawStore:
 
     def uri(self, key: str) -> str:
         return f"s3://{self.bucket}/{self.prefix}{key}"
+
+    def delete(self, key: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
+
+    def keys(self, prefix: str) -> list[str]:
+        found: list[str] = []
+        pages = self.client.get_paginator("list_objects_v2")
+        for page in pages.paginate(Bucket=self.bucket, Prefix=self._key(prefix)):
+            found += [o["Key"][len(self.prefix) :] for o in page.get("Contents", [])]
+        return sorted(found)
+
+    def discard_partial(self, prefix: str) -> int:
+        """Abort multipart uploads a killed writer left open (invisible, but stored and billed)."""
+        answer = self.client.list_multipart_uploads(Bucket=self.bucket, Prefix=self._key(prefix))
+        uploads = answer.get("Uploads", [])
+        for upload in uploads:
+            self.client.abort_multipart_upload(
+                Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"]
+            )
+        return len(uploads)
 
 
 def get_raw_store(settings: Settings | None = None) -> RawStore:

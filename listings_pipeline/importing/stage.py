@@ -75,6 +75,8 @@ def run_import(
 
     with engine.begin() as conn:  # a retried import starts over: its old errors go
         conn.execute(text(Q["clear_import_errors"]), {"job_id": job_id})
+        # Before the first byte: what a killed import leaves under it can be found and removed.
+        conn.execute(text(Q["record_prefix"]), {"job_id": job_id, "prefix": prefix})
 
     def flush_errors() -> None:
         with engine.begin() as conn:

@@ -14,3 +14,6 @@ WHERE e.job_stages_id = s.id AND s.job_id = :job_id AND s.name = 'import';
 
 -- name: registered_keys
 SELECT file_path FROM pipeline.files WHERE file_path LIKE :prefix;
+
+-- name: record_prefix
+UPDATE pipeline.jobs SET raw_prefix = :prefix WHERE id = :job_id;

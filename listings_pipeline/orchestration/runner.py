@@ -52,7 +52,11 @@ def _execute(
 
     instance = get_instance()
     if not instance.has_dynamic_partition(source_configs.name, slug):
-        instance.add_dynamic_partitions(source_configs.name, [slug])
+        try:
+            instance.add_dynamic_partitions(source_configs.name, [slug])
+        except Exception:  # another run of a new source added it meanwhile
+            if not instance.has_dynamic_partition(source_configs.name, slug):
+                raise
     job = defs.resolve_job_def(job_name)
     # The run's events are in the instance (and the UI); the terminal gets only what matters.
     level = os.environ.get("LISTINGS_DAGSTER_LOG_LEVEL", "CRITICAL").upper()

@@ -15,6 +15,7 @@ from sqlalchemy import Connection, Engine, text
 
 from listings_pipeline.configs.model import SourceConfig
 from listings_pipeline.db import load_queries
+from listings_pipeline.locks import source_lock
 from listings_pipeline.promotion.promote import NOTIFY_CHUNK, ensure_batch_tables
 from listings_pipeline.promotion.promote import Q as PROMOTE
 
@@ -65,11 +66,22 @@ def archive_expired(
     expiry = config.promotion.expiry
     if expiry is None:
         return ExpiryResult()
+    # The source's lock and the DMO's catalogue, as a promotion (which may be the caller).
+    with (
+        source_lock(engine, config.slug, stage="expiry") as lock,
+        lock.catalogue(config.dmo_id, exclusive=True),
+    ):
+        return _archive(engine, config, expiry.after_days, today, promoted_by)
+
+
+def _archive(
+    engine: Engine, config: SourceConfig, after_days: int, today: date | None, promoted_by: str
+) -> ExpiryResult:
     with engine.begin() as conn:
         today = today or conn.execute(text("SELECT current_date")).scalar_one()
         params = {
             "dmo_id": config.dmo_id,
-            "cutoff": today - timedelta(days=expiry.after_days),
+            "cutoff": today - timedelta(days=after_days),
             "by": promoted_by,
             "job_id": None,
             "slug": config.slug,

@@ -17,9 +17,12 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine, text
 
+from listings_pipeline.configs.model import ReviewSettings
 from listings_pipeline.db import load_queries
 from listings_pipeline.jobs import StageCounts
+from listings_pipeline.locks import source_lock
 from listings_pipeline.promotion.policy import PromotionPolicy
+from listings_pipeline.transform.stage import RESTAGE_STEPS, collection_flags, redo_rows, row_step
 
 if TYPE_CHECKING:
     from listings_pipeline.configs.model import SourceConfig
@@ -114,20 +117,48 @@ def waiting_rows(conn: Connection, job_id: int) -> dict[str, int]:
 
 
 def newer_job(conn: Connection, slug: str, job_id: int) -> int | None:
-    return conn.execute(text(Q["newer_job"]), {"slug": slug, "job_id": job_id}).scalar()
+    row = conn.execute(text(Q["newer_job"]), {"slug": slug, "job_id": job_id}).first()
+    return None if row is None else row.id
 
 
 def check_promotable(conn: Connection, job_id: int, slug: str) -> None:
     """Refuse a cancelled job (the console cancels a source's unfinished jobs when its config
     changes: the stage rows stay for the record but must not reach production) and a job a
-    newer one supersedes."""
+    newer one supersedes. Callers hold the source lock, so no newer job can start its
+    transform between this check and the promotion."""
     if conn.execute(text(Q["job_status"]), {"job_id": job_id}).scalar() == "cancelled":
         raise PromotionRefused(f"job {job_id} of {slug!r} is cancelled; nothing is promoted")
-    newer = newer_job(conn, slug, job_id)
+    newer = conn.execute(text(Q["newer_job"]), {"slug": slug, "job_id": job_id}).first()
     if newer is not None:
-        raise PromotionRefused(
-            f"job {job_id} of {slug!r} is superseded by job {newer}; promote that one instead"
+        what = (
+            f"; it failed in its {'transform' if newer.transform_status == 'failed' else 'run'}:"
+            " resume it, or run the source again"
+            if newer.status == "failed"
+            else "; promote that one instead"
         )
+        raise PromotionRefused(
+            f"job {job_id} of {slug!r} is superseded by job {newer.id}, a newer import of the"
+            f" same source (status {newer.status}){what}"
+        )
+
+
+def recheck_new_listings(conn: Connection, job_id: int, config: SourceConfig | None) -> int:
+    """Link the job's rows staged as new listings that the catalogue now holds, and decide
+    them again with the transform's own statements and the source's review policy (a row that
+    now needs a person waits at the gate). Callers hold the DMO's catalogue exclusively.
+    Returns how many rows changed."""
+    ids = list(conn.execute(text(Q["stale_inserts"]), {"job_id": job_id}).scalars())
+    if ids:
+        mapped = conn.execute(text(Q["mapped_targets"]), {"job_id": job_id}).scalars()
+        redo_rows(conn, ids, RESTAGE_STEPS, collection_flags(mapped))
+        review = config.review if config is not None else ReviewSettings()
+        conn.execute(
+            text(row_step("review_flags", "stage.listings_flat", "b.id = ANY(:ids)")),
+            {"ids": ids, "require_review": list(review.require_review)},
+        )
+        log.info("job %s: %d rows staged as new listings are known now; decided again",
+                 job_id, len(ids))  # fmt: skip
+    return len(ids)
 
 
 def ensure_batch_tables(conn: Connection) -> None:
@@ -152,8 +183,40 @@ def promote_job(
 
     `config` supplies the source policies (`promotion:`); without it `merge_policy` applies
     with the default policies. Expired listings are archived after the last batch when the
-    config asks for it.
+    config asks for it. Holds the source's lock and its DMO's catalogue exclusively (a
+    SourceBusy when another run has them for longer than the wait).
     """
+    with source_lock(engine, slug, stage="promote", job_id=job_id) as lock:
+        with engine.connect() as conn:
+            dmo_id = conn.execute(text(Q["job_dmo"]), {"job_id": job_id}).scalar()
+        if dmo_id is None:
+            raise PromotionRefused(f"job {job_id} does not exist")
+        with lock.catalogue(dmo_id, exclusive=True):
+            return _promote_locked(
+                engine,
+                job_id,
+                slug,
+                promoted_by=promoted_by,
+                merge_policy=merge_policy,
+                config=config,
+                batch_rows=batch_rows,
+                after_batch=after_batch,
+                on_step=on_step,
+            )
+
+
+def _promote_locked(
+    engine: Engine,
+    job_id: int,
+    slug: str,
+    *,
+    promoted_by: str,
+    merge_policy: str,
+    config: SourceConfig | None,
+    batch_rows: int,
+    after_batch: Callable[[int], None] | None,
+    on_step: StepHook | None,
+) -> PromotionResult:
     started = time.perf_counter()
     policy = (
         PromotionPolicy.from_settings(config.promotion)
@@ -162,6 +225,7 @@ def promote_job(
     )
     with engine.begin() as conn:
         check_promotable(conn, job_id, slug)
+        rechecked = recheck_new_listings(conn, job_id, config)
         waiting = waiting_rows(conn, job_id)
         conn.execute(text(Q["mark_skipped"]), {"job_id": job_id})
     base = {
@@ -241,6 +305,7 @@ def promote_job(
         "rejected_rows": row["rejected"],
         "not_approved_rows": row["pending"],
         "batches": batches,
+        "rows_linked_at_promotion": rechecked,
         "listings_created": versions.get("create", 0),
         "listings_reactivated": versions.get("reactivate", 0),
         **{f"expiry_{k}": v for k, v in archived.items()},

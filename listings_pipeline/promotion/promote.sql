@@ -515,14 +515,21 @@ SELECT pg_notify('listings_changes',
 FROM parts ORDER BY part;
 
 -- name: newer_job
--- A newer job of the same source that got past its transform supersedes this one.
-SELECT j.id FROM pipeline.jobs j
-JOIN pipeline.job_stages t ON t.job_id = j.id AND t.name = 'transform' AND t.status = 'completed'
-WHERE j.slug = :slug AND j.id > :job_id AND j.status NOT IN ('failed', 'cancelled')
+-- A newer job of the same source that has started its transform supersedes this one: its
+-- decisions are (or are being) made against the production this job would change, and one
+-- that failed there resumes from what it staged. A cancelled one does not (the console cancels
+-- the jobs a config change made obsolete); one that failed before its transform does not.
+SELECT j.id, j.status, t.status AS transform_status
+FROM pipeline.jobs j
+JOIN pipeline.job_stages t ON t.job_id = j.id AND t.name = 'transform' AND t.status <> 'pending'
+WHERE j.slug = :slug AND j.id > :job_id AND j.status <> 'cancelled'
 ORDER BY j.id DESC LIMIT 1;
 
 -- name: job_status
 SELECT status FROM pipeline.jobs WHERE id = :job_id;
+
+-- name: job_dmo
+SELECT dmo_id FROM pipeline.jobs WHERE id = :job_id;
 
 -- name: waiting_rows
 SELECT coalesce(review_reason, 'other') AS kind, count(*) AS n FROM stage.listings_flat
@@ -564,3 +571,37 @@ SELECT gin_clean_pending_list('pipeline.idx_listing_name_keys_trgm'::regclass),
 ANALYZE public.listings, public.locations, public.listing_info, public.contact_info,
         public.listing_images, public.opening_dates, public.opening_hours,
         public.bridge_attributes_listings, pipeline.bridge_source_target;
+
+-- name: stale_inserts
+-- Rows staged as new listings that the catalogue holds now: another config of the DMO (or
+-- another DMO) promoted the same place after this job's transform looked. A transform run now
+-- would link them (the bridge and match-hash lookups of transform/stage.sql), so they are
+-- linked here, under the DMO's exclusive catalogue lock, and decided again. Rows a reviewer
+-- decided keep that decision.
+WITH found AS (
+    SELECT s.id, coalesce(br.target_id, mh.id) AS listing_id,
+           CASE WHEN br.target_id IS NOT NULL THEN 'bridge' ELSE 'match_hash' END AS method
+    FROM stage.listings_flat s
+    LEFT JOIN pipeline.bridge_source_target br
+           ON br.dmo_id = s.dmo_id AND br.source_id = s.source_id AND br.target_type = 'listings'
+          AND EXISTS (SELECT 1 FROM public.listings l WHERE l.id = br.target_id)
+    LEFT JOIN LATERAL (
+        -- Not a listing this job inserted itself (a promotion resumed after a crash must end
+        -- as the uninterrupted one, which inserts each of the job's new rows).
+        SELECT l.id FROM public.listings l
+        WHERE l.listing_match_hash = s.listing_match_hash
+          AND NOT EXISTS (SELECT 1 FROM stage.listings_flat o
+                          WHERE o.listing_internal_id = l.id AND o.job_id = :job_id)
+        ORDER BY l.listing_visible DESC, l.id
+        LIMIT 1) mh ON true
+    WHERE s.job_id = :job_id AND s.promote_status = 'pending' AND s.listing_action = 'insert'
+      AND s.listing_internal_id IS NULL AND s.reviewed_at IS NULL AND s.duplicate_of IS NULL
+)
+UPDATE stage.listings_flat s
+SET listing_internal_id = f.listing_id, match_method = f.method, match_score = 1
+FROM found f
+WHERE f.id = s.id AND f.listing_id IS NOT NULL
+RETURNING s.id;
+
+-- name: mapped_targets
+SELECT jsonb_object_keys(field_mappings) FROM pipeline.config_snapshots WHERE job_id = :job_id;

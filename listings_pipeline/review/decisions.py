@@ -13,12 +13,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
 from sqlalchemy import Connection, Engine, text
 
 from listings_pipeline.db import load_queries
+from listings_pipeline.locks import source_lock
 from listings_pipeline.transform.stage import recompute_actions, row_step
 
 Q = load_queries(__file__, "decisions.sql")
@@ -100,7 +102,20 @@ def decide(
         "all_rows": all_rows,
         "approve": approve,
     }
-    with engine.begin() as conn:
+    with engine.connect() as conn:
+        job = conn.execute(text(Q["job_state"]), {"job_id": job_id}).first()
+    if job is None:
+        raise ReviewError(f"job {job_id} does not exist")
+    # Under the source's lock: no run of the source stages or promotes meanwhile (a decision
+    # taken during its own job's promotion would be half applied); re-deciding a match reads
+    # the DMO's catalogue, so it holds that too (shared, as a transform does).
+    with (
+        source_lock(engine, job.slug, stage="review", job_id=job_id) as lock,
+        lock.catalogue(job.dmo_id, exclusive=False)
+        if override in MATCH_OVERRIDES
+        else nullcontext(),
+        engine.begin() as conn,
+    ):
         _check_job(conn, job_id)
         if row_ids:
             foreign = list(conn.execute(text(Q["foreign_rows"]), params).scalars())
@@ -166,7 +181,17 @@ def _pick_winner(
         raise ReviewError("a winner is the record to promote: use approve")
     if override not in (None, "force_overwrite"):
         raise ReviewError(f"{override} does not combine with picking a winner")
-    with engine.begin() as conn:
+    with engine.connect() as conn:
+        job = conn.execute(text(Q["job_state"]), {"job_id": job_id}).first()
+    if job is None:
+        raise ReviewError(f"job {job_id} does not exist")
+    # As decide(): under the source's lock, and the DMO's catalogue (shared) since the
+    # winner's lookups read production again.
+    with (
+        source_lock(engine, job.slug, stage="review", job_id=job_id) as lock,
+        lock.catalogue(job.dmo_id, exclusive=False),
+        engine.begin() as conn,
+    ):
         _check_job(conn, job_id)
         group = conn.execute(text(Q["duplicate_group"]), {"job_id": job_id, "winner": winner}).all()
         if not group:

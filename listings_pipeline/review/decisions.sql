@@ -1,5 +1,5 @@
 -- name: job_state
-SELECT j.id, j.slug, j.status, p.status AS promote_status
+SELECT j.id, j.slug, j.dmo_id, j.status, p.status AS promote_status
 FROM pipeline.jobs j
 LEFT JOIN pipeline.job_stages p ON p.job_id = j.id AND p.name = 'promote'
 WHERE j.id = :job_id;
