@@ -12,17 +12,21 @@ Figures are for the machine it runs on.
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import statistics
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import uvicorn
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 
+from listings_pipeline.catalogue import published
 from listings_pipeline.console import add_user, create_app, grant_role
 from listings_pipeline.console.users import create_api_token
 from listings_pipeline.db import get_engine
@@ -121,6 +125,18 @@ def timed(client: httpx.Client, url: str, runs: int, **kwargs: object) -> tuple[
     return times, size
 
 
+def in_process(engine: Engine, call: Callable[[Connection], object], runs: int) -> float:
+    """Median ms of the domain call alone (query + JSON-ready rows), on one connection."""
+    with engine.connect() as conn:
+        call(conn)
+        times = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            call(conn)
+            times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--listings", type=int, default=50_000)
@@ -145,26 +161,41 @@ def main() -> None:
             versions += len(feed["items"])
             mid_cursor = feed["next_cursor"]
         feed_seconds = time.perf_counter() - started
-        cases = [
-            ("page 1 (100 listings)", f"{base}/listings?limit=100", {}),
-            ("deep page (after 90%)", f"{base}/listings?limit=100&after={n * 9 // 10}", {}),
-            ("page of 500", f"{base}/listings?limit=500&after={n // 2}", {}),
-            ("DMO 2 (20% of listings)", f"{base}/listings?limit=100&dmo_id=2&after={n // 2}", {}),
+        since = datetime.now(UTC) - timedelta(hours=2)
+        box = published.BBox(-64.0, 44.5, -63.6, 44.9)
+        cases: list[tuple[str, str, dict, Callable[[Connection], object]]] = [
+            ("page 1 (100 listings)", f"{base}/listings?limit=100", {},
+             lambda c: published.listing_page(c, limit=100)),
+            ("deep page (after 90%)", f"{base}/listings?limit=100&after={n * 9 // 10}", {},
+             lambda c: published.listing_page(c, limit=100, after=n * 9 // 10)),
+            ("page of 500", f"{base}/listings?limit=500&after={n // 2}", {},
+             lambda c: published.listing_page(c, limit=500, after=n // 2)),
+            ("DMO 2 (20% of listings)", f"{base}/listings?limit=100&dmo_id=2&after={n // 2}", {},
+             lambda c: published.listing_page(c, limit=100, dmo_id=2, after=n // 2)),
             ("updated since 2 hours", f"{base}/listings?limit=100&updated_since="
-             + time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 7200)), {}),
-            ("bbox (~1% of the area)", f"{base}/listings?limit=100&bbox=-64.0,44.5,-63.6,44.9", {}),
-            ("one listing", f"{base}/listings/{n // 3}", {}),
+             + since.strftime("%Y-%m-%dT%H:%M:%SZ"), {},
+             lambda c: published.listing_page(c, limit=100, since=since)),
+            ("bbox (~1% of the area)", f"{base}/listings?limit=100&bbox=-64.0,44.5,-63.6,44.9", {},
+             lambda c: published.listing_page(c, limit=100, bbox=box)),
+            ("one listing", f"{base}/listings/{n // 3}", {},
+             lambda c: published.published_listing(c, n // 3)),
             ("304 revalidation page 1", f"{base}/listings?limit=100",
-             {"headers": {"If-None-Match": etag}}),
-            ("changes from start (100)", f"{base}/changes?limit=100", {}),
-            ("changes half-way (100)", f"{base}/changes?limit=100&cursor={mid_cursor}", {}),
+             {"headers": {"If-None-Match": etag}}, lambda c: published.listing_page(c, limit=100)),
+            ("changes from start (100)", f"{base}/changes?limit=100", {},
+             lambda c: published.changes(c, cursor=None, limit=100)),
+            ("changes half-way (100)", f"{base}/changes?limit=100&cursor={mid_cursor}", {},
+             lambda c: published.changes(c, cursor=mid_cursor, limit=100)),
         ]  # fmt: skip
-        print(f"\ncatalogue API over HTTP, {n} listings, {args.runs} runs each (ms)")
-        print(f"{'request':<32}{'median':>9}{'p90':>9}{'bytes':>10}")
-        for name, url, kwargs in cases:
+        print(f"\ncatalogue API, {n} listings, {args.runs} runs each (ms); load average"
+              f" {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")  # fmt: skip
+        print(f"{'request':<28}{'HTTP median':>12}{'p90':>8}{'in-process':>12}{'bytes':>10}")
+        for name, url, kwargs, direct in cases:
             times, size = timed(client, url, args.runs, **kwargs)
             p90 = statistics.quantiles(times, n=10)[8]
-            print(f"{name:<32}{statistics.median(times):>9.1f}{p90:>9.1f}{size:>10}")
+            inner = in_process(engine, direct, args.runs)
+            print(f"{name:<28}{statistics.median(times):>12.1f}{p90:>8.1f}{inner:>12.1f}{size:>10}")
+        print(f"(in-process: the query and the rows' JSON without HTTP; load average now"
+              f" {os.getloadavg()[0]:.1f})")  # fmt: skip
 
         started = time.perf_counter()
         after, pages = None, 0
