@@ -499,7 +499,7 @@ def export_jsonld(dmo_id: int | None, base_url: str | None) -> None:
     """Write the published catalogue to stdout as schema.org JSON-LD, streamed."""
     from listings_pipeline.catalogue.export import write_jsonld
 
-    out = click.get_binary_stream("stdout")
+    out = sys.stdout.buffer
     count = write_jsonld(_engine(), out, dmo_id=dmo_id, base_url=base_url)
     out.flush()
     click.echo(f"exported {count} listings", err=True)
