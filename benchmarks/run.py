@@ -73,6 +73,7 @@ def _worker(spec: dict[str, Any]) -> dict[str, Any]:
     from listings_pipeline.configs.loader import load_config
     from listings_pipeline.db import get_engine
     from listings_pipeline.review import decide
+    from listings_pipeline.review.holds import decide_holds
 
     engine = get_engine()
     with engine.connect() as conn:
@@ -84,9 +85,12 @@ def _worker(spec: dict[str, Any]) -> dict[str, Any]:
     # uncertain matches are approved as they stand (new listings), so matching quality
     # measures the automatic links only.
     job_id = spec.get("job_id")
-    if stage == "promote" and not pipeline.gate(engine, job_id).passed:
-        for kind in pipeline.gate(engine, job_id).waiting:
-            decide(engine, job_id, "approve", kind=kind, reviewer="bench")
+    gate = pipeline.gate(engine, job_id) if stage == "promote" else None
+    if gate is not None and gate.waiting:
+        decide(engine, job_id, "approve", all_rows=True, reviewer="bench")
+    if gate is not None and gate.holds:  # a held job is reported, and accepted to go on
+        print(f"bench: {gate.describe()}", file=sys.stderr)
+        decide_holds(engine, job_id, "accept", reviewer="bench")
     baseline = _rss_mb("VmRSS")
     cpu0, t0 = _cpu(), time.perf_counter()
     out: dict[str, Any] = {}

@@ -211,11 +211,12 @@ def promote(slug: str, as_json: bool) -> None:
         summary = job_summary(conn, job_id)
     summary["run_success"] = outcome.success
     summary["run_failures"] = outcome.failures
-    text_ = (
-        f"job {job_id}: promoted, status {summary['status']}"
-        if outcome.success
-        else f"job {job_id}: not promoted: {'; '.join(outcome.failures) or summary['gate']}"
-    )
+    if outcome.success:
+        text_ = f"job {job_id}: promoted, status {summary['status']}"
+    elif not summary["gate"]["passed"]:  # the gate's own words: what waits, which holds
+        text_ = f"not promoted: {summary['gate']['description']}"
+    else:
+        text_ = f"job {job_id}: not promoted: {'; '.join(outcome.failures)}"
     _emit(summary, as_json, text_)
     if not outcome.success:
         raise SystemExit(1)
@@ -333,6 +334,84 @@ def _decision_command(decision: str) -> click.Command:
 
 review.add_command(_decision_command("approve"))
 review.add_command(_decision_command("reject"))
+
+
+@review.command("holds")
+@click.argument("job_id", type=int)
+@click.option("--json", "as_json", is_flag=True)
+def review_holds(job_id: int, as_json: bool) -> None:
+    """A job's holds (source changes, mass changes) with their evidence and status."""
+    from listings_pipeline.review.holds import job_holds
+
+    with _engine().connect() as conn:
+        holds = job_holds(conn, job_id)
+    lines = [f"hold {h.id} ({h.status}): {h.describe()}" for h in holds]
+    _emit(
+        {"job_id": job_id, "holds": [h.as_dict() for h in holds]},
+        as_json,
+        "\n".join(lines) or f"job {job_id} has no holds",
+    )
+
+
+def _decide_holds(
+    decision: str, job_id: int, holds: str | None, note: str | None, reviewer: str, as_json: bool
+) -> None:
+    from listings_pipeline.review.holds import HoldError, decide_holds
+
+    hold_ids = [int(x) for x in holds.split(",") if x.strip()] if holds else None
+    try:
+        result = decide_holds(
+            _engine(), job_id, decision, reviewer=reviewer, note=note, hold_ids=hold_ids
+        )  # type: ignore[arg-type]
+    except HoldError as err:
+        raise click.ClickException(str(err)) from err
+    done = "accepted" if decision == "accept" else "rejected"
+    text_ = f"job {job_id}: {done} holds {', '.join(map(str, result.holds))}"
+    if decision == "accept":
+        text_ += (
+            f"; approved {result.approved_rows} rows that clear the accepted fields."
+            " Promote with `listings-pipeline promote SLUG` once nothing else waits"
+            " (Dagster's promotion sensor does it by itself)"
+        )
+    else:
+        text_ += "; the job is cancelled: fix the config or the source and run again"
+    data = {
+        "job_id": job_id,
+        "decision": decision,
+        "holds": result.holds,
+        "approved_rows": result.approved_rows,
+    }
+    _emit(data, as_json, text_)
+
+
+def _hold_command(decision: str, help_: str) -> click.Command:
+    @click.command(f"{decision}-change", help=help_)
+    @click.argument("job_id", type=int)
+    @click.option("--holds", help="Comma-separated hold ids (default: every pending hold).")
+    @click.option("--note")
+    @click.option("--reviewer", default="cli", show_default=True)
+    @click.option("--json", "as_json", is_flag=True)
+    def command(
+        job_id: int, holds: str | None, note: str | None, reviewer: str, as_json: bool
+    ) -> None:
+        _decide_holds(decision, job_id, holds, note, reviewer, as_json)
+
+    return command
+
+
+review.add_command(
+    _hold_command(
+        "accept",
+        "Accept a job's source change / mass change holds: the job may then be promoted (rows"
+        " that wait only because they clear the accepted fields are approved with it).",
+    )
+)
+review.add_command(
+    _hold_command(
+        "reject",
+        "Reject a job's holds: the job is cancelled and nothing of it is promoted.",
+    )
+)
 
 
 # --- history / expiry -------------------------------------------------------------------------

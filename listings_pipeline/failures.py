@@ -9,6 +9,7 @@ from listings_pipeline.importing.connectors import ImportFailed
 from listings_pipeline.locks import SourceBusy
 from listings_pipeline.net.secrets import mask
 from listings_pipeline.promotion.promote import PromotionRefused
+from listings_pipeline.review.source_change import SourceChangeFailed
 
 MESSAGE_LIMIT = 2000  # characters; the full chain stays in the step's log
 
@@ -22,7 +23,15 @@ class JobSuperseded(Exception):
 
 
 # Errors whose message already says what is wrong; shown without the exception's class name.
-EXPLAINED = (ImportFailed, StageNotReady, PromotionRefused, ConfigError, SourceBusy, JobSuperseded)
+EXPLAINED = (
+    ImportFailed,
+    StageNotReady,
+    PromotionRefused,
+    ConfigError,
+    SourceBusy,
+    JobSuperseded,
+    SourceChangeFailed,
+)
 
 
 def describe(err: BaseException) -> str:

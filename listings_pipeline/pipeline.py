@@ -7,10 +7,11 @@ stage_results truthful, including on failure.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 
 from listings_pipeline import jobs
 from listings_pipeline.configs.model import SourceConfig
@@ -32,6 +33,8 @@ from listings_pipeline.promotion.promote import (
     recheck_new_listings,
     waiting_rows,
 )
+from listings_pipeline.review.holds import Hold, accept_command, blocking_holds, review_page
+from listings_pipeline.review.source_change import SourceChangeFailed, check_job
 from listings_pipeline.transform.stage import BatchHook, TransformResult, run_transform
 
 Q = load_queries(__file__, "pipeline.sql")
@@ -40,18 +43,42 @@ FILE_SOURCES = ("csv", "json", "jsonl", "xlsx")
 
 @dataclass(frozen=True)
 class GateResult:
+    """The review gate of a job: rows waiting for a person, by review reason, and the job's
+    holds that keep it from promotion (pending, or rejected)."""
+
     job_id: int
     waiting: dict[str, int]
+    holds: tuple[Hold, ...] = field(default=())
 
     @property
     def passed(self) -> bool:
-        return not self.waiting
+        return not self.waiting and not self.holds
 
     def describe(self) -> str:
         if self.passed:
             return f"job {self.job_id}: nothing waits for review"
-        kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(self.waiting.items()))
-        return f"job {self.job_id}: {sum(self.waiting.values())} rows wait for review ({kinds})"
+        parts = []
+        if self.holds:
+            named = "; ".join(f"hold {h.id}: {h.describe()}" for h in self.holds)
+            parts.append(f"held ({named})")
+        if self.waiting:
+            kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(self.waiting.items()))
+            parts.append(f"{sum(self.waiting.values())} rows wait for review ({kinds})")
+        text_ = f"job {self.job_id}: " + "; ".join(parts)
+        if any(h.status == "pending" for h in self.holds):
+            text_ += (
+                f". Accept the change with `{accept_command(self.job_id)}` or on the console's"
+                f" review page {review_page(self.job_id)} (or fix the config and run again)"
+            )
+        return text_
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "passed": self.passed,
+            "waiting": self.waiting,
+            "holds": [h.as_dict() for h in self.holds],
+            "description": self.describe(),
+        }
 
 
 def resolve_input(config: SourceConfig, input_path: Path | None) -> Path | None:
@@ -168,9 +195,12 @@ def transform_stage(
         try:
             with lock.catalogue(config.dmo_id, exclusive=False):
                 result = run_transform(engine, job_id, config, hooks=hooks)
+                checked = check_job(engine, job_id, config, missing_sources=result.missing_sources)
         except Exception as err:
             jobs.fail_stage(engine, job_id, "transform", describe(err))
             raise
+        result.counts.extra["holds"] = checked.blocking_holds
+        result.step_seconds["fill_stats"] = round(checked.fill_seconds, 3)
         waiting = result.counts.extra.get("waiting_for_review", 0)
         with engine.begin() as conn:
             jobs.finish_stage(
@@ -178,16 +208,24 @@ def transform_stage(
                 job_id,
                 "transform",
                 result.counts,
-                job_status="review" if waiting else "running",
+                job_status="review" if waiting or checked.blocking_holds else "running",
             )
             jobs.set_job_counts(conn, job_id, result.counts)
     result.counts.extra["superseded_jobs"] = superseded
     return result
 
 
+def read_gate(conn: Connection, job_id: int) -> GateResult:
+    return GateResult(
+        job_id=job_id,
+        waiting=waiting_rows(conn, job_id),
+        holds=tuple(blocking_holds(conn, job_id)),
+    )
+
+
 def gate(engine: Engine, job_id: int) -> GateResult:
     with engine.connect() as conn:
-        return GateResult(job_id=job_id, waiting=waiting_rows(conn, job_id))
+        return read_gate(conn, job_id)
 
 
 def promote_stage(
@@ -253,10 +291,12 @@ __all__ = [
     "JobSuperseded",
     "PromotionRefused",
     "SourceBusy",
+    "SourceChangeFailed",
     "StageNotReady",
     "gate",
     "import_stage",
     "promote_stage",
+    "read_gate",
     "resumable_job",
     "stage_state",
     "start_job",

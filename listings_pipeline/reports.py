@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from listings_pipeline.db import load_queries
-from listings_pipeline.promotion.promote import waiting_rows
+from listings_pipeline.pipeline import read_gate
+from listings_pipeline.review.holds import accept_command, review_page
 
 Q = load_queries(__file__, "reports.sql")
 
@@ -67,7 +68,7 @@ def quality_distribution(conn: Connection, job_id: int) -> QualityDistribution:
 def job_summary(conn: Connection, job_id: int, *, errors: int = 10) -> dict[str, Any]:
     job = conn.execute(text(Q["job_summary"]), {"job_id": job_id}).mappings().one()
     params = {"job_id": job_id, "limit": errors}
-    waiting = waiting_rows(conn, job_id)
+    gate = read_gate(conn, job_id)
     return {
         "job_id": job["id"],
         "slug": job["slug"],
@@ -77,7 +78,7 @@ def job_summary(conn: Connection, job_id: int, *, errors: int = 10) -> dict[str,
         "actions": {r.kind: r.n for r in conn.execute(text(Q["kinds"]), params)},
         "matched_other_sources": conn.execute(text(Q["matched"]), params).scalar_one(),
         "records": {k.removeprefix("records_"): job[k] for k in job if k.startswith("records_")},
-        "gate": {"passed": not waiting, "waiting": waiting},
+        "gate": gate.as_dict(),
         "errors_total": conn.execute(text(Q["error_count"]), params).scalar_one(),
         "errors": [dict(r) for r in conn.execute(text(Q["errors"]), params).mappings()],
         "dagster_run_id": job["dagster_run_id"],
@@ -102,8 +103,20 @@ def format_summary(summary: dict[str, Any]) -> str:
     if gate["passed"]:
         lines.append("  review gate: passed (nothing waits for a person)")
     else:
-        waiting = ", ".join(f"{n} {k}" for k, n in gate["waiting"].items())
-        lines.append(f"  review gate: waiting for review ({waiting})")
+        if gate["waiting"]:
+            waiting = ", ".join(f"{n} {k}" for k, n in gate["waiting"].items())
+            lines.append(f"  review gate: waiting for review ({waiting})")
+        for hold in gate["holds"]:
+            lines.append(
+                f"  review gate: hold {hold['id']} ({hold['status']}): {hold['description']}"
+            )
+        if any(h["status"] == "pending" for h in gate["holds"]):
+            job_id = summary["job_id"]
+            lines.append(
+                f"  accept: {accept_command(job_id)} [--note N], or on the console's review page"
+                f" {review_page(job_id)}; reject: listings-pipeline review reject-change {job_id};"
+                " or fix the config and run again"
+            )
     if summary["errors_total"]:
         lines.append(f"  record errors: {summary['errors_total']} (first ones below)")
         for e in summary["errors"]:

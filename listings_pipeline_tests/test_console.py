@@ -699,6 +699,10 @@ def test_every_route_refuses_callers_without_its_permission_and_changes_nothing(
                 "headers": {"X-CSRF-Token": csrf},
                 "json": {"decision": "approve", "kind": "delete"},
             }
+        if path.endswith("/holds/decisions"):
+            return {"headers": {"X-CSRF-Token": csrf}, "json": {"decision": "accept"}}
+        if path.endswith("/holds"):
+            return {"data": {"csrf_token": csrf, "action": "accept"}}
         if path.startswith("/api/") and path.endswith("/promotion"):
             return {"headers": {"X-CSRF-Token": csrf}}
         if path.startswith("/api/"):
@@ -729,6 +733,8 @@ def test_every_route_refuses_callers_without_its_permission_and_changes_nothing(
         ("POST", "/pipeline/jobs/{job_id}/promote"): (409, "Review gate"),
         ("POST", "/api/v1/pipeline/jobs/{job_id}/promotion"): (409, "Review gate"),
         ("POST", "/pipeline/configs/{slug}/run"): (400, "must end with .csv"),
+        ("POST", "/pipeline/jobs/{job_id}/holds"): (409, "has no pending hold"),
+        ("POST", "/api/v1/pipeline/jobs/{job_id}/holds/decisions"): (409, "has no pending hold"),
     }
 
     public = {("GET", "/login"), ("POST", "/login")}

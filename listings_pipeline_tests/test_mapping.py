@@ -4,7 +4,9 @@ value maps, weekday ranges, and fields the source never has."""
 from __future__ import annotations
 
 from listings_pipeline.configs import SourceConfig
+from listings_pipeline.configs.model import TransformSettings
 from listings_pipeline.transform.mapping import Mapper
+from listings_pipeline.transform.normalize import normalize_row
 
 
 def mapper(map_fields: dict[str, str], **transform: object) -> Mapper:
@@ -60,6 +62,14 @@ def test_nested_paths_numbered_fields_and_lists() -> None:
     assert row["loc_address1"] == "12 Water St."
     assert row["images"] == ["http://x/1.jpg", "http://x/3.jpg", "http://x/4.jpg"]
     assert row["dates"] == [{"start_date": "2026-05-01", "end_date": "2026-10-31"}]
+    # A day's range goes to the normaliser as the source wrote it (it reads 9-5, several
+    # ranges, "Closed"); separate open/close fields stay separate.
+    assert row["hours"] == [
+        {"day_id": 1, "range": "09:00 - 17:00"},
+        {"day_id": 2, "open_time": "10:00", "close_time": "16:00"},
+        {"day_id": 7, "range": "Closed"},
+    ]
+    normalize_row(row, TransformSettings(map_fields={"listings.name": "Name"}))
     assert row["hours"] == [
         {"day_id": 1, "open_time": "09:00", "close_time": "17:00"},
         {"day_id": 2, "open_time": "10:00", "close_time": "16:00"},

@@ -51,7 +51,9 @@ def test_phone_region_falls_back_to_default_country() -> None:
     assert row["ci_local_phone"] is None
     assert issues == [
         "error contact_info.local_phone: cannot tell the country of this phone number: map"
-        " locations.country or set transform.default_country ('902 555 0101')"
+        " locations.country, set transform.default_country or"
+        " validation.business_rules.dmo_geographic_bounds, or map locations.lat/lng"
+        " ('902 555 0101')"
     ]
 
 
@@ -114,7 +116,7 @@ def test_contact_fields() -> None:
     assert row["ci_email"] == "a@x.ca" and row["ci_website_url"] is None
     assert issues == [
         "warning contact_info.email: several emails; kept the first ('a@x.ca; b@y.ca')",
-        "error contact_info.website_url: not a URL ('http:// ')",
+        "error contact_info.website_url: not a web address (http/https) ('http:// ')",
     ]
 
 
@@ -286,6 +288,7 @@ def test_garbage_never_raises() -> None:
     }
     issues = normalize_row(row, settings())
     assert {i.field for i in issues} == {
+        "listings.name",  # a list of two values: reported, never stored as "['not', 'text']"
         "locations.lat", "locations.lng", "contact_info.local_phone", "contact_info.socials",
         "opening_dates.start_date_1", "opening_dates.end_date_2", "opening_dates.start_date_3",
         "opening_hours.day_open", "opening_hours.day", "listings.listing_visible",

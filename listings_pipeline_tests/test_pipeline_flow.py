@@ -118,9 +118,14 @@ def test_cross_dmo_match_update_duplicate_and_deletion(engine: Engine, tmp_path:
 def test_unparseable_values_are_row_errors_and_missing_field_reported_once(
     engine: Engine, tmp_path: Path
 ) -> None:
+    # Unreadable values are warnings by default (issue 17, see the next test); a config that
+    # marks their rules as errors refuses the rows.
     config = csv_config()
     fields = config.transform.map_fields | {"locations.zip": "Zip"}
-    config = csv_config(transform={"map_fields": fields})
+    config = csv_config(
+        transform={"map_fields": fields},
+        validation={"severities": {"lat_lng": "error", "time": "error"}},
+    )
     rows = [place(1, Lat="abc"), place(2, MonOpen="9 o'clock"), place(3), place(4)]
     job = run_once(engine, config, write_csv(tmp_path / "a.csv", rows))
     with engine.connect() as conn:
@@ -143,3 +148,29 @@ def test_unparseable_values_are_row_errors_and_missing_field_reported_once(
     assert actions(engine, job) == {"P1": "error", "P2": "error", "P3": "insert", "P4": "insert"}
     assert [u.field_name for u in unmapped] == ["Zip"]
     assert "missing from every record" in unmapped[0].error_message
+
+
+def test_unparseable_values_are_warnings_with_the_source_value_kept(
+    engine: Engine, tmp_path: Path
+) -> None:
+    config = csv_config()
+    rows = [place(1, Lat="abc", Lng=""), place(2, MonOpen="9 o'clock"), place(3)]
+    job = run_once(engine, config, write_csv(tmp_path / "a.csv", rows))
+    with engine.connect() as conn:
+        staged = {
+            r.source_id: r
+            for r in conn.execute(
+                text(
+                    "SELECT source_id, validation_errors, validation_warnings, unparsed_values,"
+                    " loc_lat, hours FROM stage.listings_flat WHERE job_id = :j"
+                ),
+                {"j": job},
+            )
+        }
+    assert actions(engine, job) == {"P1": "insert", "P2": "insert", "P3": "insert"}
+    assert all(r.validation_errors is None for r in staged.values())
+    assert staged["P1"].loc_lat is None and staged["P1"].unparsed_values == {"locations.lat": "abc"}
+    assert "locations.lat: not a latitude ('abc')" in staged["P1"].validation_warnings
+    assert staged["P2"].unparsed_values == {"opening_hours.mon_open": "9 o'clock"}
+    assert staged["P2"].hours == [{"day_id": 1, "open_time": None, "close_time": "17:00"}]
+    assert staged["P3"].unparsed_values is None

@@ -50,8 +50,9 @@ def test_removal_waits_for_the_grace_period_in_imports(engine: Engine, tmp_path:
     with engine.connect() as conn:
         missed = conn.execute(
             text(
-                "SELECT missed_imports FROM pipeline.bridge_source_target"
-                " WHERE source_id = 'P3' AND target_type = 'listing_info'"
+                "SELECT m.missed_imports FROM pipeline.source_listing_info m"
+                " JOIN pipeline.bridge_source_target b ON b.target_id = m.listing_info_id"
+                " WHERE b.source_id = 'P3' AND b.target_type = 'listing_info'"
             )
         ).scalar_one()
     assert missed == 2
@@ -60,8 +61,9 @@ def test_removal_waits_for_the_grace_period_in_imports(engine: Engine, tmp_path:
         assert (
             conn.execute(
                 text(
-                    "SELECT missed_imports FROM pipeline.bridge_source_target"
-                    " WHERE source_id = 'P3' AND target_type = 'listing_info'"
+                    "SELECT m.missed_imports FROM pipeline.source_listing_info m"
+                    " JOIN pipeline.bridge_source_target b ON b.target_id = m.listing_info_id"
+                    " WHERE b.source_id = 'P3' AND b.target_type = 'listing_info'"
                 )
             ).scalar_one()
             == 2
@@ -77,8 +79,9 @@ def test_removal_waits_for_the_grace_period_in_days(engine: Engine, tmp_path: Pa
     with engine.begin() as conn:  # four days pass without P2
         conn.execute(
             text(
-                "UPDATE pipeline.bridge_source_target SET last_seen_at = now() - interval '4 days'"
-                " WHERE source_id = 'P2'"
+                "UPDATE pipeline.source_listing_info m SET last_seen_at = now() - interval '4 days'"
+                " FROM pipeline.bridge_source_target b WHERE b.target_id = m.listing_info_id"
+                " AND b.source_id = 'P2' AND b.target_type = 'listing_info'"
             )
         )
     later = stage_job(engine, config, tmp_path, [place(1)])
@@ -98,7 +101,7 @@ def test_a_partial_import_counts_no_miss(engine: Engine, tmp_path: Path) -> None
     assert "P2" not in kinds(engine, job)
     with engine.connect() as conn:
         missed = conn.execute(
-            text("SELECT max(missed_imports) FROM pipeline.bridge_source_target")
+            text("SELECT max(missed_imports) FROM pipeline.source_listing_info")
         ).scalar_one()
     assert missed == 0
 

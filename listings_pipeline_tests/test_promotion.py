@@ -300,7 +300,8 @@ def test_cancelled_job_is_refused_and_supersedes_nothing(engine: Engine, tmp_pat
 
 
 def test_job_counts_are_recorded(engine: Engine, tmp_path: Path) -> None:
-    config = csv_config()
+    # A latitude out of range is a warning by default (issue 17); this config refuses it.
+    config = csv_config(validation={"severities": {"lat_lng": "error"}})
     run_job(engine, config, tmp_path, [place(i) for i in range(1, 5)])
     rows = [
         place(1, Description="changed"),  # update

@@ -74,8 +74,7 @@ def test_type_checks() -> None:
         "dates": [{"start_date": "2025-02-30", "end_date": None}],
         "hours": [{"day_id": 8, "open_time": "9:00", "close_time": "17:00"}],
     }
-    errors, warnings = lines(check(row))
-    assert errors == [
+    expected = [
         "contact_info.email: not an email address ('info@harbourview')",
         "contact_info.international_phone: not an international phone number"
         " (+ and 7-15 digits) ('9025550101')",
@@ -87,7 +86,10 @@ def test_type_checks() -> None:
         "opening_hours.day: day_id must be 1 (Mon)-7 (Sun) (8)",
         "opening_hours.day_open: not a time of day (HH:MM) ('9:00')",
     ]
-    assert warnings == []
+    # A value that cannot be read is a warning unless the config raises its rule.
+    assert lines(check(row)) == ([], expected)
+    raised = dict.fromkeys(("email", "phone", "url", "country", "status", "date", "time"), "error")
+    assert lines(check(row, severities=raised)) == (expected, [])
 
 
 def test_cross_field_rules() -> None:
@@ -98,9 +100,11 @@ def test_cross_field_rules() -> None:
     }
     errors, warnings = lines(check(row))
     assert errors == ["opening_dates.end_date_1: before the start date 2025-10-31 ('2025-05-01')"]
-    assert warnings == [
-        "locations.lng: missing while the other coordinate is set",
-        "opening_hours.fri_close: closes before it opens at 18:00 (overnight?) ('02:00')",
+    # 18:00-02:00 closes past midnight: not a problem.
+    assert warnings == ["locations.lng: missing while the other coordinate is set"]
+    row = complete_row() | {"hours": [{"day_id": 5, "open_time": "17:00", "close_time": "09:00"}]}
+    assert lines(check(row))[1] == [
+        "opening_hours.fri_close: closes before it opens at 17:00 ('09:00')"
     ]
     row = complete_row() | {"loc_lat": Decimal(0), "loc_lng": Decimal(0)}
     assert lines(check(row))[1] == [
@@ -123,9 +127,10 @@ def test_business_rules_from_config() -> None:
         "locations.zip: does not match '^[A-Z]\\\\d[A-Z] \\\\d[A-Z]\\\\d$' ('B3H4R2')",
     ]
     row = complete_row() | {"loc_lat": Decimal("39.5")}
-    assert lines(check(row, business_rules=rules))[0] == [
-        "locations.lat: not a number within 40..50 (Decimal('39.5'))"
-    ]
+    outside = ["locations.lat: not a number within 40..50 (Decimal('39.5'))"]
+    assert lines(check(row, business_rules=rules))[1] == outside
+    raised = check(row, business_rules=rules, severities={"lat_lng": "error"})
+    assert lines(raised)[0] == outside
     allowed = {"allowed_categories": ["Pet friendly", "Wifi"]}
     row = complete_row() | {"attributes": ["Wifi", "Spa"]}
     assert lines(check(row, business_rules=allowed))[0] == [
@@ -156,11 +161,18 @@ def test_normalize_issues_follow_config_and_are_not_reported_twice() -> None:
         required_fields=["listings.name", "locations.lat"], severities={"phone": "warning"}
     )
     result = validate_row(row, settings, found)
+    # The unreadable value is a warning; the field being required makes the row an error.
     assert lines(result) == (
-        ["locations.lat: not a latitude ('abc')"],  # not also "required but empty"
-        ["contact_info.local_phone: not a phone number (has letters) ('CALL US')"],
+        ["locations.lat: required, and its value could not be read"],
+        [
+            "locations.lat: not a latitude ('abc')",
+            "contact_info.local_phone: not a phone number (has letters) ('CALL US')",
+        ],
     )
-    assert format_issues(result.errors) == "locations.lat: not a latitude ('abc')"
+    assert (
+        format_issues(result.errors) == "locations.lat: required, and its value could not be read"
+    )
+    assert row["unparsed_values"] == {"locations.lat": "abc", "contact_info.local_phone": "CALL US"}
     assert format_issues([]) is None
 
 

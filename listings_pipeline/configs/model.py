@@ -156,21 +156,26 @@ class TransformSettings(Strict):
 Severity = Literal["error", "warning", "off"]
 DataType = Literal["numeric", "integer", "email", "phone", "url", "date", "time", "boolean"]
 # Validation rules whose severity a config may change (README "Validation rules").
+# A value that cannot be read (a phone, a date, an email...) is a warning: the row goes on with
+# that field empty and the source value kept beside it (stage unparsed_values). Errors are for
+# required fields and the rules a config writes itself (data_types, patterns, bounds,
+# categories), and for any rule `validation.severities` raises to error.
 RULES: dict[str, Severity] = {
-    "required": "error",  # a required field is empty
-    "lat_lng": "error",  # lat/lng not a number or outside lat_bounds / lng_bounds
+    "required": "error",  # a required field is empty (or its value could not be read)
+    "lat_lng": "warning",  # lat/lng not a number or outside lat_bounds / lng_bounds
     "lat_lng_pair": "warning",  # only one of lat and lng
     "lat_lng_zero": "warning",  # 0,0: almost always a placeholder
-    "email": "error",
-    "phone": "error",
-    "url": "error",
-    "date": "error",  # not a real date
+    "email": "warning",
+    "phone": "warning",
+    "url": "warning",
+    "date": "warning",  # not a date
     "date_range": "error",  # end before start
-    "time": "error",  # not a time of day, or day_id not 1-7
-    "hours_order": "warning",  # closes before it opens (may be overnight)
-    "country": "error",  # not an ISO 3166-1 country
-    "status": "error",  # not in the status vocabulary
-    "boolean": "error",
+    "time": "warning",  # not a time of day or opening hours, or day_id not 1-7
+    "hours_order": "warning",  # closes before it opens (and not in the small hours)
+    "country": "warning",  # not an ISO 3166-1 country
+    "status": "warning",  # not in the status vocabulary
+    "boolean": "warning",
+    "nested": "warning",  # a nested object or list where a single value is expected
     "data_type": "error",  # a value does not fit validation.data_types
     "pattern": "error",  # business_rules.patterns
     "dmo_geographic_bounds": "error",
@@ -295,12 +300,42 @@ class ValidationSettings(Strict):
         return self.severities.get(rule) or RULES.get(rule, "error")
 
 
+class SourceChangeSettings(Strict):
+    """When a job's source looks changed against its previous completed import (issue 15).
+
+    A mapped field is *missing* when no record has it, *emptied* when its filled share falls
+    below (1 - max_filled_drop) of what it was, for fields filled in at least
+    `min_filled_share` of the records before; *far fewer records* is fewer than
+    (1 - max_records_drop) of the previous count. Checked only when the previous import had at
+    least `min_records` records (smaller sources vary too much for shares to mean anything).
+    """
+
+    min_records: int = Field(default=20, ge=1)
+    max_records_drop: float = Field(default=0.5, gt=0, le=1)
+    min_filled_share: float = Field(default=0.2, ge=0, le=1)
+    max_filled_drop: float = Field(default=0.5, gt=0, le=1)
+
+
+class MassChangeSettings(Strict):
+    """The circuit breaker: a job that would clear values of, or delete, more than `max_share`
+    of the source's listings is held whatever the review policy says (sources with fewer than
+    `min_listings` listings are not judged by share; max_share 1 turns it off)."""
+
+    max_share: float = Field(default=0.2, gt=0, le=1)
+    min_listings: int = Field(default=20, ge=1)
+
+
 class ReviewSettings(Strict):
-    """Which kinds of change a person must approve; everything else is approved automatically."""
+    """Which kinds of change a person must approve; everything else is approved automatically.
+    A source change (see SourceChangeSettings) holds the job (`hold`), fails it (`fail`), or is
+    accepted with what it clears (`accept`)."""
 
     require_review: list[Action] = Field(
         default_factory=lambda: ["delete", "duplicate", "error", "uncertain_match"]
     )
+    on_source_change: Literal["hold", "fail", "accept"] = "hold"
+    source_change: SourceChangeSettings = Field(default_factory=SourceChangeSettings)
+    mass_change: MassChangeSettings = Field(default_factory=MassChangeSettings)
 
 
 class GracePeriod(Strict):

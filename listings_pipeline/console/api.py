@@ -12,6 +12,7 @@ import yaml
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+from sqlalchemy import Engine
 
 from listings_pipeline import pipeline
 from listings_pipeline.console import config_files, launcher, queries, review
@@ -24,6 +25,8 @@ from listings_pipeline.console.schemas import (
     DecisionIn,
     DecisionOut,
     FileInfo,
+    HoldDecisionIn,
+    HoldDecisionOut,
     Job,
     JobDetail,
     JobError,
@@ -46,6 +49,7 @@ from listings_pipeline.console.security import (
     engine_of,
 )
 from listings_pipeline.console.users import Principal
+from listings_pipeline.review.holds import Hold, HoldError, decide_holds, job_holds
 from listings_pipeline.settings import get_settings
 
 router = APIRouter(prefix="/api/v1")
@@ -234,10 +238,16 @@ def get_review(request: Request, principal: Reader, job_id: int) -> dict[str, An
             t.name: {"label": t.label, "kind": t.kind, **vars(counts[t.name])} for t in review.TABS
         },
         "waiting": gate.waiting,
+        "holds": [h.as_dict() for h in job_holds_of(engine, job_id)],
         "gate": gate.describe(),
         "gate_passed": gate.passed,
         "promotion": _promotion(request, job),
     }
+
+
+def job_holds_of(engine: Engine, job_id: int) -> list[Hold]:
+    with engine.connect() as conn:
+        return job_holds(conn, job_id)
 
 
 def _number(value: Any) -> Any:
@@ -329,6 +339,39 @@ def post_decision(request: Request, principal: Reviewer, job_id: int, body: Deci
         "decided": outcome.decided,
         "already_decided": outcome.stale_count,
         "already_decided_rows": outcome.stale,
+    }
+
+
+@router.post(
+    "/pipeline/jobs/{job_id}/holds/decisions",
+    response_model=HoldDecisionOut,
+    responses={409: {"description": "The job takes no decision on holds; `detail` says why."}},
+    tags=["review"],
+)
+def post_hold_decision(
+    request: Request, principal: Reviewer, job_id: int, body: HoldDecisionIn
+) -> Any:
+    """Accept or reject the job's source-change / mass-change holds (all pending ones, or
+    `hold_ids`), as the calling user. Accepting approves the rows that wait only because they
+    clear the accepted fields; rejecting cancels the job."""
+    _job(request, job_id)
+    try:
+        result = decide_holds(
+            engine_of(request),
+            job_id,
+            body.decision,
+            reviewer=principal.username,
+            note=body.note,
+            hold_ids=body.hold_ids,
+        )
+    except HoldError as err:
+        return JSONResponse({"detail": str(err)}, status_code=409)
+    return {
+        "job_id": job_id,
+        "decision": body.decision,
+        "holds": result.holds,
+        "approved_rows": result.approved_rows,
+        "job_status": _job(request, job_id)["status"],
     }
 
 

@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
@@ -26,6 +27,7 @@ from listings_pipeline.console.pages import (
 from listings_pipeline.console.rendering import render
 from listings_pipeline.console.security import ADMIN, PROMOTE, READ, REVIEW, engine_of
 from listings_pipeline.console.users import Principal
+from listings_pipeline.review.holds import Hold, HoldError, decide_holds, job_holds
 from listings_pipeline.settings import get_settings
 
 router = APIRouter(include_in_schema=False)
@@ -116,8 +118,15 @@ def review_page(
     n: str | None = None,
     stale: str | None = None,
     stale_ids: str | None = None,
+    held: str | None = None,
+    rows: str | None = None,
 ) -> Response:
     job = job_or_404(request, job_id)
+    hold_notice = (
+        {"decision": held, "holds": _int("n", n) or 0, "rows": _int("rows", rows) or 0}
+        if held in ("accept", "reject")
+        else None
+    )
     return _render_review(
         request,
         principal,
@@ -127,6 +136,7 @@ def review_page(
         after=_int("after", after),
         before=_int("before", before),
         notice=_notice(request, job_id, done, n, stale, stale_ids),
+        hold_notice=hold_notice,
     )
 
 
@@ -159,6 +169,7 @@ def _render_review(
     after: int | None = None,
     before: int | None = None,
     notice: dict[str, Any] | None = None,
+    hold_notice: dict[str, Any] | None = None,
     error: str | None = None,
     status_code: int = 200,
 ) -> Response:
@@ -188,6 +199,8 @@ def _render_review(
         rows=page,
         notice=notice,
         error=error,
+        holds=_holds(engine, job["id"]),
+        hold_notice=hold_notice,
         statuses=review.REVIEW_STATUSES,
         open_job=job["status"] not in review.CLOSED_STATUSES,
         activity=job_activity(request, job),
@@ -271,6 +284,58 @@ async def review_decide(request: Request, principal: Reviewer, job_id: int) -> R
             back["stale_ids"] = ",".join(str(r["id"]) for r in outcome.stale)
         return RedirectResponse(
             f"/pipeline/jobs/{job_id}/review?{urlencode(back)}", status_code=303
+        )
+
+    return await run_in_threadpool(run)
+
+
+# --- holds (source changes, mass changes) ------------------------------------------------------
+
+
+def _holds(engine: Engine, job_id: int) -> list[Hold]:
+    with engine.connect() as conn:
+        return job_holds(conn, job_id)
+
+
+@router.post("/pipeline/jobs/{job_id}/holds")
+async def decide_job_holds(request: Request, principal: Reviewer, job_id: int) -> Response:
+    """Accept or reject the job's pending holds (all, or the one named by hold_id)."""
+    form = await request.form()
+
+    def field(name: str) -> str:
+        value = form.get(name)
+        return value.strip() if isinstance(value, str) else ""
+
+    decision = field("action")
+    if decision not in ("accept", "reject"):
+        raise HTTPException(400, "action must be accept or reject")
+    hold_id = _int("hold_id", field("hold_id"))
+    note = field("note")[:2000] or None
+
+    def run() -> Response:
+        job = job_or_404(request, job_id)
+        try:
+            result = decide_holds(
+                engine_of(request),
+                job_id,
+                decision,  # type: ignore[arg-type]
+                reviewer=principal.username,
+                note=note,
+                hold_ids=[hold_id] if hold_id is not None else None,
+            )
+        except HoldError as err:
+            return _render_review(
+                request,
+                principal,
+                job,
+                tab=None,
+                filters=_filters(None, None),
+                error=str(err),
+                status_code=409,
+            )
+        back = {"held": decision, "n": len(result.holds), "rows": result.approved_rows}
+        return RedirectResponse(
+            f"/pipeline/jobs/{job_id}/review?{urlencode(back)}#holds", status_code=303
         )
 
     return await run_in_threadpool(run)

@@ -365,6 +365,24 @@ class Promotion(Model):
     run_failures: list[str] = []
 
 
+class Hold(Model):
+    """A job-level reason the job stops at the review gate (issue 15)."""
+
+    id: int
+    kind: str = Field(description="source_change or mass_change.")
+    subject: str = Field(description="The field, 'records' or 'listings' the finding is about.")
+    evidence: dict[str, Any] = Field(
+        description="check (field_missing, field_emptied, fewer_records, mass_change), field,"
+        " source_fields, filled_before / filled_now (shares), records_before / records_now,"
+        " clearing_rows, deleting_rows, source_listings, share, previous_job_id."
+    )
+    status: Literal["pending", "accepted", "rejected"]
+    decided_by: str | None
+    decided_at: str | None
+    note: str | None
+    description: str = Field(description="The evidence in one line.")
+
+
 class ReviewSummary(Model):
     job_id: int
     status: str | None
@@ -372,9 +390,32 @@ class ReviewSummary(Model):
         description="new, updates, matches, duplicates, deletions, errors."
     )
     waiting: dict[str, int] = Field(description="Rows waiting for a person, by reason.")
+    holds: list[Hold] = Field(
+        default=[], description="Every hold of the job; pending or rejected ones block it."
+    )
     gate: str = Field(description="The review gate's own description.")
     gate_passed: bool
     promotion: Promotion
+
+
+class HoldDecisionIn(Model):
+    model_config = ConfigDict(extra="forbid")
+
+    decision: Literal["accept", "reject"]
+    hold_ids: list[int] | None = Field(
+        default=None, max_length=100, description="Default: every pending hold of the job."
+    )
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class HoldDecisionOut(Model):
+    job_id: int
+    decision: Literal["accept", "reject"]
+    holds: list[int] = Field(description="The holds decided.")
+    approved_rows: int = Field(
+        description="Rows approved with an accepted source change (they only cleared its fields)."
+    )
+    job_status: str | None
 
 
 class FieldChange(Model):

@@ -22,6 +22,7 @@ from listings_pipeline.db import load_queries
 from listings_pipeline.jobs import StageCounts
 from listings_pipeline.locks import source_lock
 from listings_pipeline.promotion.policy import PromotionPolicy
+from listings_pipeline.review.holds import accept_command, blocking_holds
 from listings_pipeline.transform.stage import RESTAGE_STEPS, collection_flags, redo_rows, row_step
 
 if TYPE_CHECKING:
@@ -56,6 +57,7 @@ STEPS = (
     "replace_opening_hours",
     "soft_delete",
     "upsert_bridge",
+    "upsert_source_listing_info",
     "write_history",
     "notify_changes",
 )
@@ -123,11 +125,19 @@ def newer_job(conn: Connection, slug: str, job_id: int) -> int | None:
 
 def check_promotable(conn: Connection, job_id: int, slug: str) -> None:
     """Refuse a cancelled job (the console cancels a source's unfinished jobs when its config
-    changes: the stage rows stay for the record but must not reach production) and a job a
-    newer one supersedes. Callers hold the source lock, so no newer job can start its
-    transform between this check and the promotion."""
+    changes: the stage rows stay for the record but must not reach production), a job held at
+    the review gate (a pending or rejected hold), and a job a newer one supersedes. Callers
+    hold the source lock, so no newer job can start its transform between this check and the
+    promotion."""
     if conn.execute(text(Q["job_status"]), {"job_id": job_id}).scalar() == "cancelled":
         raise PromotionRefused(f"job {job_id} of {slug!r} is cancelled; nothing is promoted")
+    holds = blocking_holds(conn, job_id)
+    if holds:  # whatever path promotes (CLI, console, Dagster, a script), a held job does not
+        raise PromotionRefused(
+            f"job {job_id} of {slug!r} is held at the review gate: "
+            + "; ".join(f"hold {h.id}: {h.describe()}" for h in holds)
+            + f". Accept it with `{accept_command(job_id)}` or on the console's review page"
+        )
     newer = conn.execute(text(Q["newer_job"]), {"slug": slug, "job_id": job_id}).first()
     if newer is not None:
         what = (
@@ -150,7 +160,8 @@ def recheck_new_listings(conn: Connection, job_id: int, config: SourceConfig | N
     ids = list(conn.execute(text(Q["stale_inserts"]), {"job_id": job_id}).scalars())
     if ids:
         mapped = conn.execute(text(Q["mapped_targets"]), {"job_id": job_id}).scalars()
-        redo_rows(conn, ids, RESTAGE_STEPS, collection_flags(mapped))
+        policy = config.promotion.merge_policy if config is not None else "latest_wins"
+        redo_rows(conn, ids, RESTAGE_STEPS, collection_flags(mapped, policy))
         review = config.review if config is not None else ReviewSettings()
         conn.execute(
             text(row_step("review_flags", "stage.listings_flat", "b.id = ANY(:ids)")),

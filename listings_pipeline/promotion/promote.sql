@@ -411,15 +411,12 @@ FROM stage.listings_flat s JOIN promote_rows k ON k.stage_id = s.id
 WHERE s.id = ANY(:ids) AND s.listing_action = 'delete' AND p.id = s.listing_internal_id;
 
 -- name: upsert_bridge
--- Several sources may map to one listing; one source maps to one listing_info. A new mapping
--- starts as seen by this job (the grace period for removal counts from here).
+-- Several sources may map to one listing; one source maps to one listing_info.
 INSERT INTO pipeline.bridge_source_target AS b (dmo_id, source_id, target_id, target_type,
-                                               certainty_score, match_method, last_seen_job_id,
-                                               last_seen_at)
+                                               certainty_score, match_method)
 SELECT s.dmo_id, s.source_id, t.target_id, t.target_type, coalesce(s.match_score, 1),
        CASE WHEN s.match_method IN ('none', 'bridge') OR s.match_method IS NULL THEN 'source'
-            ELSE s.match_method END,
-       s.job_id, now()
+            ELSE s.match_method END
 FROM stage.listings_flat s
 CROSS JOIN LATERAL (VALUES ('listings'::pipeline.target_type, s.listing_internal_id),
                            ('listing_info'::pipeline.target_type, s.listing_info_internal_id))
@@ -428,8 +425,22 @@ WHERE s.id = ANY(:ids) AND s.listing_action <> 'delete' AND s.listing_info_actio
   AND t.target_id IS NOT NULL
 ON CONFLICT (dmo_id, source_id, target_type) DO UPDATE
 SET target_id = EXCLUDED.target_id, certainty_score = EXCLUDED.certainty_score,
-    match_method = EXCLUDED.match_method, mapped_at = now(), missed_imports = 0
+    match_method = EXCLUDED.match_method, mapped_at = now()
 WHERE b.target_id IS DISTINCT FROM EXCLUDED.target_id;
+
+-- name: upsert_source_listing_info
+-- The listing_info the config (imported_from) brought in: only its own are ever proposed as
+-- missing from its imports (transform job_deletions). New ones start as seen by this job (the
+-- grace period counts from here); the transform's job_seen keeps the rest.
+INSERT INTO pipeline.source_listing_info (slug, listing_info_id, source_id, first_job_id,
+                                          last_seen_job_id, last_seen_at)
+SELECT DISTINCT ON (s.listing_info_internal_id) s.imported_from, s.listing_info_internal_id,
+       s.source_id, s.job_id, s.job_id, now()
+FROM stage.listings_flat s
+WHERE s.id = ANY(:ids) AND s.rec_num IS NOT NULL AND s.listing_info_internal_id IS NOT NULL
+  AND s.listing_action <> 'delete' AND s.listing_info_action <> 'delete'
+ORDER BY s.listing_info_internal_id, s.id
+ON CONFLICT (slug, listing_info_id) DO NOTHING;
 
 -- name: write_history
 -- One version per production row that really changed (a kept manual edit is not a change).
@@ -570,7 +581,8 @@ SELECT gin_clean_pending_list('pipeline.idx_listing_name_keys_trgm'::regclass),
 -- name: analyze_written
 ANALYZE public.listings, public.locations, public.listing_info, public.contact_info,
         public.listing_images, public.opening_dates, public.opening_hours,
-        public.bridge_attributes_listings, pipeline.bridge_source_target;
+        public.bridge_attributes_listings, pipeline.bridge_source_target,
+        pipeline.source_listing_info;
 
 -- name: stale_inserts
 -- Rows staged as new listings that the catalogue holds now: another config of the DMO (or

@@ -7,36 +7,28 @@ The config is compiled once per job; `map_record` then does dictionary work only
 from __future__ import annotations
 
 import json
-import re
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
 from listings_pipeline.configs.model import SourceConfig
 from listings_pipeline.records import get_path, has_path
-from listings_pipeline.transform.targets import DAYS, FLAT_TARGETS, NUMBERED
+from listings_pipeline.transform.targets import DAYS, FLAT_TARGETS, NUMBERED, WEEK_TARGET
 
 CHILD_COLUMNS = ("images", "dates", "hours", "attributes")
+
+
+_CONTAINERS = frozenset((dict, list, tuple))
+
+
+def _item(value: Any) -> Any:
+    return value if value.__class__ in _CONTAINERS else str(value).strip()
 
 
 @dataclass(frozen=True)
 class _Rule:
     target: str
     source: str
-
-
-_RANGE = re.compile(r"\s*(?:-|–|—|to)\s*", re.IGNORECASE)
-
-
-def _split_range(value: Any) -> dict[str, Any]:
-    """'09:00-17:00' → open/close; 'closed' or nothing → no hours that day. Unparseable text
-    is kept as the opening time so that normalisation reports it."""
-    if value is None or str(value).strip().lower() in ("closed", "-", ""):
-        return {}
-    parts = _RANGE.split(str(value).strip(), maxsplit=1)
-    if len(parts) != 2:
-        return {"open_time": value}
-    return {"open_time": parts[0], "close_time": parts[1]}
 
 
 class Mapper:
@@ -53,6 +45,7 @@ class Mapper:
         self.attributes: list[tuple[int, _Rule]] = []
         self.image_list: _Rule | None = None
         self.attribute_list: _Rule | None = None
+        self.week: _Rule | None = None  # opening_hours.week: a whole week in one text
         for target, source in t.map_fields.items():
             rule = _Rule(target, source)
             table, _, column = target.partition(".")
@@ -62,6 +55,8 @@ class Mapper:
                 self.image_list = rule
             elif target == "bridge_attributes_listings.attributes":
                 self.attribute_list = rule
+            elif target == WEEK_TARGET:
+                self.week = rule
             else:
                 match = NUMBERED[table].match(column)
                 assert match is not None  # the config model validated every target
@@ -90,7 +85,9 @@ class Mapper:
             value = self.value_maps[rule.target].get(str(value), value)
         return value
 
-    def _list(self, value: Any) -> list[str]:
+    def _list(self, value: Any) -> list[Any]:
+        """Items of a list field; a nested object among them stays an object, so that the
+        normaliser reports it by field instead of storing its text."""
         if value is None:
             return []
         if isinstance(value, list):
@@ -100,9 +97,19 @@ class Mapper:
                 items = json.loads(value)
             except json.JSONDecodeError:
                 items = value.split(self.delimiter)
+        elif isinstance(value, dict):
+            items = [value]
         else:
             items = str(value).split(self.delimiter)
-        return [str(i).strip() for i in items if i is not None and str(i).strip()]
+        kept: list[Any] = []
+        for item in items:
+            if item is None:
+                continue
+            if item.__class__ in _CONTAINERS:
+                kept.append(item)
+            elif text := str(item).strip():
+                kept.append(text)
+        return kept
 
     def note_fields(self, record: dict[str, Any]) -> None:
         """Remember which mapped source fields `record` has (for `missing_sources`)."""
@@ -116,11 +123,11 @@ class Mapper:
         images = [v for _, rule in self.images if (v := self._value(record, rule)) is not None]
         if self.image_list is not None:
             images.extend(self._list(self._value(record, self.image_list)))
-        row["images"] = [str(i) for i in images]
+        row["images"] = [i if i.__class__ is str else _item(i) for i in images]
         attributes = [v for _, rule in self.attributes if (v := self._value(record, rule))]
         if self.attribute_list is not None:
             attributes.extend(self._list(self._value(record, self.attribute_list)))
-        row["attributes"] = [str(a) for a in attributes]
+        row["attributes"] = [a if a.__class__ is str else _item(a) for a in attributes]
         dates = []
         for _, rules in sorted(self.dates.items()):
             entry = {k: self._value(record, r) for k, r in rules.items()}
@@ -129,12 +136,13 @@ class Mapper:
                     {"start_date": entry.get("start_date"), "end_date": entry.get("end_date")}
                 )
         row["dates"] = dates
-        hours = []
+        hours: list[dict[str, Any]] = []
         for day_id, rules in sorted(self.hours.items()):
             entry = {k: self._value(record, r) for k, r in rules.items()}
-            if "range" in entry:
-                entry.update(_split_range(entry.pop("range")))
-            if any(v is not None for v in entry.values()):
+            if "range" in entry:  # the normaliser reads the text (several ranges, 9-5, closed)
+                if entry["range"] is not None:
+                    hours.append({"day_id": day_id, "range": entry["range"]})
+            elif any(v is not None for v in entry.values()):
                 hours.append(
                     {
                         "day_id": day_id,
@@ -142,6 +150,8 @@ class Mapper:
                         "close_time": entry.get("close_time"),
                     }
                 )
+        if self.week is not None and (week := self._value(record, self.week)) is not None:
+            hours.append({"week": week})
         row["hours"] = hours
         return row
 

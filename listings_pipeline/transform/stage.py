@@ -42,7 +42,7 @@ from listings_pipeline.transform.fuzzy import match_unmatched
 from listings_pipeline.transform.geocode import Geocoder, geocode_stage
 from listings_pipeline.transform.issues import format_issues
 from listings_pipeline.transform.mapping import Mapper
-from listings_pipeline.transform.normalize import normalize_row
+from listings_pipeline.transform.normalize import dmo_country, normalize_row
 from listings_pipeline.transform.validate import validate_row
 
 Q = load_queries(__file__, "stage.sql")
@@ -67,10 +67,10 @@ COPY_COLUMNS = (
     "loc_address1", "loc_address2", "loc_region", "loc_city", "loc_state", "loc_zip",
     "loc_country", "loc_lat", "loc_lng", "loc_lat_original", "loc_lng_original",
     "images", "dates", "hours", "attributes",
-    "validation_errors", "validation_warnings", "quality_score",
+    "validation_errors", "validation_warnings", "quality_score", "unparsed_values",
     "record_hash", "reuse_id",
 )  # fmt: skip
-_JSON_COLUMNS = {"ci_socials", "images", "dates", "hours", "attributes"}
+_JSON_COLUMNS = {"ci_socials", "images", "dates", "hours", "attributes", "unparsed_values"}
 # Taken from the earlier row of a reused record only when the batch goes into the stage table.
 _BIG_COLUMNS = ("listing_info_description", "images", "dates", "hours", "attributes")
 LOOKUP_STEPS = (
@@ -81,7 +81,7 @@ LOOKUP_STEPS = (
     "production_ids",
     "fill_location",
 )
-DECIDE_STEPS = ("content_hashes", "actions")
+DECIDE_STEPS = ("content_hashes", "actions", "clears")
 # The job's rows, for the whole-job review flags.
 _JOB_ROWS = "b.job_id = :job_id"
 # After a row's listing match changed (fuzzy link, or a reviewer's accept/reject of a match).
@@ -93,15 +93,24 @@ _REUSED_HAVE = {"match_hash", "content_hashes"}
 BatchHook = Callable[[Connection], dict[str, int]]
 
 
-def collection_flags(mapped_targets: Iterable[str]) -> dict[str, bool]:
-    """Which collections the config maps (an unmapped one is left alone, not cleared)."""
+def collection_flags(
+    mapped_targets: Iterable[str], merge_policy: str = "latest_wins"
+) -> dict[str, bool]:
+    """Which collections the config maps (an unmapped one is left alone, not cleared), and
+    what promotion's merge policy lets a null or an empty collection clear (`clears`)."""
     mapped = set(mapped_targets)
     return {
         "images_mapped": any(t.startswith("listing_images.") for t in mapped),
         "dates_mapped": any(t.startswith("opening_dates.") for t in mapped),
         "hours_mapped": any(t.startswith("opening_hours.") for t in mapped),
         "attributes_mapped": any(t.startswith("bridge_attributes_listings.") for t in mapped),
+        "nulls_clear": merge_policy == "latest_wins",
+        "empty_clears": merge_policy != "skip_if_exists",
     }
+
+
+def config_flags(config: SourceConfig) -> dict[str, bool]:
+    return collection_flags(config.transform.map_fields, config.promotion.merge_policy)
 
 
 def row_step(name: str, rows: str, where: str) -> str:
@@ -126,7 +135,8 @@ def recompute_actions(
     """Decide the lookups, hashes, actions and change kind of stage rows again, with the same
     statements as the transform, after their listing match changed (listing_internal_id set
     or cleared). Runs in the caller's transaction."""
-    redo_rows(conn, stage_ids, RESTAGE_STEPS, collection_flags(mapped_targets))
+    policy = conn.execute(text(Q["merge_policy"]), {"job_id": job_id}).scalar()
+    redo_rows(conn, stage_ids, RESTAGE_STEPS, collection_flags(mapped_targets, policy))
     conn.execute(
         text(row_step("review_flags", "stage.listings_flat", f"{_JOB_ROWS} AND b.id = ANY(:ids)")),
         {"job_id": job_id, "ids": stage_ids, "require_review": []},
@@ -138,7 +148,9 @@ def transform_fingerprint(config: SourceConfig) -> bytes:
     settings, and the code, SQL (hash functions included) and libraries that map, normalise,
     validate and hash."""
     from listings_pipeline.transform import (
+        clock,
         countries,
+        country_areas,
         fields,
         issues,
         mapping,
@@ -147,10 +159,21 @@ def transform_fingerprint(config: SourceConfig) -> bytes:
         validate,
     )
 
-    modules = (countries, fields, issues, mapping, normalize, targets, validate)
+    modules = (
+        clock,
+        countries,
+        country_areas,
+        fields,
+        issues,
+        mapping,
+        normalize,
+        targets,
+        validate,
+    )
     code = [Path(m.__file__).read_bytes() for m in modules]  # type: ignore[arg-type]
     code += [m.path.read_bytes() for m in migrations()]
     code.append(load_sql(__file__, "stage.sql").encode())
+    code.append(country_areas.DATA.read_bytes())  # the outlines phones' countries come from
     settings = orjson.dumps(
         {
             "transform": config.transform.model_dump(mode="json"),
@@ -172,6 +195,8 @@ class TransformResult:
     # Wall seconds per part, summed over batches ("map" = Python, the others = SQL in the
     # flushing thread), to see where a transform's time goes.
     step_seconds: dict[str, float] = field(default_factory=dict)
+    # Mapped source fields no record had (None after a resume: not every record was read).
+    missing_sources: list[str] | None = None
 
 
 def _json(value: Any) -> str | None:
@@ -192,7 +217,7 @@ class _Batcher:
         self.hook_counts: dict[str, int] = {}
         self.step_seconds: dict[str, float] = {}
         self.params = {
-            **collection_flags(config.transform.map_fields),
+            **config_flags(config),
             "require_review": list(config.review.require_review),
         }
         self._formatter = TextFormatter(Transformer())
@@ -307,6 +332,7 @@ class _Stager:
         self.staged = 0
         self.reused = 0
         self.map_seconds = 0.0
+        self.dmo_country = dmo_country(config.validation)
 
     def stage(self, store: RawStore, files: list, done: int) -> None:
         chunk: list[tuple[int, RawLine, str]] = []
@@ -375,7 +401,7 @@ class _Stager:
 
     def _map(self, record: dict[str, Any]) -> dict[str, Any]:
         row = self.mapper.map_record(record)
-        issues = normalize_row(row, self.config.transform)
+        issues = normalize_row(row, self.config.transform, dmo_country=self.dmo_country)
         result = validate_row(row, self.config.validation, prior=issues)
         row.update(
             validation_errors=format_issues(result.errors),
@@ -392,14 +418,14 @@ def _match_and_geocode(engine: Engine, job_id: int, config: SourceConfig) -> dic
     with engine.begin() as conn:
         fuzzy = match_unmatched(conn, job_id, config.transform)
         linked = list(conn.execute(text(Q["fuzzy_linked"]), {"job_id": job_id}).scalars())
-        redo_rows(conn, linked, RESTAGE_STEPS, collection_flags(config.transform.map_fields))
+        redo_rows(conn, linked, RESTAGE_STEPS, config_flags(config))
     counts.update({f"fuzzy_{k}": v for k, v in fuzzy.as_dict().items()})
     geocoder = Geocoder.for_transform(config.transform)
     if geocoder is not None:
         with engine.connect() as conn:  # geocode_stage commits page by page
             stats = geocode_stage(conn, job_id, geocoder, config.transform.round_lat_lng)
             located = list(conn.execute(text(Q["geocoded_rows"]), {"job_id": job_id}).scalars())
-            redo_rows(conn, located, DECIDE_STEPS, collection_flags(config.transform.map_fields))
+            redo_rows(conn, located, DECIDE_STEPS, config_flags(config))
             conn.commit()
         counts.update({f"geocoder_{k}": v for k, v in stats.as_dict().items()})
     return counts
@@ -439,7 +465,8 @@ def run_transform(
     with engine.begin() as conn:
         import_failures = conn.execute(text(Q["import_failures"]), {"job_id": job_id}).scalar_one()
         import_partial = import_failures > 0
-        if done == 0:  # only a pass over every record can tell a field is never present
+        missing = mapper.missing_sources() if done == 0 else None
+        if missing:  # only a pass over every record can tell a field is never present
             record_errors(
                 conn,
                 job_id,
@@ -450,21 +477,21 @@ def run_transform(
                         field_name=source,
                         error_type="unmapped_field",
                     )
-                    for source in mapper.missing_sources()
+                    for source in missing
                 ],
             )
         conn.execute(text(Q["job_duplicates"]), {"job_id": job_id})
         conn.execute(text(Q["clear_deletions"]), {"job_id": job_id})
-        conn.execute(text(Q["job_seen"]), {"job_id": job_id})
+        conn.execute(text(Q["job_seen"]), {"job_id": job_id, "slug": config.slug})
         if not import_partial:  # a partial import must never look like missing listings
             grace = config.promotion.grace_period
-            conn.execute(text(Q["job_missed"]), {"job_id": job_id, "dmo_id": config.dmo_id})
+            conn.execute(text(Q["job_missed"]), {"job_id": job_id, "slug": config.slug})
             conn.execute(
                 text(Q["job_deletions"]),
                 {
                     "job_id": job_id,
                     "dmo_id": config.dmo_id,
-                    "imported_from": config.slug,
+                    "slug": config.slug,
                     "grace_imports": grace.imports,
                     "grace_days": grace.days,
                 },
@@ -491,4 +518,5 @@ def run_transform(
         resumed_from=done,
         hook_counts=batcher.hook_counts,
         step_seconds={k: round(v, 3) for k, v in batcher.step_seconds.items()},
+        missing_sources=missing,
     )

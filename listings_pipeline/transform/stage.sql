@@ -59,7 +59,8 @@ UPDATE batch_rows b SET (
     listing_visible, info_status, info_visible, ci_name, ci_email, ci_local_phone,
     ci_international_phone, ci_website_url, ci_socials, loc_address1, loc_address2, loc_region,
     loc_city, loc_state, loc_zip, loc_country, loc_lat, loc_lng, loc_lat_original,
-    loc_lng_original, validation_errors, validation_warnings, quality_score, listing_match_hash,
+    loc_lng_original, validation_errors, validation_warnings, quality_score, unparsed_values,
+    listing_match_hash,
     listing_content_hash, listing_info_content_hash, location_content_hash,
     contact_info_content_hash, images_content_hash, opening_dates_content_hash,
     opening_hours_content_hash, attributes_content_hash
@@ -69,8 +70,8 @@ UPDATE batch_rows b SET (
            ci_international_phone, ci_website_url, ci_socials, loc_address1, loc_address2,
            loc_region, loc_city, loc_state, loc_zip, loc_country, loc_lat, loc_lng,
            loc_lat_original, loc_lng_original, validation_errors, validation_warnings,
-           quality_score, listing_match_hash, listing_content_hash, listing_info_content_hash,
-           location_content_hash, contact_info_content_hash, images_content_hash,
+           quality_score, unparsed_values, listing_match_hash, listing_content_hash,
+           listing_info_content_hash, location_content_hash, contact_info_content_hash, images_content_hash,
            opening_dates_content_hash, opening_hours_content_hash, attributes_content_hash
     FROM stage.listings_flat p WHERE p.id = b.reuse_id)
 WHERE b.reuse_id IS NOT NULL;
@@ -239,6 +240,96 @@ LEFT JOIN public.listing_info li ON li.id = b2.listing_info_internal_id
 LEFT JOIN public.contact_info ci ON ci.id = b2.contact_info_internal_id
 WHERE {where} AND b2.id = b.id;
 
+-- name: clears
+-- Issue 15: the production values an update would set to null (or collections it would
+-- empty), by mapping target; fields a person edited are kept by promotion and do not count,
+-- nor do scalars under merge policies that never write a null (:nulls_clear) or collections
+-- under skip_if_exists (:empty_clears). Such a row waits for a person (review_flags).
+-- Only rows whose list changes are written.
+WITH c AS (
+    SELECT b.id, NULLIF(array_remove(ARRAY[
+        CASE WHEN :nulls_clear AND b.listing_action = 'update' THEN
+            pipeline.cleared('listings.google_place_id', l.google_place_id IS NOT NULL,
+                             b.listing_google_place_id IS NULL, l.manually_modified_fields) END,
+        CASE WHEN :nulls_clear AND b.listing_info_action = 'update' THEN
+            pipeline.cleared('listing_info.description', li.description IS NOT NULL,
+                             b.listing_info_description IS NULL, li.manually_modified_fields) END,
+        CASE WHEN :nulls_clear AND b.contact_info_action = 'update' THEN
+            pipeline.cleared('contact_info.name', ci.name IS NOT NULL, b.ci_name IS NULL,
+                             ci.manually_modified_fields) END,
+        CASE WHEN :nulls_clear AND b.contact_info_action = 'update' THEN
+            pipeline.cleared('contact_info.email', ci.email IS NOT NULL, b.ci_email IS NULL,
+                             ci.manually_modified_fields) END,
+        CASE WHEN :nulls_clear AND b.contact_info_action = 'update' THEN
+            pipeline.cleared('contact_info.local_phone', ci.local_phone IS NOT NULL,
+                             b.ci_local_phone IS NULL, ci.manually_modified_fields) END,
+        CASE WHEN :nulls_clear AND b.contact_info_action = 'update' THEN
+            pipeline.cleared('contact_info.international_phone', ci.international_phone IS NOT NULL,
+                             b.ci_international_phone IS NULL, ci.manually_modified_fields) END,
+        CASE WHEN :nulls_clear AND b.contact_info_action = 'update' THEN
+            pipeline.cleared('contact_info.website_url', ci.website_url IS NOT NULL,
+                             b.ci_website_url IS NULL, ci.manually_modified_fields) END,
+        CASE WHEN :nulls_clear AND b.contact_info_action = 'update' THEN
+            pipeline.cleared('contact_info.socials', ci.socials IS NOT NULL, b.ci_socials IS NULL,
+                             ci.manually_modified_fields) END,
+        CASE WHEN :nulls_clear AND b.location_action = 'update' THEN
+            pipeline.cleared('locations.address1', loc.address1 IS NOT NULL,
+                             b.loc_address1 IS NULL, loc.manually_modified_fields) END,
+        CASE WHEN :nulls_clear AND b.location_action = 'update' THEN
+            pipeline.cleared('locations.address2', loc.address2 IS NOT NULL,
+                             b.loc_address2 IS NULL, loc.manually_modified_fields) END,
+        CASE WHEN :nulls_clear AND b.location_action = 'update' THEN
+            pipeline.cleared('locations.region', loc.region IS NOT NULL, b.loc_region IS NULL,
+                             loc.manually_modified_fields) END,
+        CASE WHEN :nulls_clear AND b.location_action = 'update' THEN
+            pipeline.cleared('locations.city', loc.city IS NOT NULL, b.loc_city IS NULL,
+                             loc.manually_modified_fields) END,
+        CASE WHEN :nulls_clear AND b.location_action = 'update' THEN
+            pipeline.cleared('locations.state', loc.state IS NOT NULL, b.loc_state IS NULL,
+                             loc.manually_modified_fields) END,
+        CASE WHEN :nulls_clear AND b.location_action = 'update' THEN
+            pipeline.cleared('locations.zip', loc.zip IS NOT NULL, b.loc_zip IS NULL,
+                             loc.manually_modified_fields) END,
+        CASE WHEN :nulls_clear AND b.location_action = 'update' THEN
+            pipeline.cleared('locations.country', loc.country IS NOT NULL, b.loc_country IS NULL,
+                             loc.manually_modified_fields) END,
+        CASE WHEN :nulls_clear AND b.location_action = 'update' THEN
+            pipeline.cleared('locations.lat', loc.lat IS NOT NULL, b.loc_lat IS NULL,
+                             loc.manually_modified_fields) END,
+        CASE WHEN :nulls_clear AND b.location_action = 'update' THEN
+            pipeline.cleared('locations.lng', loc.lng IS NOT NULL, b.loc_lng IS NULL,
+                             loc.manually_modified_fields) END,
+        CASE WHEN :empty_clears AND b.images_action = 'update' THEN
+            pipeline.cleared('listing_images', li.images_content_hash IS NOT NULL,
+                             b.images_content_hash IS NULL, li.manually_modified_fields) END,
+        CASE WHEN :empty_clears AND b.opening_dates_action = 'update' THEN
+            pipeline.cleared('opening_dates', b.opening_dates_content_hash IS NULL
+                             AND EXISTS (SELECT 1 FROM public.opening_dates d
+                                         WHERE d.listing_info_id = li.id),
+                             true, li.manually_modified_fields) END,
+        CASE WHEN :empty_clears AND b.opening_hours_action = 'update' THEN
+            pipeline.cleared('opening_hours', b.opening_hours_content_hash IS NULL
+                             AND EXISTS (SELECT 1 FROM public.opening_hours h
+                                         WHERE h.listing_info_id = li.id),
+                             true, li.manually_modified_fields) END,
+        CASE WHEN :empty_clears AND b.attributes_action = 'update' THEN
+            pipeline.cleared('bridge_attributes_listings', l.attributes_content_hash IS NOT NULL,
+                             b.attributes_content_hash IS NULL, l.manually_modified_fields) END
+    ], NULL), '{}') AS fields
+    FROM {rows} b
+    LEFT JOIN public.listings l ON l.id = b.listing_internal_id
+    LEFT JOIN public.locations loc ON loc.id = b.location_internal_id
+    LEFT JOIN public.listing_info li ON li.id = b.listing_info_internal_id
+    LEFT JOIN public.contact_info ci ON ci.id = b.contact_info_internal_id
+    WHERE {where}
+      AND (b.clears_fields IS NOT NULL
+           OR 'update' IN (b.listing_action, b.listing_info_action, b.location_action,
+                           b.contact_info_action, b.images_action, b.opening_dates_action,
+                           b.opening_hours_action, b.attributes_action))
+)
+UPDATE {rows} t SET clears_fields = c.fields
+FROM c WHERE t.id = c.id AND t.clears_fields IS DISTINCT FROM c.fields;
+
 -- name: batch_to_stage
 -- {values}: the batch row's columns, the big ones of a reused row from its earlier row.
 -- LATERAL: a primary-key probe per reused row, never a scan of the whole stage table.
@@ -277,34 +368,44 @@ WHERE s.id = r.id AND r.primary_id <> s.id AND s.duplicate_of IS NULL;
 DELETE FROM stage.listings_flat WHERE job_id = :job_id AND rec_num IS NULL;
 
 -- name: job_seen
--- Seed 002 grace period: the source's mappings of what this import lists were seen now.
-UPDATE pipeline.bridge_source_target b
-SET last_seen_job_id = :job_id, last_seen_at = now(), missed_imports = 0
+-- Seed 002 grace period, per source config: what this import lists is the config's and was
+-- seen now (a listing_info another config of the DMO brought in becomes this one's too).
+INSERT INTO pipeline.source_listing_info AS m (slug, listing_info_id, source_id, first_job_id,
+                                               last_seen_job_id, last_seen_at)
+SELECT DISTINCT ON (s.listing_info_internal_id) :slug, s.listing_info_internal_id, s.source_id,
+       :job_id, :job_id, now()
 FROM stage.listings_flat s
-WHERE s.job_id = :job_id AND s.rec_num IS NOT NULL AND b.target_type = 'listing_info'
-  AND b.target_id = s.listing_info_internal_id AND b.dmo_id = s.dmo_id
-  AND b.last_seen_job_id IS DISTINCT FROM :job_id;
+JOIN public.listing_info li ON li.id = s.listing_info_internal_id
+WHERE s.job_id = :job_id AND s.rec_num IS NOT NULL
+ORDER BY s.listing_info_internal_id, s.rec_num
+ON CONFLICT (slug, listing_info_id) DO UPDATE
+SET source_id = EXCLUDED.source_id, last_seen_job_id = :job_id, last_seen_at = now(),
+    missed_imports = 0
+WHERE m.last_seen_job_id IS DISTINCT FROM :job_id;
 
 -- name: job_missed
--- ...and the DMO's live mappings it does not list missed one more (complete) import, once per job.
-UPDATE pipeline.bridge_source_target b
-SET missed_imports = b.missed_imports + 1, last_missed_job_id = :job_id
+-- ...and the config's live listing_info it does not list missed one more (complete) import,
+-- once per job. Another config's listing_info is not this one's to miss.
+UPDATE pipeline.source_listing_info m
+SET missed_imports = m.missed_imports + 1, last_missed_job_id = :job_id
 FROM public.listing_info li
-WHERE b.dmo_id = :dmo_id AND b.target_type = 'listing_info' AND li.id = b.target_id
+WHERE m.slug = :slug AND li.id = m.listing_info_id
   AND li.info_status <> 'missing_from_import' AND NOT li.origin_deleted
-  AND b.last_seen_job_id IS DISTINCT FROM :job_id AND b.last_missed_job_id IS DISTINCT FROM :job_id;
+  AND m.last_seen_job_id IS DISTINCT FROM :job_id AND m.last_missed_job_id IS DISTINCT FROM :job_id;
 
 -- name: job_deletions
--- Seed 000 3f: every visible listing_info of the DMO with no row in this import is deleted;
--- its listing too when no other visible listing_info remains. With a grace period (seed 002)
--- only once its mapping missed :grace_imports imports and was last seen :grace_days ago.
+-- Seed 000 3f, per source config (issue 15): every visible listing_info this config brought
+-- in with no row in this import is deleted; its listing too when no other visible
+-- listing_info remains. With a grace period (seed 002) only once the config missed it
+-- :grace_imports imports and last saw it :grace_days ago. Never while another active config
+-- of the DMO still lists it (it was in that config's latest complete import).
 INSERT INTO stage.listings_flat (
     job_id, dmo_id, source_id, imported_from, listing_internal_id, listing_info_internal_id,
     location_internal_id, contact_info_internal_id, match_method, match_score,
     listing_name, listing_info_description, loc_address1, loc_city,
     listing_action, listing_info_action, location_action, contact_info_action, images_action,
     opening_dates_action, opening_hours_action, attributes_action)
-SELECT :job_id, li.dmo_id, coalesce(br.source_id, 'listing_info:' || li.id), :imported_from,
+SELECT :job_id, li.dmo_id, m.source_id, :slug,
        l.id, li.id, l.location_id, li.contact_info_id, 'bridge', 1,
        l.name, li.description, loc.address1, loc.city,
        CASE WHEN EXISTS (SELECT 1 FROM public.listing_info o
@@ -313,17 +414,19 @@ SELECT :job_id, li.dmo_id, coalesce(br.source_id, 'listing_info:' || li.id), :im
             OR l.listing_status = 'missing_from_import' OR l.origin_deleted
             THEN 'skip' ELSE 'delete' END,
        'delete', 'skip', 'skip', 'skip', 'skip', 'skip', 'skip'
-FROM public.listing_info li
+FROM pipeline.source_listing_info m
+JOIN public.listing_info li ON li.id = m.listing_info_id
 JOIN public.listings l ON l.id = li.listing_id
 LEFT JOIN public.locations loc ON loc.id = l.location_id
-LEFT JOIN pipeline.bridge_source_target br
-       ON br.target_type = 'listing_info' AND br.target_id = li.id AND br.dmo_id = li.dmo_id
-WHERE li.dmo_id = :dmo_id AND li.info_status <> 'missing_from_import' AND NOT li.origin_deleted
+WHERE m.slug = :slug AND li.dmo_id = :dmo_id
+  AND li.info_status <> 'missing_from_import' AND NOT li.origin_deleted
+  AND m.missed_imports >= :grace_imports
+  AND coalesce(m.last_seen_at, '-infinity') <= now() - make_interval(days => :grace_days)
   AND NOT EXISTS (SELECT 1 FROM stage.listings_flat s
                   WHERE s.job_id = :job_id AND s.listing_info_internal_id = li.id)
-  AND (br.id IS NULL
-       OR (br.missed_imports >= :grace_imports
-           AND coalesce(br.last_seen_at, '-infinity') <= now() - make_interval(days => :grace_days)));
+  AND NOT EXISTS (SELECT 1 FROM pipeline.source_listing_info o
+                  JOIN pipeline.configs c ON c.slug = o.slug AND c.active
+                  WHERE o.listing_info_id = li.id AND o.slug <> :slug AND o.missed_imports = 0);
 
 -- name: review_flags
 -- What kind of change each row is, and whether a person must decide (config review policy).
@@ -340,23 +443,28 @@ WITH k AS (
         WHEN 'update' IN (b.listing_action, b.listing_info_action, b.location_action,
                           b.contact_info_action, b.images_action, b.opening_dates_action,
                           b.opening_hours_action, b.attributes_action) THEN 'update'
-        ELSE 'skip' END AS kind
+        ELSE 'skip' END AS kind,
+        b.clears_fields IS NOT NULL AS clears
     FROM {rows} b
     WHERE {where} AND b.reviewed_at IS NULL
 ), f AS (
-    SELECT id, kind, kind = ANY(CAST(:require_review AS TEXT[])) AS review FROM k
+    -- Issue 15: an update that would set a production value to null is never approved
+    -- automatically, whatever require_review says.
+    SELECT id, kind, CASE WHEN kind = ANY(CAST(:require_review AS TEXT[])) THEN kind
+                          WHEN kind = 'update' AND clears THEN 'clears_values' END AS reason
+    FROM k
 )
 UPDATE {rows} b SET
     change_kind = f.kind,
-    review_reason = CASE WHEN f.review THEN f.kind END,
-    review_status = CASE WHEN f.review THEN 'pending' ELSE 'auto_approved' END,
-    ok_to_promote = NOT f.review,
-    manual_review_required = f.review,
+    review_reason = f.reason,
+    review_status = CASE WHEN f.reason IS NOT NULL THEN 'pending' ELSE 'auto_approved' END,
+    ok_to_promote = f.reason IS NULL,
+    manual_review_required = f.reason IS NOT NULL,
     updated_at = now()
 FROM f
 WHERE b.id = f.id
-  AND (b.change_kind, b.review_status) IS DISTINCT FROM
-      (f.kind, CASE WHEN f.review THEN 'pending' ELSE 'auto_approved' END);
+  AND (b.change_kind, b.review_status, b.review_reason) IS DISTINCT FROM
+      (f.kind, CASE WHEN f.reason IS NOT NULL THEN 'pending' ELSE 'auto_approved' END, f.reason);
 
 -- name: job_counts
 SELECT
@@ -381,3 +489,8 @@ WHERE s.job_id = :job_id AND s.name = 'import';
 SELECT column_name FROM information_schema.columns
 WHERE table_schema = 'stage' AND table_name = 'listings_flat'
 ORDER BY ordinal_position;
+
+-- name: merge_policy
+-- The merge policy of the job's config (a reviewer's decision re-decides rows without it).
+SELECT coalesce(config #>> '{promotion,merge_policy}', 'latest_wins')
+FROM pipeline.config_snapshots WHERE job_id = :job_id LIMIT 1;

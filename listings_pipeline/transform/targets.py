@@ -46,11 +46,13 @@ NUMBERED = {
     "bridge_attributes_listings": re.compile(r"^attribute_(\d+)$"),
 }
 LIST_TARGETS = {"listing_images.images", "bridge_attributes_listings.attributes"}
+# A whole week's opening hours in one text ("Mo-Fr 09:00-17:00; Sa 10:00-14:00").
+WEEK_TARGET = "opening_hours.week"
 
 
 def validate_target(target: str) -> str:
     """Return `target` if a config may map to it, else raise ValueError naming it."""
-    if target in FLAT_TARGETS or target in LIST_TARGETS:
+    if target in FLAT_TARGETS or target in LIST_TARGETS or target == WEEK_TARGET:
         return target
     table, _, column = target.partition(".")
     pattern = NUMBERED.get(table)

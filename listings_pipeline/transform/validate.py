@@ -26,21 +26,14 @@ from listings_pipeline.configs.model import RULES, ValidationSettings
 from listings_pipeline.transform.compiled import compiled
 from listings_pipeline.transform.fields import COLLECTIONS, DAY_NAMES, column_of, target_of
 from listings_pipeline.transform.issues import Issue
-from listings_pipeline.transform.normalize import STATUSES
+from listings_pipeline.transform.normalize import STATUSES, is_email, is_web_url
 
-_EMAIL = re.compile(
-    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@(?:[^\W_](?:[\w-]{0,61}[^\W_])?\.)+[^\W\d_]{2,63}$"
-)
-_URL = re.compile(
-    r"^https?://(?:[^\s/@]+@)?"
-    r"(?:(?:[^\W_](?:[\w-]{0,61}[^\W_])?\.)+[^\W\d_][\w-]{1,62}|localhost|\d{1,3}(?:\.\d{1,3}){3})"
-    r"(?::\d{1,5})?(?:[/?#]\S*)?$"
-)
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 _LOCAL_PHONE = re.compile(r"^\+?[\d\s().\-/]{7,}(?:\s*(?:ext\.?|x)\s*\d+)?$")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _HHMM = re.compile(r"^(?:[01]\d|2[0-3]):[0-5]\d$|^24:00$")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
+_LAST_OVERNIGHT_CLOSE = "06:00"
 _NUMERIC = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)$")
 _INTEGER = re.compile(r"^[+-]?\d+$")
 
@@ -98,9 +91,9 @@ def _is_phone(value: Any) -> bool:
 _DATA_TYPES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "numeric": (_is_number, "not a number"),
     "integer": (_is_integer, "not a whole number"),
-    "email": (lambda v: bool(_EMAIL.match(str(v))), "not an email address"),
+    "email": (lambda v: is_email(str(v)), "not an email address"),
     "phone": (_is_phone, "not a phone number"),
-    "url": (lambda v: bool(_URL.match(str(v))), "not a web address (http/https)"),
+    "url": (lambda v: is_web_url(str(v)), "not a web address (http/https)"),
     "date": (_is_date, "not a date (YYYY-MM-DD)"),
     "time": (lambda v: bool(_HHMM.match(str(v))), "not a time of day (HH:MM)"),
     "boolean": (lambda v: isinstance(v, bool), "not true/false"),
@@ -226,18 +219,30 @@ def validate_row(
         if issue.rule not in RULES or issue.rule in plan.on:
             c.count(issue.rule, True)
         c.report(issue)
-    # A value normalize_row could not read is empty now: say so once, not again as missing.
+    # A value normalize_row could not read is empty now: say so once, not again as missing
+    # (except a required field: that stays an error whatever the reading rule's severity).
     c.reported.update(issue.field for issue in prior if issue.severity == "error")
 
     for target, column in plan.required:
-        c.check("required", _present(row.get(column)), target, None, "required but empty")
+        if not _present(row.get(column)) and "required" in plan.on:
+            unread = target in c.reported
+            c.count("required", True)
+            c.report(
+                Issue(
+                    target,
+                    None,
+                    "required, and its value could not be read" if unread else "required but empty",
+                    "error",
+                    "required",
+                )
+            )
 
     _coordinates(row, c)
     email = row.get("ci_email")
     if email is not None:
         c.check(
             "email",
-            bool(_EMAIL.match(str(email))),
+            is_email(str(email)),
             "contact_info.email",
             email,
             "not an email address",
@@ -264,7 +269,7 @@ def validate_row(
     if url is not None:
         c.check(
             "url",
-            bool(_URL.match(str(url))),
+            is_web_url(str(url)),
             "contact_info.website_url",
             url,
             "not a web address (http/https)",
@@ -275,7 +280,7 @@ def validate_row(
             if isinstance(link, str) and link.startswith(("http:", "https:")):
                 c.check(
                     "url",
-                    bool(_URL.match(str(link))),
+                    is_web_url(str(link)),
                     f"contact_info.socials.{network}",
                     link,
                     "not a web address",
@@ -284,7 +289,7 @@ def validate_row(
         if not str(image).startswith("/") or str(image).startswith("//"):
             c.check(
                 "url",
-                bool(_URL.match(str(image))),
+                is_web_url(str(image)),
                 f"listing_images.image_{number}",
                 image,
                 "not a web address (http/https)",
@@ -434,12 +439,13 @@ def _hours(row: dict[str, Any], c: _Checker) -> None:
             and _HHMM.match(str(opens))
             and _HHMM.match(str(closes))
         ):
+            # A close in the small hours is past midnight (18:00-02:00): a bar, not an error.
             c.check(
                 "hours_order",
-                str(closes) > str(opens) or closes == opens,
+                str(closes) >= str(opens) or str(closes) <= _LAST_OVERNIGHT_CLOSE,
                 f"opening_hours.{day}_close",
                 closes,
-                f"closes before it opens at {opens} (overnight?)",
+                f"closes before it opens at {opens}",
             )
 
 

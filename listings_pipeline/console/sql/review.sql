@@ -90,7 +90,9 @@ ORDER BY id;
 -- Jobs stopped at the review gate, newest first, with the rows that wait for a person.
 SELECT j.id, j.slug, j.dmo_id, d.name AS dmo_name, j.status, j.records_total, j.started_at,
        (SELECT count(*) FROM stage.listings_flat s
-        WHERE s.job_id = j.id AND s.review_status = 'pending') AS pending
+        WHERE s.job_id = j.id AND s.review_status = 'pending') AS pending,
+       (SELECT count(*) FROM pipeline.job_holds h
+        WHERE h.job_id = j.id AND h.status = 'pending') AS holds
 FROM pipeline.jobs j
 LEFT JOIN public.dmos d ON d.id = j.dmo_id
 WHERE j.status = 'review'
