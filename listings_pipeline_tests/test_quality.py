@@ -1,5 +1,6 @@
 """Quality (issue 20): the distribution of a job's record quality scores — the domain function,
-the console's job page, the job API and the Dagster metadata of staged_rows."""
+the console's job page, the job API and the Dagster metadata of staged_rows — and the quality
+hold of a job whose average is below the config's minimum."""
 
 from __future__ import annotations
 
@@ -12,10 +13,15 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
+from listings_pipeline import pipeline
 from listings_pipeline.console import add_user, create_app, grant_role
 from listings_pipeline.console.users import create_api_token
 from listings_pipeline.orchestration import metadata
-from listings_pipeline.reports import quality_distribution
+from listings_pipeline.promotion.promote import PromotionRefused
+from listings_pipeline.review import decide
+from listings_pipeline.review.holds import decide_holds
+from listings_pipeline.review.quality import quality_distribution
+from listings_pipeline_tests.conftest import count
 from listings_pipeline_tests.helpers import csv_config, place
 from listings_pipeline_tests.review_helpers import stage_job
 
@@ -102,3 +108,39 @@ def test_job_page_and_api_show_the_distribution(app: Any, engine: Engine, tmp_pa
     assert histogram
     counts = [int(n) for n in re.findall(r'<td class="num">(\d+)</td>', histogram.group(0))]
     assert counts == q.histogram
+
+
+# --- the quality hold ------------------------------------------------------------------------
+
+
+def test_a_job_below_the_minimum_average_quality_is_held_until_a_person_accepts(
+    engine: Engine, tmp_path: Path
+) -> None:
+    config = csv_config(review={"min_average_quality": 99})
+    job = stage_job(engine, config, tmp_path, RECORDS)
+    with engine.connect() as conn:
+        q = quality_distribution(conn, job)
+    assert q.mean is not None and q.mean < 99
+    gate = pipeline.gate(engine, job)
+    [hold] = gate.holds
+    assert (hold.kind, hold.status, hold.evidence["mean"]) == ("quality", "pending", q.mean)
+    assert not gate.passed
+    assert f"average quality score {q.mean:.1f} is below the config's minimum 99" in gate.describe()
+    with pytest.raises(PromotionRefused):
+        pipeline.promote_stage(engine, job, config, promoted_by="test")
+    assert count(engine, "public.listings") == 0
+
+    decide_holds(engine, job, "accept", reviewer="rita", note="known thin feed")
+    if not pipeline.gate(engine, job).passed:
+        decide(engine, job, "approve", all_rows=True, reviewer="rita")
+    pipeline.promote_stage(engine, job, config, promoted_by="test")
+    assert count(engine, "public.listings") == 5
+
+    # The next import says how the average moved; a reachable minimum holds nothing.
+    again = stage_job(engine, config, tmp_path, RECORDS[:3])
+    [hold] = pipeline.gate(engine, again).holds
+    assert hold.evidence["previous_mean"] == pytest.approx(q.mean)
+    assert f"the previous import's was {q.mean:.1f}" in hold.describe()
+    relaxed = csv_config(review={"min_average_quality": 1})
+    later = stage_job(engine, relaxed, tmp_path, RECORDS[:3])
+    assert pipeline.gate(engine, later).holds == ()

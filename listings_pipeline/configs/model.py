@@ -336,6 +336,9 @@ class ReviewSettings(Strict):
     on_source_change: Literal["hold", "fail", "accept"] = "hold"
     source_change: SourceChangeSettings = Field(default_factory=SourceChangeSettings)
     mass_change: MassChangeSettings = Field(default_factory=MassChangeSettings)
+    # A job whose records' average quality score (validation.quality_scoring) is below this
+    # stops at the gate with a `quality` hold until a person accepts or rejects it.
+    min_average_quality: float | None = Field(default=None, ge=0, le=100)
 
 
 class GracePeriod(Strict):

@@ -34,7 +34,7 @@ from listings_pipeline.console.users import (
     create_session,
     end_session,
 )
-from listings_pipeline.reports import QualityDistribution, quality_distribution
+from listings_pipeline.review.quality import QualityDistribution, quality_distribution
 from listings_pipeline.settings import get_settings
 
 router = APIRouter(include_in_schema=False)

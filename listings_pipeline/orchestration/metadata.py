@@ -14,7 +14,7 @@ from sqlalchemy import Connection, text
 from listings_pipeline.db import load_queries
 from listings_pipeline.images.problems import redact_url
 from listings_pipeline.jobs import StageCounts
-from listings_pipeline.reports import quality_distribution
+from listings_pipeline.review.quality import quality_distribution
 
 Q = load_queries(__file__, "metadata.sql")
 PREVIEW_ROWS = 10
