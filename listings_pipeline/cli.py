@@ -64,11 +64,15 @@ def db_upgrade() -> None:
 
 
 @db.command("url")
-def db_url() -> None:
-    """Print the SQLAlchemy URL in use."""
+@click.option("--show-password", is_flag=True, help="Print the password too (it is masked).")
+def db_url(show_password: bool) -> None:
+    """Print the SQLAlchemy URL in use (password masked unless asked: terminals get logged)."""
+    from sqlalchemy.engine import make_url
+
     from listings_pipeline.db import database_url
 
-    click.echo(database_url())
+    url = make_url(database_url())
+    click.echo(url.render_as_string(hide_password=not show_password))
 
 
 @db.command("stop")

@@ -93,3 +93,47 @@ def get_settings() -> Settings:
             if part.strip()
         ),
     )
+
+
+@dataclass(frozen=True)
+class ConsoleSettings:
+    """The console's accounts and HTTP settings (README "Console" → "Security")."""
+
+    public_url: str | None  # where users reach it; https:// makes cookies Secure
+    login_free_failures_account: int  # failed logins per account before delays start
+    login_free_failures_address: int  # per client address (an office shares one)
+    login_max_lock_seconds: int  # the delays double up to this lockout
+    login_forget_seconds: int  # failures are forgotten after this long without one
+    password_hash_slots: int  # Argon2 hashes at once in a process, 64 MiB each
+    password_hash_wait_seconds: int  # a login waits this long for a slot, then 503
+    api_token_days: int  # default lifetime of a new API token
+
+    @property
+    def https(self) -> bool:
+        return (self.public_url or "").lower().startswith("https://")
+
+
+def _int_env(name: str, default: int, minimum: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw!r}: expected a whole number") from None
+    if value < minimum:
+        raise ValueError(f"{name}={raw!r}: must be at least {minimum}")
+    return value
+
+
+def get_console_settings() -> ConsoleSettings:
+    return ConsoleSettings(
+        public_url=os.environ.get("LISTINGS_CONSOLE_PUBLIC_URL") or None,
+        login_free_failures_account=_int_env("LISTINGS_LOGIN_FREE_FAILURES_ACCOUNT", 5, 1),
+        login_free_failures_address=_int_env("LISTINGS_LOGIN_FREE_FAILURES_ADDRESS", 20, 1),
+        login_max_lock_seconds=_int_env("LISTINGS_LOGIN_MAX_LOCK_SECONDS", 900, 1),
+        login_forget_seconds=_int_env("LISTINGS_LOGIN_FORGET_SECONDS", 3600, 60),
+        password_hash_slots=_int_env("LISTINGS_PASSWORD_HASH_SLOTS", 1, 1),
+        password_hash_wait_seconds=_int_env("LISTINGS_PASSWORD_HASH_WAIT_SECONDS", 30, 1),
+        api_token_days=_int_env("LISTINGS_API_TOKEN_DAYS", 90, 1),
+    )

@@ -32,7 +32,12 @@ BUILTIN_ROLES = ("super_admin", "pipeline_viewer", "pipeline_reviewer", "catalog
 def db(engine: Engine) -> Engine:
     """`engine` empties public/pipeline/stage; accounts live in auth and are emptied here."""
     with engine.begin() as conn:
-        conn.execute(text("TRUNCATE auth.users, auth.sessions, auth.api_tokens, auth.user_roles"))
+        conn.execute(
+            text(
+                "TRUNCATE auth.users, auth.sessions, auth.api_tokens, auth.user_roles,"
+                " auth.login_throttle, auth.login_devices"
+            )
+        )
         conn.execute(
             text("DELETE FROM auth.roles WHERE NOT (name = ANY(:keep))"),
             {"keep": list(BUILTIN_ROLES)},
@@ -716,6 +721,10 @@ def test_every_route_refuses_callers_without_its_permission_and_changes_nothing(
             return {"data": {"csrf_token": csrf, **form}}
         if path.endswith("/promote"):
             return {"data": {"csrf_token": csrf}}
+        if path == "/account/tokens":
+            return {"data": {"csrf_token": csrf, "name": "nightly export", "days": "30"}}
+        if path == "/account/tokens/revoke":
+            return {"data": {"csrf_token": csrf, "token_id": "999999"}}
         if path.endswith("/run"):
             name = "feed.csv" if valid else "feed.pdf"
             return {
@@ -735,6 +744,7 @@ def test_every_route_refuses_callers_without_its_permission_and_changes_nothing(
         ("POST", "/pipeline/configs/{slug}/run"): (400, "must end with .csv"),
         ("POST", "/pipeline/jobs/{job_id}/holds"): (409, "has no pending hold"),
         ("POST", "/api/v1/pipeline/jobs/{job_id}/holds/decisions"): (409, "has no pending hold"),
+        ("POST", "/account/tokens/revoke"): (404, "No such API token"),
     }
 
     public = {("GET", "/login"), ("POST", "/login")}

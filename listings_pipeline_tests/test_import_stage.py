@@ -155,3 +155,21 @@ def test_hashed_source_id_survives_a_change_of_source_type(engine: Engine, tmp_p
     )
     json_ids = [r["source_id"] for r in _records(engine, _import(engine, as_json, json_path))]
     assert csv_ids == json_ids and len(set(csv_ids)) == 2
+
+
+def test_source_id_field_needs_no_mapping_of_the_default_hash_fields(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """With `source_id.field`, the default hash_of (name, city) is never used: a config that
+    does not map locations.city imports (it used to fail with a KeyError)."""
+    config = csv_config(
+        **{
+            "import": {"source_id": {"field": "ID"}},
+            "transform": {"map_fields": {"listings.name": "Name"}},
+        }
+    )
+    rows = [place(1, Name="Harbour Inn"), place(2, Name="Café Nord")]
+    job_id = _import(engine, config, write_csv(tmp_path / "no-city.csv", rows))
+    assert sorted(r["source_id"] for r in _records(engine, job_id)) == sorted(
+        str(r["ID"]) for r in rows
+    )

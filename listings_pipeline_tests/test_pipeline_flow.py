@@ -174,3 +174,31 @@ def test_unparseable_values_are_warnings_with_the_source_value_kept(
     assert staged["P2"].unparsed_values == {"opening_hours.mon_open": "9 o'clock"}
     assert staged["P2"].hours == [{"day_id": 1, "open_time": None, "close_time": "17:00"}]
     assert staged["P3"].unparsed_values is None
+
+
+def test_an_unreadable_value_never_blanks_production(engine: Engine, tmp_path: Path) -> None:
+    """A source that sends garbage where a good value was is not removing it: the listing keeps
+    production's value, nothing waits for a person, and the garbage is shown as a warning."""
+    from listings_pipeline_tests.review_helpers import kinds, listing, run_job, stage_row
+
+    config = csv_config()
+    run_job(engine, config, tmp_path / "first", [place(1), place(2)])
+    before = listing(engine, "P1")
+    assert before["email"] == "info1@example.com" and before["lat"] is not None
+
+    garbled = [place(1, Email="info1 at example dot com", Lat="forty-four"), place(2)]
+    job = run_job(engine, config, tmp_path / "second", garbled)
+
+    row = stage_row(engine, job, "P1")
+    assert row["unparsed_values"] == {
+        "contact_info.email": "info1 at example dot com",
+        "locations.lat": "forty-four",
+    }
+    assert "contact_info.email" in row["validation_warnings"]
+    assert kinds(engine, job) == {"P1": "skip", "P2": "skip"}
+    after = listing(engine, "P1")
+    assert (after["email"], after["lat"], after["lng"]) == (
+        before["email"],
+        before["lat"],
+        before["lng"],
+    )

@@ -16,13 +16,13 @@ from listings_pipeline.console.users import Principal
 class NavItem:
     label: str
     path: str
-    permission: str
+    permission: str | None  # None: every signed-in user
 
 
 @dataclass(frozen=True)
 class NavSection:
     label: str
-    permission: str
+    permission: str | None
     items: tuple[NavItem, ...]
 
 
@@ -38,14 +38,26 @@ NAV: tuple[NavSection, ...] = (
             NavItem("Claims", "/pipeline/claims", "pipeline:read"),
         ),
     ),
+    NavSection(
+        "Account",
+        None,
+        (
+            NavItem("API tokens", "/account/tokens", None),
+            NavItem("All API tokens", "/admin/tokens", "accounts:admin"),
+        ),
+    ),
 )
 
 
 def visible_nav(principal: Principal | None) -> list[tuple[NavSection, list[NavItem]]]:
     if principal is None:
         return []
+
+    def allowed(permission: str | None) -> bool:
+        return permission is None or principal.can(permission)
+
     return [
-        (section, [i for i in section.items if principal.can(i.permission)])
+        (section, [i for i in section.items if allowed(i.permission)])
         for section in NAV
-        if principal.can(section.permission)
+        if allowed(section.permission)
     ]

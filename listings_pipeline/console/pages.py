@@ -15,10 +15,11 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import Engine
 
-from listings_pipeline.console import config_files, launcher, queries
+from listings_pipeline.console import config_files, launcher, passwords, queries
 from listings_pipeline.console.rendering import render
 from listings_pipeline.console.security import (
     ADMIN,
+    DEVICE_COOKIE,
     LOGIN_CSRF_COOKIE,
     READ,
     SESSION_COOKIE,
@@ -28,14 +29,17 @@ from listings_pipeline.console.security import (
     tokens_match,
 )
 from listings_pipeline.console.users import (
+    DEVICE_TTL_DAYS,
     SESSION_TTL_SECONDS,
+    LoginThrottled,
     Principal,
-    authenticate,
     create_session,
     end_session,
+    remember_device,
 )
+from listings_pipeline.console.users import login as throttled_login
 from listings_pipeline.review.quality import QualityDistribution, quality_distribution
-from listings_pipeline.settings import get_settings
+from listings_pipeline.settings import get_console_settings, get_settings
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
@@ -72,8 +76,10 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
-def _cookie_secure(request: Request) -> bool:
-    return request.url.scheme == "https"
+def cookie_secure(request: Request) -> bool:
+    # Behind a TLS proxy the request may reach us as plain http: the setting says what the
+    # browser sees (LISTINGS_CONSOLE_PUBLIC_URL=https://...).
+    return get_console_settings().https or request.url.scheme == "https"
 
 
 # --- sign in / out ---------------------------------------------------------------------------
@@ -105,7 +111,7 @@ def _login_page(request: Request, next: str, error: str | None, status_code: int
         path="/login",
         httponly=True,
         samesite="lax",
-        secure=_cookie_secure(request),
+        secure=cookie_secure(request),
     )
     return response
 
@@ -121,7 +127,22 @@ def login(
     if not tokens_match(request.cookies.get(LOGIN_CSRF_COOKIE), csrf_token):
         raise HTTPException(403, "The login form was stale or did not come from this site.")
     engine = engine_of(request)
-    user_id = authenticate(engine, username, password)
+    address = request.client.host if request.client else None
+    device = request.cookies.get(DEVICE_COOKIE)
+    try:
+        user_id = throttled_login(engine, username, password, address, device)
+    except LoginThrottled as err:
+        message = (
+            "Too many failed logins for this account or from this address."
+            f" Try again in {_wait_text(err.retry_after)}."
+        )
+        response = _login_page(request, next, message, status_code=429)
+        response.headers["Retry-After"] = str(err.retry_after)
+        return response
+    except passwords.HashingBusy:
+        response = _login_page(request, next, "Too many logins at once. Try again.", 503)
+        response.headers["Retry-After"] = "5"
+        return response
     if user_id is None:
         return _login_page(request, next, "Invalid username or password.")
     old = request.cookies.get(SESSION_COOKIE)
@@ -135,10 +156,25 @@ def login(
         path="/",
         httponly=True,
         samesite="lax",
-        secure=_cookie_secure(request),
+        secure=cookie_secure(request),
     )
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
+    response.set_cookie(
+        DEVICE_COOKIE,
+        remember_device(engine, user_id, device),
+        max_age=DEVICE_TTL_DAYS * 86400,
+        path="/login",  # sent only to the login form
+        httponly=True,
+        samesite="lax",
+        secure=cookie_secure(request),
+    )
     return response
+
+
+def _wait_text(seconds: int) -> str:
+    if seconds < 120:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    return f"{(seconds + 59) // 60} minutes"
 
 
 @router.post("/logout")

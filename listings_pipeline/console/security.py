@@ -23,6 +23,7 @@ from listings_pipeline.console.users import Principal, api_token_principal, sess
 
 SESSION_COOKIE = "lp_session"
 LOGIN_CSRF_COOKIE = "lp_login_csrf"
+DEVICE_COOKIE = "lp_device"  # a browser this user logged in from before (login throttling)
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -124,6 +125,7 @@ READ = Access("pipeline:read")
 REVIEW = Access("pipeline:review")
 PROMOTE = Access("pipeline:promote")
 ADMIN = Access("pipeline:admin")
+ACCOUNTS_ADMIN = Access("accounts:admin")
 
 
 def routes_of(app: Any) -> list[Any]:

@@ -7,17 +7,20 @@ role. `python -m listings_pipeline.console.users --help` is a small CLI over the
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import re
 import secrets
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
 import click
 from sqlalchemy import Connection, Engine
 
 from listings_pipeline.console import passwords
 from listings_pipeline.console.sql import query
+from listings_pipeline.settings import get_console_settings
 
 PERMISSIONS = (
     "pipeline:read",
@@ -26,6 +29,7 @@ PERMISSIONS = (
     "pipeline:admin",
     "listings:claim",
     "catalogue:read",
+    "accounts:admin",
 )
 SESSION_TTL_SECONDS = 12 * 3600  # absolute: a working day, then log in again
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._@+-]{0,127}$")
@@ -33,6 +37,14 @@ _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._@+-]{0,127}$")
 
 class AccountError(ValueError):
     """A user/role operation that cannot be done; the message says which and why."""
+
+
+class LoginThrottled(Exception):
+    """Too many failed logins for the account or from the address: refused unchecked."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"too many failed logins; try again in {retry_after} s")
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -66,7 +78,7 @@ def add_user(engine: Engine, username: str, password: str) -> int:
     """Create an active user with no roles; return its id."""
     name = normalize_username(username)
     try:
-        password_hash = passwords.hash_password(password)
+        password_hash = passwords.hash_password(password, name)
     except passwords.PasswordPolicyError as err:
         raise AccountError(f"user {name!r}: {err}") from err
     with engine.begin() as conn:
@@ -79,9 +91,10 @@ def add_user(engine: Engine, username: str, password: str) -> int:
 
 
 def set_password(engine: Engine, username: str, password: str) -> None:
+    """Set a new password; every session and API token of the user ends with the old one."""
     name = normalize_username(username)
     try:
-        password_hash = passwords.hash_password(password)
+        password_hash = passwords.hash_password(password, name)
     except passwords.PasswordPolicyError as err:
         raise AccountError(f"user {name!r}: {err}") from err
     with engine.begin() as conn:
@@ -90,16 +103,27 @@ def set_password(engine: Engine, username: str, password: str) -> None:
         ).scalar()
         if found is None:
             raise AccountError(f"user {name!r} does not exist")
-        # A new password ends every session opened with the old one.
-        conn.execute(query("session_delete_user"), {"user_id": found})
+        _end_credentials(conn, found)
 
 
 def set_active(engine: Engine, username: str, active: bool) -> None:
+    """Enable or disable a user; disabling ends its sessions and revokes its API tokens."""
     name = normalize_username(username)
     with engine.begin() as conn:
-        found = conn.execute(query("user_set_active"), {"username": name, "active": active})
-        if found.scalar() is None:
+        found = conn.execute(
+            query("user_set_active"), {"username": name, "active": active}
+        ).scalar()
+        if found is None:
             raise AccountError(f"user {name!r} does not exist")
+        if not active:
+            _end_credentials(conn, found)
+
+
+def _end_credentials(conn: Connection, user_id: int) -> None:
+    # A stolen session cookie or token must not outlive the password change or the disabling
+    # that was meant to shut its thief out.
+    conn.execute(query("session_delete_user"), {"user_id": user_id})
+    conn.execute(query("api_token_revoke_user"), {"user_id": user_id})
 
 
 def grant_role(engine: Engine, username: str, role: str) -> bool:
@@ -166,10 +190,97 @@ def authenticate(engine: Engine, username: str, password: str) -> int | None:
                 {
                     "user_id": row.id,
                     "old_hash": row.password_hash,
-                    "new_hash": passwords.hash_password(password),
+                    "new_hash": passwords.rehash(password),
                 },
             )
     return row.id
+
+
+def _account_key(username: str) -> str:
+    return hashlib.sha256(username.strip().lower().encode("utf-8", "replace")).hexdigest()
+
+
+def _address_key(address: str | None) -> str:
+    """The client's IP; for IPv6 its /64, the block one subscriber gets and can rotate in."""
+    try:
+        ip = ipaddress.ip_address(address or "")
+    except ValueError:
+        return (address or "unknown")[:64].replace("\x00", "")
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
+
+
+DEVICE_TTL_DAYS = 180
+
+
+def login(
+    engine: Engine,
+    username: str,
+    password: str,
+    address: str | None,
+    device: str | None = None,
+) -> int | None:
+    """`authenticate`, throttled per account and per client address (see sql/073).
+
+    Raises LoginThrottled, before any password is hashed, while either is locked. Returns the
+    user id, or None for a wrong username or password (same work and time either way).
+    `device` is the browser's device cookie: when an earlier login of this user issued it,
+    the attempt is counted under the device instead of the account, so that someone failing
+    on purpose cannot lock the owner out of a browser they used before (sql/075).
+    """
+    settings = get_console_settings()
+    account_key = _account_key(username)
+    if device:
+        name = username.strip().lower()
+        with engine.connect() as conn:
+            known = conn.execute(
+                query("login_device_known"), {"token_hash": token_hash(device), "username": name}
+            ).first()
+        if known is not None:
+            account_key = "device:" + token_hash(device)
+    params = {
+        "account_key": account_key,
+        "address_key": _address_key(address),
+        "account_free": settings.login_free_failures_account,
+        "address_free": settings.login_free_failures_address,
+        "max_lock": settings.login_max_lock_seconds,
+    }
+    with engine.begin() as conn:
+        wait = conn.execute(
+            query("login_attempt"), {**params, "forget_after": settings.login_forget_seconds}
+        ).scalar_one()
+    if wait > 0:
+        raise LoginThrottled(wait)
+    user_id = authenticate(engine, username, password)
+    with engine.begin() as conn:
+        if user_id is None:
+            conn.execute(query("login_failed"), params)
+        else:
+            conn.execute(query("login_succeeded"), params)
+    return user_id
+
+
+def remember_device(engine: Engine, user_id: int, old_device: str | None) -> str:
+    """A new device cookie value for the browser `user_id` just logged in from."""
+    device = secrets.token_urlsafe(32)
+    with engine.begin() as conn:
+        old_hash = token_hash(old_device) if old_device else None
+        conn.execute(query("login_device_delete"), {"token_hash": old_hash})
+        conn.execute(
+            query("login_device_insert"),
+            {"token_hash": token_hash(device), "user_id": user_id, "ttl_days": DEVICE_TTL_DAYS},
+        )
+    return device
+
+
+def unlock(engine: Engine, username: str) -> bool:
+    """Clear the failed logins of an account (its owner was locked out); False if none."""
+    with engine.begin() as conn:
+        result = conn.execute(query("login_unlock"), {"account_key": _account_key(username)})
+    return result.rowcount > 0
 
 
 def create_session(engine: Engine, user_id: int) -> str:
@@ -206,18 +317,66 @@ def session_principal(engine: Engine, token: str) -> Principal | None:
         return _principal(conn, "session_principal", token)
 
 
+MAX_TOKEN_DAYS = 3650
+
+
+@dataclass(frozen=True)
+class ApiToken:
+    """An API token as its owner and admins see it (the secret itself is never stored)."""
+
+    id: int
+    username: str
+    name: str
+    created_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+    status: str  # active, expired or revoked
+
+
 def create_api_token(engine: Engine, username: str, name: str, ttl_days: int | None = None) -> str:
-    """A bearer token for the JSON API acting as `username`; shown once, stored hashed."""
+    """A bearer token for the JSON API acting as `username`; shown once, stored hashed.
+
+    It expires after `ttl_days` (default LISTINGS_API_TOKEN_DAYS, 90): a forgotten token in
+    an old script or a leaked CI log stops working by itself.
+    """
     user = normalize_username(username)
+    days = get_console_settings().api_token_days if ttl_days is None else ttl_days
+    if not 1 <= days <= MAX_TOKEN_DAYS:
+        raise AccountError(f"token lifetime must be 1 to {MAX_TOKEN_DAYS} days, not {days}")
+    label = name.strip()
+    if not label or len(label) > 100 or not label.isprintable():
+        raise AccountError("token name: 1-100 printable characters, saying what it is for")
     token = "lpt_" + secrets.token_urlsafe(32)
     with engine.begin() as conn:
         found = conn.execute(
             query("api_token_insert"),
-            {"token_hash": token_hash(token), "username": user, "name": name, "ttl_days": ttl_days},
+            {"token_hash": token_hash(token), "username": user, "name": label, "ttl_days": days},
         ).scalar()
     if found is None:
         raise AccountError(f"user {user!r} does not exist")
     return token
+
+
+def list_api_tokens(engine: Engine, username: str | None = None) -> list[ApiToken]:
+    """Tokens of `username`, or of everyone, newest first (revoked and expired ones too)."""
+    user = normalize_username(username) if username is not None else None
+    with engine.connect() as conn:
+        rows = conn.execute(query("api_token_list"), {"username": user}).all()
+    return [ApiToken(**row._mapping) for row in rows]
+
+
+def revoke_api_token(engine: Engine, token_id: int, owner: str | None = None) -> ApiToken:
+    """Revoke a token by id (only among `owner`'s tokens when given); return it as it was.
+
+    Raises AccountError when there is no such token (for that owner).
+    """
+    user = normalize_username(owner) if owner is not None else None
+    with engine.begin() as conn:
+        row = conn.execute(query("api_token_revoke"), {"id": token_id, "username": user}).first()
+    if row is None:
+        whose = f" of {user!r}" if user else ""
+        raise AccountError(f"no API token {token_id}{whose}")
+    return ApiToken(**row._mapping)
 
 
 def api_token_principal(engine: Engine, token: str) -> Principal | None:
@@ -293,7 +452,7 @@ def _revoke(username: str, role: str) -> None:
 @click.argument("username")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 def _password(username: str, password_stdin: bool) -> None:
-    """Set a new password for USERNAME (ends its sessions)."""
+    """Set a new password for USERNAME (ends its sessions and revokes its API tokens)."""
     try:
         set_password(_engine(), username, _read_password(password_stdin))
     except AccountError as err:
@@ -304,7 +463,7 @@ def _password(username: str, password_stdin: bool) -> None:
 @users_cli.command("disable")
 @click.argument("username")
 def _disable(username: str) -> None:
-    """Stop USERNAME from logging in or using its API tokens."""
+    """Stop USERNAME from logging in; ends its sessions and revokes its API tokens."""
     try:
         set_active(_engine(), username, False)
     except AccountError as err:
@@ -312,16 +471,70 @@ def _disable(username: str) -> None:
     click.echo(f"user {normalize_username(username)} disabled")
 
 
-@users_cli.command("token")
+class _TokenGroup(click.Group):
+    """`users token USER --name N` (the original form) still creates a token."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and not args[0].startswith("-") and args[0] not in self.commands:
+            args = ["create", *args]
+        return super().parse_args(ctx, args)
+
+
+@users_cli.group("token", cls=_TokenGroup)
+def _token() -> None:
+    """API tokens: create (`users token USER --name N`), list, revoke."""
+
+
+@_token.command("create")
 @click.argument("username")
 @click.option("--name", required=True, help="What the token is for.")
-@click.option("--days", type=int, default=None, help="Expire after this many days.")
-def _token(username: str, name: str, days: int | None) -> None:
+@click.option(
+    "--days",
+    type=click.IntRange(1, MAX_TOKEN_DAYS),
+    default=None,
+    help="Expire after this many days [default: LISTINGS_API_TOKEN_DAYS, 90].",
+)
+def _token_create(username: str, name: str, days: int | None) -> None:
     """Print a new API bearer token for USERNAME (shown once)."""
     try:
         click.echo(create_api_token(_engine(), username, name, days))
     except AccountError as err:
         raise click.ClickException(str(err)) from err
+
+
+@_token.command("list")
+@click.argument("username", required=False)
+def _token_list(username: str | None) -> None:
+    """List the API tokens of USERNAME, or of every user (id, user, name, status, dates)."""
+    try:
+        tokens = list_api_tokens(_engine(), username)
+    except AccountError as err:
+        raise click.ClickException(str(err)) from err
+    for t in tokens:
+        ended = f"\trevoked {t.revoked_at:%Y-%m-%d %H:%M}" if t.revoked_at else ""
+        click.echo(
+            f"{t.id}\t{t.username}\t{t.name}\t{t.status}\tcreated {t.created_at:%Y-%m-%d %H:%M}"
+            f"\texpires {t.expires_at:%Y-%m-%d %H:%M}{ended}"
+        )
+
+
+@_token.command("revoke")
+@click.argument("token_id", type=int)
+def _token_revoke(token_id: int) -> None:
+    """Revoke the API token TOKEN_ID (from `users token list`): it stops working at once."""
+    try:
+        token = revoke_api_token(_engine(), token_id)
+    except AccountError as err:
+        raise click.ClickException(str(err)) from err
+    click.echo(f"token {token.id} ({token.username}, {token.name}) revoked")
+
+
+@users_cli.command("unlock")
+@click.argument("username")
+def _unlock(username: str) -> None:
+    """Forget USERNAME's failed logins, ending a lockout (its owner may log in again)."""
+    cleared = unlock(_engine(), username)
+    click.echo(f"{username}: {'unlocked' if cleared else 'was not locked'}")
 
 
 @users_cli.command("list")

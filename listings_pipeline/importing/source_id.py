@@ -29,8 +29,9 @@ class SourceIdRule:
             raise ValueError(
                 f"import.source_id.hash_of names {missing}, which transform.map_fields does not map"
             )
-        # (target, source field) pairs: targets keep ids stable across source types.
-        self.hash_fields = [(t, mapping[t]) for t in rule.hash_of]
+        # (target, source field) pairs: targets keep ids stable across source types. With a
+        # source field the hash is not used, so unmapped hash_of targets do not matter.
+        self.hash_fields = [(t, mapping[t]) for t in rule.hash_of if t in mapping]
 
     def __call__(self, record: dict[str, Any]) -> str:
         if self.field is not None:

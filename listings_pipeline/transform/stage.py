@@ -80,6 +80,7 @@ LOOKUP_STEPS = (
     "lookup_listing_info",
     "production_ids",
     "fill_location",
+    "keep_unreadable",
 )
 DECIDE_STEPS = ("content_hashes", "actions", "clears")
 # The job's rows, for the whole-job review flags.

@@ -148,6 +148,48 @@ SET record_hash = NULL, loc_lat = coalesce(b.loc_lat, loc.lat), loc_lng = coales
 FROM public.locations loc
 WHERE {where} AND loc.id = b.location_internal_id AND (b.loc_lat IS NULL OR b.loc_lng IS NULL);
 
+-- name: keep_unreadable
+-- A value the source sent that could not be read is not a removal: a matched row keeps
+-- production's value of that field (the source's text stays in unparsed_values for reviewers),
+-- so an unreadable email or phone never blanks a good one.
+UPDATE {rows} t SET
+    record_hash = NULL,
+    ci_name = CASE WHEN u ? 'contact_info.name' THEN coalesce(t.ci_name, p.ci_name) ELSE t.ci_name END,
+    ci_email = CASE WHEN u ? 'contact_info.email' THEN coalesce(t.ci_email, p.ci_email) ELSE t.ci_email END,
+    ci_local_phone = CASE WHEN u ?| ARRAY['contact_info.local_phone', 'contact_info.international_phone']
+        THEN coalesce(t.ci_local_phone, p.ci_local_phone) ELSE t.ci_local_phone END,
+    ci_international_phone = CASE WHEN u ?| ARRAY['contact_info.local_phone', 'contact_info.international_phone']
+        THEN coalesce(t.ci_international_phone, p.ci_international_phone) ELSE t.ci_international_phone END,
+    ci_website_url = CASE WHEN u ? 'contact_info.website_url' THEN coalesce(t.ci_website_url, p.ci_website_url) ELSE t.ci_website_url END,
+    ci_socials = CASE WHEN u ? 'contact_info.socials' THEN coalesce(t.ci_socials, p.ci_socials) ELSE t.ci_socials END,
+    loc_address1 = CASE WHEN u ? 'locations.address1' THEN coalesce(t.loc_address1, p.address1) ELSE t.loc_address1 END,
+    loc_address2 = CASE WHEN u ? 'locations.address2' THEN coalesce(t.loc_address2, p.address2) ELSE t.loc_address2 END,
+    loc_city = CASE WHEN u ? 'locations.city' THEN coalesce(t.loc_city, p.city) ELSE t.loc_city END,
+    loc_state = CASE WHEN u ? 'locations.state' THEN coalesce(t.loc_state, p.state) ELSE t.loc_state END,
+    loc_zip = CASE WHEN u ? 'locations.zip' THEN coalesce(t.loc_zip, p.zip) ELSE t.loc_zip END,
+    loc_country = CASE WHEN u ? 'locations.country' THEN coalesce(t.loc_country, p.country) ELSE t.loc_country END,
+    loc_lat = CASE WHEN u ?| ARRAY['locations.lat', 'locations.lng'] THEN coalesce(t.loc_lat, p.lat) ELSE t.loc_lat END,
+    loc_lng = CASE WHEN u ?| ARRAY['locations.lat', 'locations.lng'] THEN coalesce(t.loc_lng, p.lng) ELSE t.loc_lng END,
+    listing_status = CASE WHEN u ? 'listings.listing_status' THEN coalesce(t.listing_status, p.listing_status) ELSE t.listing_status END,
+    listing_visible = CASE WHEN u ? 'listings.listing_visible' THEN coalesce(t.listing_visible, p.listing_visible) ELSE t.listing_visible END,
+    info_status = CASE WHEN u ? 'listing_info.info_status' THEN coalesce(t.info_status, p.info_status) ELSE t.info_status END,
+    info_visible = CASE WHEN u ? 'listing_info.info_visible' THEN coalesce(t.info_visible, p.info_visible) ELSE t.info_visible END
+FROM (
+    SELECT b.id, b.unparsed_values AS u,
+           ci.name AS ci_name, ci.email AS ci_email, ci.local_phone AS ci_local_phone,
+           ci.international_phone AS ci_international_phone, ci.website_url AS ci_website_url,
+           ci.socials AS ci_socials, loc.address1, loc.address2, loc.city, loc.state, loc.zip,
+           loc.country, loc.lat, loc.lng, l.listing_status, l.listing_visible,
+           li.info_status, li.info_visible
+    FROM {rows} b
+    LEFT JOIN public.contact_info ci ON ci.id = b.contact_info_internal_id
+    LEFT JOIN public.locations loc ON loc.id = b.location_internal_id
+    LEFT JOIN public.listings l ON l.id = b.listing_internal_id
+    LEFT JOIN public.listing_info li ON li.id = b.listing_info_internal_id
+    WHERE {where} AND b.unparsed_values IS NOT NULL AND b.listing_internal_id IS NOT NULL
+) p
+WHERE t.id = p.id;
+
 -- name: content_hashes
 -- An object the source says nothing about gets no hash (and so no action).
 UPDATE {rows} b SET

@@ -1,0 +1,1 @@
+SELECT auth.login_succeeded(:account_key, :address_key, :address_free);
