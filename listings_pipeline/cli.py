@@ -197,14 +197,22 @@ def run(slug: str, input_path: Path | None, as_json: bool) -> None:
 
 @main.command("promote")
 @click.argument("slug")
+@click.option(
+    "--as",
+    "as_user",
+    default="cli",
+    show_default=True,
+    help="Promote as this console user: refused unless it may promote the config's DMO.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object.")
-def promote(slug: str, as_json: bool) -> None:
+def promote(slug: str, as_user: str, as_json: bool) -> None:
     """Review gate + promotion for the partition's latest job."""
     from listings_pipeline.orchestration.runner import promote_partition
     from listings_pipeline.reports import job_summary
 
     _config(slug)
     engine = _engine()
+    _in_scope(as_user, "pipeline:promote", f"promote {slug}", slug=slug)
     outcome = promote_partition(slug)
     from listings_pipeline.jobs import latest_job_id
 
@@ -224,6 +232,16 @@ def promote(slug: str, as_json: bool) -> None:
     _emit(summary, as_json, text_)
     if not outcome.success:
         raise SystemExit(1)
+
+
+def _in_scope(user: str, permission: str, what: str, **params: Any) -> None:
+    """Refuse a command a console user named on it may not do for this DMO (DMO-scoped roles)."""
+    from listings_pipeline.console.scope import OutOfScope, cli_check
+
+    try:
+        cli_check(_engine(), user, permission, what, params)
+    except OutOfScope as err:
+        raise click.ClickException(str(err)) from err
 
 
 # --- review ---------------------------------------------------------------------------------
@@ -279,6 +297,7 @@ def _decide(
     from listings_pipeline.review import ReviewError, decide
 
     row_ids = [int(x) for x in rows.split(",") if x.strip()] if rows else None
+    _in_scope(reviewer, "pipeline:review", f"review job {job_id}", job_id=job_id)
     try:
         result = decide(
             _engine(),
@@ -363,6 +382,7 @@ def _decide_holds(
     from listings_pipeline.review.holds import HoldError, decide_holds
 
     hold_ids = [int(x) for x in holds.split(",") if x.strip()] if holds else None
+    _in_scope(reviewer, "pipeline:review", f"decide the holds of job {job_id}", job_id=job_id)
     try:
         result = decide_holds(
             _engine(), job_id, decision, reviewer=reviewer, note=note, hold_ids=hold_ids
@@ -526,6 +546,7 @@ def listings_claim(listing_id: int, by: str, own: bool, note: str | None, as_jso
     deletion at the source only flags it."""
     from listings_pipeline.catalogue.claims import ClaimError, claim
 
+    _in_scope(by, "listings:claim", f"claim listing {listing_id}", listing_id=listing_id)
     try:
         state = claim(_engine(), listing_id, by=by, own=own, note=note)
     except ClaimError as err:
@@ -543,6 +564,7 @@ def listings_unclaim(listing_id: int, by: str, note: str | None, as_json: bool) 
     """Give a claimed listing back to its source."""
     from listings_pipeline.catalogue.claims import ClaimError, unclaim
 
+    _in_scope(by, "listings:claim", f"unclaim listing {listing_id}", listing_id=listing_id)
     try:
         state = unclaim(_engine(), listing_id, by=by, note=note)
     except ClaimError as err:

@@ -150,7 +150,12 @@ def test_cli_claims_and_lists_the_unclaimed(engine: Engine, tmp_path: Path) -> N
 @pytest.fixture
 def app(engine: Engine, config_dir: Path) -> Any:
     with engine.begin() as conn:
-        conn.execute(text("TRUNCATE auth.users, auth.sessions, auth.api_tokens, auth.user_roles"))
+        conn.execute(
+            text(
+                "TRUNCATE auth.users, auth.sessions, auth.api_tokens, auth.user_roles,"
+                " auth.login_throttle, auth.login_devices"
+            )
+        )
     return create_app(engine_factory=lambda: engine)
 
 

@@ -78,7 +78,12 @@ def test_a_job_without_scores(engine: Engine, tmp_path: Path) -> None:
 @pytest.fixture
 def app(engine: Engine, config_dir: Path) -> Any:
     with engine.begin() as conn:
-        conn.execute(text("TRUNCATE auth.users, auth.sessions, auth.api_tokens, auth.user_roles"))
+        conn.execute(
+            text(
+                "TRUNCATE auth.users, auth.sessions, auth.api_tokens, auth.user_roles,"
+                " auth.login_throttle, auth.login_devices"
+            )
+        )
     return create_app(engine_factory=lambda: engine)
 
 

@@ -15,7 +15,7 @@ from fastapi.routing import APIRoute
 from sqlalchemy import Engine
 
 from listings_pipeline import pipeline
-from listings_pipeline.console import config_files, launcher, queries, review
+from listings_pipeline.console import config_files, launcher, queries, review, scope
 from listings_pipeline.console.pages import job_quality
 from listings_pipeline.console.schemas import (
     ConfigIn,
@@ -101,7 +101,13 @@ def list_jobs(
     """Pipeline jobs, newest first."""
     return _page(
         queries.list_jobs(
-            engine_of(request), slug=slug, status=status, dmo_id=dmo_id, limit=limit, offset=offset
+            engine_of(request),
+            slug=slug,
+            status=status,
+            dmo_id=dmo_id,
+            dmo_ids=scope.list_scope(principal),
+            limit=limit,
+            offset=offset,
         )
     )
 
@@ -158,7 +164,12 @@ def list_files(
     """Raw and intermediate files the pipeline wrote, newest job first."""
     return _page(
         queries.list_files(
-            engine_of(request), job_id=job_id, dmo_id=dmo_id, limit=limit, offset=offset
+            engine_of(request),
+            job_id=job_id,
+            dmo_id=dmo_id,
+            dmo_ids=scope.list_scope(principal),
+            limit=limit,
+            offset=offset,
         )
     )
 
@@ -420,7 +431,13 @@ def search_listings(
     """Production listings, best name matches first."""
     return _page(
         queries.search_listings(
-            engine_of(request), q=q, city=city, status=status, limit=limit, offset=offset
+            engine_of(request),
+            q=q,
+            city=city,
+            status=status,
+            dmo_ids=scope.list_scope(principal),
+            limit=limit,
+            offset=offset,
         )
     )
 
@@ -495,7 +512,7 @@ _CONFIG_ERRORS: dict[int | str, dict[str, Any]] = {
 @router.get("/pipeline/configs", response_model=PageOut[ConfigSummary], tags=["configs"])
 def list_configs(principal: Reader, limit: Limit = 50, offset: Offset = 0) -> dict[str, Any]:
     """The config files in LISTINGS_CONFIG_DIR by slug, valid or not."""
-    found = config_files.list_configs(get_settings().config_dir)
+    found = scope.visible_configs(principal, config_files.list_configs(get_settings().config_dir))
     shown = found[offset : offset + limit]
     return {
         "items": [_summary(c) for c in shown],
@@ -523,7 +540,11 @@ def get_config(principal: Reader, slug: str) -> dict[str, Any]:
 def create_config(principal: Admin, body: ConfigIn) -> Any:
     """Create a config; its file is named after its slug. Nothing is written when invalid."""
     try:
-        created = config_files.create_config(get_settings().config_dir, _text(body))
+        created = config_files.create_config(
+            get_settings().config_dir, _text(body), scope.dmo_allowed(principal, "pipeline:admin")
+        )
+    except config_files.ConfigNotYours as err:
+        raise HTTPException(403, str(err)) from err
     except config_files.ConfigInvalid as err:
         return _invalid(err.problems)
     except config_files.ConfigExists as err:
@@ -540,7 +561,15 @@ def update_config(principal: Admin, slug: str, body: ConfigIn) -> Any:
     if config_files.read_config(config_dir, slug) is None:
         raise _not_found(f"Config {slug!r}")
     try:
-        updated = config_files.update_config(config_dir, slug, _text(body), body.base_sha256)
+        updated = config_files.update_config(
+            config_dir,
+            slug,
+            _text(body),
+            body.base_sha256,
+            scope.dmo_allowed(principal, "pipeline:admin"),
+        )
+    except config_files.ConfigNotYours as err:
+        raise HTTPException(403, str(err)) from err
     except config_files.ConfigInvalid as err:
         return _invalid(err.problems)
     except config_files.ConfigChanged as err:

@@ -22,6 +22,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from listings_pipeline.catalogue import published
+from listings_pipeline.console import scope
 from listings_pipeline.console.security import Access, access_of, engine_of
 from listings_pipeline.console.users import Principal
 
@@ -163,6 +164,7 @@ async def list_listings(
         box = published.BBox.parse(bbox) if bbox else None
     except ValueError as err:
         raise HTTPException(422, str(err)) from err
+    dmo_id = scope.one_dmo(principal, "catalogue:read", dmo_id)
 
     def page() -> dict[str, Any]:
         with engine_of(request).connect() as conn:
@@ -183,6 +185,7 @@ async def get_listing(
     request: Request, principal: Consumer, listing_id: int, dmo_id: DmoId = None
 ) -> Response:
     """One published listing; 404 when it is not (or no longer) published."""
+    dmo_id = scope.one_dmo(principal, "catalogue:read", dmo_id)
 
     def one() -> dict[str, Any] | None:
         with engine_of(request).connect() as conn:
@@ -211,6 +214,7 @@ async def list_changes(
     """Changes to production listings, oldest first, from `pipeline.listing_history`. Resume
     from `next_cursor`: nothing is skipped or repeated, even while promotions run (a change
     appears once every transaction that started before it has ended)."""
+    dmo_id = scope.one_dmo(principal, "catalogue:read", dmo_id)
 
     def feed() -> dict[str, Any]:
         with engine_of(request).connect() as conn:

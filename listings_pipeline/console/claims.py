@@ -43,7 +43,8 @@ def claims_page(
     listings by id, each with Claim / Unclaim."""
     engine = engine_of(request)
     with engine.connect() as conn:
-        counts = claims.claim_counts(conn)
+        visible = principal.dmos("pipeline:read")
+        counts = [c for c in claims.claim_counts(conn) if visible is None or c["dmo_id"] in visible]
         if dmo_id is None and counts:
             dmo_id = counts[0]["dmo_id"]
         rows = (

@@ -423,11 +423,13 @@ def apply_decision(
     return outcome
 
 
-def waiting_jobs(engine: Engine, limit: int, offset: int) -> tuple[list[dict[str, Any]], bool]:
+def waiting_jobs(
+    engine: Engine, limit: int, offset: int, dmo_ids: list[int] | None = None
+) -> tuple[list[dict[str, Any]], bool]:
+    """Jobs at the review gate; `dmo_ids` limits them to a caller's DMOs (None: every DMO)."""
+    params = {"limit": limit + 1, "offset": offset, "dmo_ids": dmo_ids}
     with engine.connect() as conn:
-        found = conn.execute(
-            queries("review")["waiting_jobs"], {"limit": limit + 1, "offset": offset}
-        )
+        found = conn.execute(queries("review")["waiting_jobs"], params)
         rows = [dict(r._mapping) for r in found]
     return rows[:limit], len(rows) > limit
 

@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from listings_pipeline.console import config_files, launcher, queries, review
+from listings_pipeline.console import config_files, launcher, queries, review, scope
 from listings_pipeline.console.pages import (
     job_activity,
     job_or_404,
@@ -97,7 +97,9 @@ def review_list_page(request: Request, principal: Reader, page: int = 1) -> Resp
     if page < 1:
         raise HTTPException(400, "page must be 1 or more")
     size = review.PAGE_SIZE
-    jobs, has_next = review.waiting_jobs(engine_of(request), size, (page - 1) * size)
+    jobs, has_next = review.waiting_jobs(
+        engine_of(request), size, (page - 1) * size, scope.list_scope(principal)
+    )
     return render(request, "review_list.html", principal, jobs=jobs, page=page, has_next=has_next)
 
 

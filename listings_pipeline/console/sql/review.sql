@@ -96,6 +96,7 @@ SELECT j.id, j.slug, j.dmo_id, d.name AS dmo_name, j.status, j.records_total, j.
 FROM pipeline.jobs j
 LEFT JOIN public.dmos d ON d.id = j.dmo_id
 WHERE j.status = 'review'
+  AND (CAST(:dmo_ids AS INT[]) IS NULL OR j.dmo_id = ANY(CAST(:dmo_ids AS INT[])))
 ORDER BY j.id DESC
 LIMIT :limit OFFSET :offset;
 
