@@ -179,6 +179,7 @@ def create_app(engine_factory: Callable[[], Engine] = get_engine) -> FastAPI:
         claims,
         pages,
         review_pages,
+        runs_api,
     )
 
     app = ConsoleApp(
@@ -229,6 +230,7 @@ def create_app(engine_factory: Callable[[], Engine] = get_engine) -> FastAPI:
     app.include_router(account_pages.router)
     app.include_router(api.router)
     app.include_router(claims.api_router)
+    app.include_router(runs_api.router)
     app.include_router(catalogue_api.router)
     app.include_router(api.schema_router)
     return app
