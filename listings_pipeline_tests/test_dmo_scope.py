@@ -189,7 +189,9 @@ def test_a_grant_without_dmo_still_reaches_every_dmo(app: Any, db: Engine) -> No
     assert viewer.get(f"/pipeline/jobs/{ids['job_id']}").status_code == 200
     assert "demo-csv" in viewer.get("/pipeline/jobs").text
     me = viewer.get("/api/v1/me").json()
-    assert "pipeline:read" in me["permissions"]
+    assert "pipeline:read" in me["permissions"] and me["dmos"]["pipeline:read"] is None
+    grant_role(db, "vera", "pipeline_reviewer", 2)
+    assert viewer.get("/api/v1/me").json()["dmos"]["pipeline:review"] == [2]
 
 
 def test_scoped_reviewer_decides_own_dmo_only_and_lists_show_own_jobs(

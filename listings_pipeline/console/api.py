@@ -81,6 +81,7 @@ def me(principal: Annotated[Principal, Depends(SIGNED_IN)]) -> dict[str, Any]:
     return {
         "username": principal.username,
         "permissions": sorted(principal.permissions),
+        "dmos": {p: scope.list_scope(principal, p) for p in sorted(principal.permissions)},
         "csrf_token": principal.csrf_token,
     }
 

@@ -24,6 +24,10 @@ class PageOut(Model, Generic[T]):
 class Me(Model):
     username: str
     permissions: list[str]
+    dmos: dict[str, list[int] | None] = Field(
+        default={},
+        description="Per permission, the DMO ids it is held for; null: every DMO.",
+    )
     csrf_token: str | None = Field(
         description="Send as X-CSRF-Token on unsafe requests made with the session cookie."
     )
