@@ -230,8 +230,15 @@ def run(slug: str, input_path: Path | None, as_json: bool) -> None:
 
 @main.command("promote")
 @click.argument("slug")
+@click.option(
+    "--as",
+    "as_user",
+    default="cli",
+    show_default=True,
+    help="Promote as this console user: refused unless it may promote the config's DMO.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object.")
-def promote(slug: str, as_json: bool) -> None:
+def promote(slug: str, as_user: str, as_json: bool) -> None:
     """Review gate + promotion for the partition's latest job."""
     from listings_pipeline.jobs import latest_job_id
     from listings_pipeline.orchestration.runner import promote_partition
@@ -239,6 +246,7 @@ def promote(slug: str, as_json: bool) -> None:
 
     _config(slug)
     engine = _engine()
+    _in_scope(as_user, "pipeline:promote", f"promote {slug}", slug=slug)
     with engine.connect() as conn:
         job_id = latest_job_id(conn, slug)
     if job_id is None:
@@ -260,6 +268,16 @@ def promote(slug: str, as_json: bool) -> None:
         raise SystemExit(1)
     if summary["status"] == "review":
         raise SystemExit(EXIT_REVIEW)
+
+
+def _in_scope(user: str, permission: str, what: str, **params: Any) -> None:
+    """Refuse a command a console user named on it may not do for this DMO (DMO-scoped roles)."""
+    from listings_pipeline.console.scope import OutOfScope, cli_check
+
+    try:
+        cli_check(_engine(), user, permission, what, params)
+    except OutOfScope as err:
+        raise click.ClickException(str(err)) from err
 
 
 # --- review ---------------------------------------------------------------------------------
@@ -328,11 +346,13 @@ def _decide(
     note: str | None,
     reviewer: str,
     as_json: bool = False,
+    winner: int | None = None,
 ) -> None:
     from listings_pipeline.locks import SourceBusy
     from listings_pipeline.review import ReviewError, decide
 
     row_ids = [int(x) for x in rows.split(",") if x.strip()] if rows else None
+    _in_scope(reviewer, "pipeline:review", f"review job {job_id}", job_id=job_id)
     try:
         result = decide(
             _engine(),
@@ -344,6 +364,7 @@ def _decide(
             all_rows=all_rows,
             note=note,
             override=override,
+            winner=winner,
         )  # type: ignore[arg-type]
     except (ReviewError, SourceBusy) as err:
         raise click.ClickException(str(err)) from err
@@ -374,6 +395,13 @@ def _decision_command(decision: str) -> click.Command:
     @click.option("--note")
     @click.option("--reviewer", default="cli", show_default=True)
     @click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object.")
+    @click.option(
+        "--winner",
+        type=int,
+        metavar="ROW",
+        help="Of a duplicate group (one source id), the row to promote; the others change"
+        " nothing (approve only).",
+    )
     def command(
         job_id: int,
         all_rows: bool,
@@ -383,8 +411,9 @@ def _decision_command(decision: str) -> click.Command:
         note: str | None,
         reviewer: str,
         as_json: bool,
+        winner: int | None,
     ) -> None:
-        _decide(decision, job_id, all_rows, rows, kind, override, note, reviewer, as_json)
+        _decide(decision, job_id, all_rows, rows, kind, override, note, reviewer, as_json, winner)
 
     return command
 
@@ -437,6 +466,7 @@ def _decide_holds(
     from listings_pipeline.review.holds import HoldError, decide_holds
 
     hold_ids = [int(x) for x in holds.split(",") if x.strip()] if holds else None
+    _in_scope(reviewer, "pipeline:review", f"decide the holds of job {job_id}", job_id=job_id)
     try:
         result = decide_holds(
             _engine(), job_id, decision, reviewer=reviewer, note=note, hold_ids=hold_ids
@@ -578,6 +608,97 @@ def expire(slug: str, today: str | None, as_json: bool) -> None:
         as_json,
         ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in counts.items()),
     )
+
+
+# --- claims / export (seed 003) ---------------------------------------------------------------
+@main.group("listings")
+def listings_group() -> None:
+    """Production listings: claim them from their sources, or give them back."""
+
+
+def _claim_text(state) -> str:  # noqa: ANN001 - ClaimState, imported late for a fast --help
+    if not state.claimed and not state.owned:
+        return f"listing {state.listing_id} ({state.name}): not claimed; its source manages it"
+    how = "owned: its source changes nothing" if state.owned else "claimed"
+    return (
+        f"listing {state.listing_id} ({state.name}): {how}, by {state.claimed_by}"
+        f" since {state.claimed_at:%Y-%m-%d %H:%M}"
+    )
+
+
+@listings_group.command("claim")
+@click.argument("listing_id", type=int)
+@click.option("--by", "by", required=True, help="Who claims it (recorded in the history).")
+@click.option("--own", is_flag=True, help="People own it outright: the source changes nothing.")
+@click.option("--note", help="Why (recorded in the history).")
+@click.option("--json", "as_json", is_flag=True)
+def listings_claim(listing_id: int, by: str, own: bool, note: str | None, as_json: bool) -> None:
+    """Claim a listing: the source then changes only what claimed_records allows, and a
+    deletion at the source only flags it."""
+    from listings_pipeline.catalogue.claims import ClaimError, claim
+
+    _in_scope(by, "listings:claim", f"claim listing {listing_id}", listing_id=listing_id)
+    try:
+        state = claim(_engine(), listing_id, by=by, own=own, note=note)
+    except ClaimError as err:
+        raise click.ClickException(str(err)) from err
+    unchanged = "" if state.changed else " (already so; nothing changed)"
+    _emit(state.as_dict(), as_json, _claim_text(state) + unchanged)
+
+
+@listings_group.command("unclaim")
+@click.argument("listing_id", type=int)
+@click.option("--by", "by", required=True, help="Who gives it back (recorded in the history).")
+@click.option("--note", help="Why (recorded in the history).")
+@click.option("--json", "as_json", is_flag=True)
+def listings_unclaim(listing_id: int, by: str, note: str | None, as_json: bool) -> None:
+    """Give a claimed listing back to its source."""
+    from listings_pipeline.catalogue.claims import ClaimError, unclaim
+
+    _in_scope(by, "listings:claim", f"unclaim listing {listing_id}", listing_id=listing_id)
+    try:
+        state = unclaim(_engine(), listing_id, by=by, note=note)
+    except ClaimError as err:
+        raise click.ClickException(str(err)) from err
+    unchanged = "" if state.changed else " (nobody had claimed it; nothing changed)"
+    _emit(state.as_dict(), as_json, _claim_text(state) + unchanged)
+
+
+@listings_group.command("unclaimed")
+@click.option("--dmo", "dmo_id", type=int, required=True, help="The DMO's listings.")
+@click.option("--claimed", is_flag=True, help="The claimed ones instead.")
+@click.option("--after", type=int, help="Listing id to continue after (pages by id).")
+@click.option("--limit", default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+def listings_unclaimed(
+    dmo_id: int, claimed: bool, after: int | None, limit: int, as_json: bool
+) -> None:
+    """A DMO's ingested listings nobody has claimed yet (or, --claimed, the claimed ones)."""
+    from listings_pipeline.catalogue.claims import claim_page
+
+    with _engine().connect() as conn:
+        rows = claim_page(conn, dmo_id, claimed=claimed, after=after, limit=limit)
+    lines = [f"{'id':>8}  {'city':<20} name"]
+    lines += [f"{r['id']:>8}  {(r['city'] or '')[:20]:<20} {r['name']}" for r in rows]
+    _emit({"listings": rows}, as_json, "\n".join(lines))
+
+
+@main.group("export")
+def export_group() -> None:
+    """The published catalogue (egress.listings_v1) for consumers."""
+
+
+@export_group.command("jsonld")
+@click.option("--dmo", "dmo_id", type=int, help="Only this DMO's listings, with its information.")
+@click.option("--base-url", help="Gives each node an @id: BASE_URL/<identifier>.")
+def export_jsonld(dmo_id: int | None, base_url: str | None) -> None:
+    """Write the published catalogue to stdout as schema.org JSON-LD, streamed."""
+    from listings_pipeline.catalogue.export import write_jsonld
+
+    out = sys.stdout.buffer
+    count = write_jsonld(_engine(), out, dmo_id=dmo_id, base_url=base_url)
+    out.flush()
+    click.echo(f"exported {count} listings", err=True)
 
 
 # --- maintenance ------------------------------------------------------------------------------

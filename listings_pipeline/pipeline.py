@@ -233,6 +233,7 @@ def transform_stage(
             jobs.fail_stage(engine, job_id, "transform", describe(err))
             raise
         result.counts.extra["holds"] = checked.blocking_holds
+        result.counts.extra["quality_mean"] = checked.quality_mean
         result.step_seconds["fill_stats"] = round(checked.fill_seconds, 3)
         waiting = result.counts.extra.get("waiting_for_review", 0)
         with engine.begin() as conn:

@@ -25,7 +25,7 @@ from listings_pipeline.console.users import (
 from listings_pipeline_tests.conftest import count, write_config
 
 PASSWORD = "correct horse battery"
-BUILTIN_ROLES = ("super_admin", "pipeline_viewer", "pipeline_reviewer")
+BUILTIN_ROLES = ("super_admin", "pipeline_viewer", "pipeline_reviewer", "catalogue_reader")
 
 
 @pytest.fixture
@@ -745,6 +745,8 @@ def test_every_route_refuses_callers_without_its_permission_and_changes_nothing(
         ("POST", "/pipeline/jobs/{job_id}/holds"): (409, "has no pending hold"),
         ("POST", "/api/v1/pipeline/jobs/{job_id}/holds/decisions"): (409, "has no pending hold"),
         ("POST", "/account/tokens/revoke"): (404, "No such API token"),
+        ("POST", "/api/v1/pipeline/configs/{slug}/runs"): (400, "send one as input_file"),
+        ("GET", "/api/v1/pipeline/configs/{slug}/runs/latest"): (404, "No run of demo-csv"),
     }
 
     public = {("GET", "/login"), ("POST", "/login")}

@@ -144,7 +144,7 @@ def test_claimed_records_skip_take_nothing(engine: Engine, tmp_path: Path) -> No
     assert float(claimed["lat"]) == pytest.approx(44.6001)
     with engine.connect() as conn:  # the source's new content was seen: no endless updates
         versions = [c.change_type for c in listing_history(conn, claimed["id"])]
-    assert versions.count("update") == 1  # only the person's claim
+    assert versions.count("update") == 0 and versions.count("claim") == 1  # the claim alone
 
 
 def test_claimed_records_source_wins_but_edited_fields_stay(engine: Engine, tmp_path: Path) -> None:
@@ -275,11 +275,18 @@ def test_policy_config_is_checked() -> None:
         1,
         0,
     )
-    assert defaults.claimed_records.policy == "source_wins" and defaults.expiry is None
+    # Seed 003's selective merge: a claimed record takes status and coordinates only.
+    assert defaults.claimed_records.policy == "selective" and defaults.expiry is None
+    assert defaults.claimed_records.fields == [
+        "listings.listing_status",
+        "listings.listing_visible",
+        "locations.lat",
+        "locations.lng",
+    ]
     with pytest.raises(ValidationError, match="'listings.price' is not a production field"):
         config_with(claimed_records={"policy": "selective", "fields": ["listings.price"]})
     with pytest.raises(ValidationError, match="needs the list of fields"):
-        config_with(claimed_records={"policy": "selective"})
+        config_with(claimed_records={"policy": "selective", "fields": []})
     with pytest.raises(ValidationError, match="Extra inputs are not permitted"):
         config_with(grace_period={"imports": 2, "weeks": 1})
     with pytest.raises(ValidationError, match="greater than or equal to 1"):
@@ -304,3 +311,25 @@ def test_expire_from_the_command_line(engine: Engine, tmp_path: Path, config_dir
     assert listing(engine, "P1")["listing_status"] == "archived"
     missing = CliRunner().invoke(main, ["expire", "nope"])
     assert missing.exit_code != 0
+
+
+def test_update_bridge_table_true_is_what_promotion_does_and_false_is_refused(
+    engine: Engine, tmp_path: Path
+) -> None:
+    config = config_with(update_bridge_table=True, merge_policy="latest_wins")
+    assert "update_bridge_table" not in config.promotion.model_dump()
+    run_job(engine, config, tmp_path, [place(1, Attributes="Tours, Food")])
+    run_job(engine, config, tmp_path, [place(1, Attributes="Museum")])
+    with engine.connect() as conn:  # the attribute links and the mapping follow the source
+        names = conn.execute(
+            text(
+                "SELECT array_agg(a.name ORDER BY a.name) FROM public.bridge_attributes_listings b"
+                " JOIN public.attributes a ON a.id = b.attribute_id"
+            )
+        ).scalar_one()
+        mapped = conn.execute(
+            text("SELECT count(*) FROM pipeline.bridge_source_target WHERE source_id = 'P1'")
+        ).scalar_one()
+    assert (names, mapped) == (["Museum"], 2)
+    with pytest.raises(ValidationError, match="update_bridge_table: false is not supported"):
+        config_with(update_bridge_table=False)

@@ -359,6 +359,9 @@ class ReviewSettings(Strict):
     on_source_change: Literal["hold", "fail", "accept"] = "hold"
     source_change: SourceChangeSettings = Field(default_factory=SourceChangeSettings)
     mass_change: MassChangeSettings = Field(default_factory=MassChangeSettings)
+    # A job whose records' average quality score (validation.quality_scoring) is below this
+    # stops at the gate with a `quality` hold until a person accepts or rejects it.
+    min_average_quality: float | None = Field(default=None, ge=0, le=100)
 
 
 class GracePeriod(Strict):
@@ -370,18 +373,30 @@ class GracePeriod(Strict):
     days: int = Field(default=0, ge=0)
 
 
+# Seed 003: a claimed record still takes "price/status/coordinates" from its source; a
+# tourism listing has no price, and its status includes whether it is shown.
+SEED_CLAIM_FIELDS = (
+    "listings.listing_status",
+    "listings.listing_visible",
+    "locations.lat",
+    "locations.lng",
+)
+
+
 class ClaimedRecords(Strict):
     """Seed 003: what the source may still change in a record a person claimed (listings.claimed,
-    or any of its rows edited in production). Fields a person edited are never overwritten
-    without a reviewer's force_overwrite, whatever the policy.
+    set by `listings-pipeline listings claim` or the console). Fields a person edited are never
+    overwritten without a reviewer's force_overwrite, whatever the policy; a record people own
+    outright (claimed with `--own`) takes nothing from its source.
 
-    source_wins: every field except the edited ones (the default);
-    selective: only `fields` (e.g. listings.listing_status, locations.lat, locations.lng);
+    selective: only `fields` (the default: status, visibility and coordinates, the seed's
+    "selective merge");
+    source_wins: every field except the edited ones;
     skip: nothing.
     """
 
-    policy: Literal["source_wins", "selective", "skip"] = "source_wins"
-    fields: list[str] = Field(default_factory=list)
+    policy: Literal["source_wins", "selective", "skip"] = "selective"
+    fields: list[str] = Field(default_factory=lambda: list(SEED_CLAIM_FIELDS))
 
     @field_validator("fields")
     @classmethod
@@ -411,11 +426,28 @@ class Expiry(Strict):
 
 class PromotionSettings(Strict):
     merge_policy: Literal["latest_wins", "skip_if_exists", "field_level_merge"] = "latest_wins"
-    update_bridge_table: bool = True
     on_missing: Literal["soft_delete", "flag_only"] = "soft_delete"
     grace_period: GracePeriod = Field(default_factory=GracePeriod)
     claimed_records: ClaimedRecords = Field(default_factory=ClaimedRecords)
     expiry: Expiry | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bridge_tables(cls, data: Any) -> Any:
+        # Seed 000's update_bridge_table: false would leave the source-to-listing mappings and
+        # the attribute links stale while their hashes say they are current (a duplicate or a
+        # wrong "unchanged" next import). Promotion always keeps them in step: `true` states
+        # that and is accepted; `false` is refused rather than silently ignored.
+        if isinstance(data, dict) and "update_bridge_table" in data:
+            data = dict(data)
+            if data.pop("update_bridge_table") is not True:
+                raise ValueError(
+                    "update_bridge_table: false is not supported: promotion always updates"
+                    " pipeline.bridge_source_target and bridge_attributes_listings (stale"
+                    " mappings would duplicate listings or hide changes); to keep a listing's"
+                    " attributes, claim it or edit them (claimed_records)"
+                )
+        return data
 
 
 class SourceConfig(Strict):

@@ -15,7 +15,8 @@ from fastapi.routing import APIRoute
 from sqlalchemy import Engine
 
 from listings_pipeline import pipeline
-from listings_pipeline.console import config_files, launcher, queries, review
+from listings_pipeline.console import config_files, launcher, queries, review, scope
+from listings_pipeline.console.pages import job_quality
 from listings_pipeline.console.schemas import (
     ConfigIn,
     ConfigOut,
@@ -80,6 +81,7 @@ def me(principal: Annotated[Principal, Depends(SIGNED_IN)]) -> dict[str, Any]:
     return {
         "username": principal.username,
         "permissions": sorted(principal.permissions),
+        "dmos": {p: scope.list_scope(principal, p) for p in sorted(principal.permissions)},
         "csrf_token": principal.csrf_token,
     }
 
@@ -100,14 +102,21 @@ def list_jobs(
     """Pipeline jobs, newest first."""
     return _page(
         queries.list_jobs(
-            engine_of(request), slug=slug, status=status, dmo_id=dmo_id, limit=limit, offset=offset
+            engine_of(request),
+            slug=slug,
+            status=status,
+            dmo_id=dmo_id,
+            dmo_ids=scope.list_scope(principal),
+            limit=limit,
+            offset=offset,
         )
     )
 
 
 @router.get("/pipeline/jobs/{job_id}", response_model=JobDetail, tags=["jobs"])
 def get_job(request: Request, principal: Reader, job_id: int) -> dict[str, Any]:
-    """A job with its stages, stage-row counts per action and error counts per type."""
+    """A job with its stages, stage-row counts per action, error counts per type and the
+    distribution of its records' quality scores."""
     engine = engine_of(request)
     job = queries.get_job(engine, job_id)
     if job is None:
@@ -117,6 +126,7 @@ def get_job(request: Request, principal: Reader, job_id: int) -> dict[str, Any]:
         "stages": queries.job_stages(engine, job_id),
         "action_counts": queries.job_action_counts(engine, job_id),
         "error_counts": {r["error_type"]: r["n"] for r in queries.job_error_types(engine, job_id)},
+        "quality": job_quality(engine, job_id).as_dict(),
     }
 
 
@@ -155,7 +165,12 @@ def list_files(
     """Raw and intermediate files the pipeline wrote, newest job first."""
     return _page(
         queries.list_files(
-            engine_of(request), job_id=job_id, dmo_id=dmo_id, limit=limit, offset=offset
+            engine_of(request),
+            job_id=job_id,
+            dmo_id=dmo_id,
+            dmo_ids=scope.list_scope(principal),
+            limit=limit,
+            offset=offset,
         )
     )
 
@@ -310,7 +325,8 @@ def list_review_rows(
 )
 def post_decision(request: Request, principal: Reviewer, job_id: int, body: DecisionIn) -> Any:
     """Approve or reject rows by id, all rows of a kind, or all rows waiting for a person, as
-    the calling user. Only rows nobody decided yet change; the others are reported."""
+    the calling user; or approve a duplicate group with the `winner` to promote. Only rows
+    nobody decided yet change; the others are reported."""
     job = _job(request, job_id)
     try:
         outcome = review.apply_decision(
@@ -325,6 +341,7 @@ def post_decision(request: Request, principal: Reviewer, job_id: int, body: Deci
             expected=body.expected,
             override=body.override,
             note=body.note,
+            winner=body.winner,
         )
     except review.ReviewError as err:
         return JSONResponse({"detail": str(err)}, status_code=409)
@@ -415,7 +432,13 @@ def search_listings(
     """Production listings, best name matches first."""
     return _page(
         queries.search_listings(
-            engine_of(request), q=q, city=city, status=status, limit=limit, offset=offset
+            engine_of(request),
+            q=q,
+            city=city,
+            status=status,
+            dmo_ids=scope.list_scope(principal),
+            limit=limit,
+            offset=offset,
         )
     )
 
@@ -490,7 +513,7 @@ _CONFIG_ERRORS: dict[int | str, dict[str, Any]] = {
 @router.get("/pipeline/configs", response_model=PageOut[ConfigSummary], tags=["configs"])
 def list_configs(principal: Reader, limit: Limit = 50, offset: Offset = 0) -> dict[str, Any]:
     """The config files in LISTINGS_CONFIG_DIR by slug, valid or not."""
-    found = config_files.list_configs(get_settings().config_dir)
+    found = scope.visible_configs(principal, config_files.list_configs(get_settings().config_dir))
     shown = found[offset : offset + limit]
     return {
         "items": [_summary(c) for c in shown],
@@ -518,7 +541,11 @@ def get_config(principal: Reader, slug: str) -> dict[str, Any]:
 def create_config(principal: Admin, body: ConfigIn) -> Any:
     """Create a config; its file is named after its slug. Nothing is written when invalid."""
     try:
-        created = config_files.create_config(get_settings().config_dir, _text(body))
+        created = config_files.create_config(
+            get_settings().config_dir, _text(body), scope.dmo_allowed(principal, "pipeline:admin")
+        )
+    except config_files.ConfigNotYours as err:
+        raise HTTPException(403, str(err)) from err
     except config_files.ConfigInvalid as err:
         return _invalid(err.problems)
     except config_files.ConfigExists as err:
@@ -535,7 +562,15 @@ def update_config(principal: Admin, slug: str, body: ConfigIn) -> Any:
     if config_files.read_config(config_dir, slug) is None:
         raise _not_found(f"Config {slug!r}")
     try:
-        updated = config_files.update_config(config_dir, slug, _text(body), body.base_sha256)
+        updated = config_files.update_config(
+            config_dir,
+            slug,
+            _text(body),
+            body.base_sha256,
+            scope.dmo_allowed(principal, "pipeline:admin"),
+        )
+    except config_files.ConfigNotYours as err:
+        raise HTTPException(403, str(err)) from err
     except config_files.ConfigInvalid as err:
         return _invalid(err.problems)
     except config_files.ConfigChanged as err:

@@ -172,7 +172,15 @@ async def _invalid_request(request: Request, exc: RequestValidationError) -> Res
 def create_app(engine_factory: Callable[[], Engine] = get_engine) -> FastAPI:
     """The console. `engine_factory` is called once, on the first request that needs it."""
     get_console_settings()  # a malformed LISTINGS_LOGIN_* or similar fails here, not per request
-    from listings_pipeline.console import account_pages, api, pages, review_pages
+    from listings_pipeline.console import (
+        account_pages,
+        api,
+        catalogue_api,
+        claims,
+        pages,
+        review_pages,
+        runs_api,
+    )
 
     app = ConsoleApp(
         title="Listings pipeline console",
@@ -218,8 +226,12 @@ def create_app(engine_factory: Callable[[], Engine] = get_engine) -> FastAPI:
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(pages.router)
     app.include_router(review_pages.router)
+    app.include_router(claims.router)
     app.include_router(account_pages.router)
     app.include_router(api.router)
+    app.include_router(claims.api_router)
+    app.include_router(runs_api.router)
+    app.include_router(catalogue_api.router)
     app.include_router(api.schema_router)
     return app
 

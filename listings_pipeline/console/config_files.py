@@ -12,7 +12,7 @@ import fcntl
 import hashlib
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,6 +57,14 @@ class ConfigInvalid(Exception):
     def __init__(self, problems: list[Problem]) -> None:
         super().__init__("; ".join(str(p) for p in problems))
         self.problems = problems
+
+
+class ConfigNotYours(Exception):
+    """The config is for a DMO the caller may not manage (DMO-scoped roles)."""
+
+    def __init__(self, dmo_id: int) -> None:
+        super().__init__(f"you may not manage the configs of DMO {dmo_id}")
+        self.dmo_id = dmo_id
 
 
 class ConfigExists(Exception):
@@ -109,8 +117,14 @@ def _problems(text: str, err: ConfigError) -> list[Problem]:
     return problems
 
 
-def validate(config_dir: Path, text: str, slug: str | None = None) -> SourceConfig:
-    """Validate config `text` as the file for `slug` (new configs: the slug in the text)."""
+def validate(
+    config_dir: Path,
+    text: str,
+    slug: str | None = None,
+    dmo_allowed: Callable[[int], bool] | None = None,
+) -> SourceConfig:
+    """Validate config `text` as the file for `slug` (new configs: the slug in the text);
+    `dmo_allowed` refuses a config for a DMO the caller may not manage (ConfigNotYours)."""
     if slug is None:
         try:
             data = yaml.safe_load(text)
@@ -120,9 +134,12 @@ def validate(config_dir: Path, text: str, slug: str | None = None) -> SourceConf
         # An invalid or missing slug is reported by the model; the name only has to be safe.
         slug = found if isinstance(found, str) and SLUG.match(found) else "_new"
     try:
-        return parse_config(text, config_dir / f"{slug}.yaml")
+        config = parse_config(text, config_dir / f"{slug}.yaml")
     except ConfigError as err:
         raise ConfigInvalid(_problems(text, err)) from err
+    if dmo_allowed is not None and not dmo_allowed(config.dmo_id):
+        raise ConfigNotYours(config.dmo_id)
+    return config
 
 
 def _path(config_dir: Path, slug: str) -> Path | None:
@@ -189,9 +206,11 @@ def _write(path: Path, text: str, *, exclusive: bool) -> None:
         os.close(dir_fd)
 
 
-def create_config(config_dir: Path, text: str) -> ConfigFile:
+def create_config(
+    config_dir: Path, text: str, dmo_allowed: Callable[[int], bool] | None = None
+) -> ConfigFile:
     text = clean_text(text)
-    config = validate(config_dir, text)
+    config = validate(config_dir, text, dmo_allowed=dmo_allowed)
     with _locked(config_dir):
         if _path(config_dir, config.slug):
             raise ConfigExists(f"a config with slug {config.slug!r} already exists")
@@ -203,10 +222,16 @@ def create_config(config_dir: Path, text: str) -> ConfigFile:
     return ConfigFile(config.slug, path, text, digest(text), config)
 
 
-def update_config(config_dir: Path, slug: str, text: str, base_sha256: str | None) -> ConfigFile:
+def update_config(
+    config_dir: Path,
+    slug: str,
+    text: str,
+    base_sha256: str | None,
+    dmo_allowed: Callable[[int], bool] | None = None,
+) -> ConfigFile:
     """Replace the config `slug`; `base_sha256` is the version the editor read (None: any)."""
     text = clean_text(text)
-    config = validate(config_dir, text, slug)
+    config = validate(config_dir, text, slug, dmo_allowed)
     with _locked(config_dir):
         current = _path(config_dir, slug)
         if current is None:

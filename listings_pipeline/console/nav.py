@@ -35,6 +35,7 @@ NAV: tuple[NavSection, ...] = (
             NavItem("Review", "/pipeline/review", "pipeline:read"),
             NavItem("Configs", "/pipeline/configs", "pipeline:read"),
             NavItem("Listings", "/pipeline/listings", "pipeline:read"),
+            NavItem("Claims", "/pipeline/claims", "pipeline:read"),
         ),
     ),
     NavSection(

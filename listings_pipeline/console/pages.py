@@ -13,8 +13,9 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import Engine
 
-from listings_pipeline.console import config_files, launcher, passwords, queries
+from listings_pipeline.console import config_files, launcher, passwords, queries, scope
 from listings_pipeline.console.rendering import render
 from listings_pipeline.console.security import (
     ADMIN,
@@ -37,6 +38,7 @@ from listings_pipeline.console.users import (
     remember_device,
 )
 from listings_pipeline.console.users import login as throttled_login
+from listings_pipeline.review.quality import QualityDistribution, quality_distribution
 from listings_pipeline.settings import get_console_settings, get_settings
 
 router = APIRouter(include_in_schema=False)
@@ -212,7 +214,13 @@ def jobs_page(
         "status": _blank_none(status),
         "dmo_id": _int_or_none("dmo_id", dmo_id),
     }
-    result = queries.list_jobs(engine_of(request), **filters, limit=PAGE_SIZE, offset=_offset(page))
+    result = queries.list_jobs(
+        engine_of(request),
+        **filters,
+        dmo_ids=scope.list_scope(principal),
+        limit=PAGE_SIZE,
+        offset=_offset(page),
+    )
     return render(
         request,
         "jobs.html",
@@ -260,6 +268,11 @@ def job_page(
     return render_job(request, principal, job, error_type=error_type, errors_page=errors_page)
 
 
+def job_quality(engine: Engine, job_id: int) -> QualityDistribution:
+    with engine.connect() as conn:
+        return quality_distribution(conn, job_id)
+
+
 def render_job(
     request: Request,
     principal: Principal,
@@ -296,6 +309,7 @@ def render_job(
         errors_page=errors_page,
         activity=job_activity(request, job),
         refusal=refusal,
+        quality=job_quality(engine, job_id),
     )
 
 
@@ -374,7 +388,7 @@ def configs_page(
     source_type = _blank_none(source_type)
     found = [
         c
-        for c in config_files.list_configs(_config_dir())
+        for c in scope.visible_configs(principal, config_files.list_configs(_config_dir()))
         if (not needle or needle in c.slug or (c.config and needle in c.config.name.lower()))
         and (source_type is None or (c.config and c.config.source_type == source_type))
     ]
@@ -409,7 +423,11 @@ def config_create(
     request: Request, principal: Admin, yaml_text: Annotated[str, Form()] = ""
 ) -> Response:
     try:
-        created = config_files.create_config(_config_dir(), yaml_text)
+        created = config_files.create_config(
+            _config_dir(), yaml_text, scope.dmo_allowed(principal, "pipeline:admin")
+        )
+    except config_files.ConfigNotYours as err:
+        raise HTTPException(403, str(err)) from err
     except config_files.ConfigInvalid as err:
         return render(
             request,
@@ -542,8 +560,11 @@ def config_update(
         return form_again([], 200)
     if on_active not in ("", "keep", "cancel"):
         raise HTTPException(400, "on_active must be keep or cancel")
+    allowed = scope.dmo_allowed(principal, "pipeline:admin")
     try:
-        config_files.validate(_config_dir(), config_files.clean_text(yaml_text), slug)
+        config_files.validate(_config_dir(), config_files.clean_text(yaml_text), slug, allowed)
+    except config_files.ConfigNotYours as err:
+        raise HTTPException(403, str(err)) from err
     except config_files.ConfigInvalid as err:
         return form_again(err.problems, 422)
     if not on_active and config_files.clean_text(yaml_text) != found.text:
@@ -561,7 +582,9 @@ def config_update(
                 runs=runs,
             )
     try:
-        config_files.update_config(_config_dir(), slug, yaml_text, base_sha256 or None)
+        config_files.update_config(_config_dir(), slug, yaml_text, base_sha256 or None, allowed)
+    except config_files.ConfigNotYours as err:
+        raise HTTPException(403, str(err)) from err
     except (config_files.ConfigInvalid, config_files.ConfigChanged) as err:
         invalid = isinstance(err, config_files.ConfigInvalid)
         problems = err.problems if invalid else [config_files.Problem("", str(err))]
@@ -627,7 +650,11 @@ def listings_page(
 ) -> Response:
     filters = {"q": _blank_none(q), "city": _blank_none(city), "status": _blank_none(status)}
     result = queries.search_listings(
-        engine_of(request), **filters, limit=PAGE_SIZE, offset=_offset(page)
+        engine_of(request),
+        **filters,
+        dmo_ids=scope.list_scope(principal),
+        limit=PAGE_SIZE,
+        offset=_offset(page),
     )
     return render(request, "listings.html", principal, listings=result, page=page, filters=filters)
 

@@ -80,12 +80,13 @@ def list_jobs(
     slug: str | None = None,
     status: str | None = None,
     dmo_id: int | None = None,
+    dmo_ids: list[int] | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> Page:
-    return _page(
-        engine, "jobs_list", {"slug": slug, "status": status, "dmo_id": dmo_id}, limit, offset
-    )
+    """Jobs, newest first; `dmo_ids` limits them to a caller's DMOs (None: every DMO)."""
+    params = {"slug": slug, "status": status, "dmo_id": dmo_id, "dmo_ids": dmo_ids}
+    return _page(engine, "jobs_list", params, limit, offset)
 
 
 def get_job(engine: Engine, job_id: int) -> dict[str, Any] | None:
@@ -109,10 +110,12 @@ def list_files(
     *,
     job_id: int | None = None,
     dmo_id: int | None = None,
+    dmo_ids: list[int] | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> Page:
-    return _page(engine, "files_list", {"job_id": job_id, "dmo_id": dmo_id}, limit, offset)
+    params = {"job_id": job_id, "dmo_id": dmo_id, "dmo_ids": dmo_ids}
+    return _page(engine, "files_list", params, limit, offset)
 
 
 def get_file(engine: Engine, file_id: int) -> dict[str, Any] | None:
@@ -170,10 +173,11 @@ def search_listings(
     q: str | None = None,
     city: str | None = None,
     status: str | None = None,
+    dmo_ids: list[int] | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> Page:
-    params = {"city": city, "status": status}
+    params = {"city": city, "status": status, "dmo_ids": dmo_ids}
     if not q:
         return _page(engine, "listings_browse", params, limit, offset)
     params.update(q=q, q_pattern=like_pattern(q))

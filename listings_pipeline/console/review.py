@@ -383,11 +383,12 @@ def apply_decision(
     expected: int | None = None,
     override: Literal["skip", "force_overwrite"] | None = None,
     note: str | None = None,
+    winner: int | None = None,
 ) -> DecisionOutcome:
     """Decide rows by id (`seen`: their state as the page showed it), all open rows of a kind,
-    or every row waiting for a person (`expected`: how many open rows the page showed).
-    Raises ReviewError when nothing can be decided; rows decided meanwhile by someone else are
-    reported, never decided again."""
+    every row waiting for a person (`expected`: how many open rows the page showed), or a
+    duplicate group by its `winner`. Raises ReviewError when nothing can be decided; rows
+    decided meanwhile by someone else are reported, never decided again."""
     if job["status"] in CLOSED_STATUSES:
         raise ReviewError(f"job {job['id']} is {job['status']}; its rows can no longer be decided")
     try:
@@ -401,6 +402,7 @@ def apply_decision(
             all_rows=all_rows,
             note=note,
             override=override,
+            winner=winner,
         )
         decided = result.decided
     except SourceBusy as err:  # a run of the source holds it: shown like any refused decision
@@ -427,11 +429,13 @@ def apply_decision(
     return outcome
 
 
-def waiting_jobs(engine: Engine, limit: int, offset: int) -> tuple[list[dict[str, Any]], bool]:
+def waiting_jobs(
+    engine: Engine, limit: int, offset: int, dmo_ids: list[int] | None = None
+) -> tuple[list[dict[str, Any]], bool]:
+    """Jobs at the review gate; `dmo_ids` limits them to a caller's DMOs (None: every DMO)."""
+    params = {"limit": limit + 1, "offset": offset, "dmo_ids": dmo_ids}
     with engine.connect() as conn:
-        found = conn.execute(
-            queries("review")["waiting_jobs"], {"limit": limit + 1, "offset": offset}
-        )
+        found = conn.execute(queries("review")["waiting_jobs"], params)
         rows = [dict(r._mapping) for r in found]
     return rows[:limit], len(rows) > limit
 

@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from listings_pipeline.console import config_files, launcher, queries, review
+from listings_pipeline.console import config_files, launcher, queries, review, scope
 from listings_pipeline.console.pages import (
     job_activity,
     job_or_404,
@@ -97,7 +97,9 @@ def review_list_page(request: Request, principal: Reader, page: int = 1) -> Resp
     if page < 1:
         raise HTTPException(400, "page must be 1 or more")
     size = review.PAGE_SIZE
-    jobs, has_next = review.waiting_jobs(engine_of(request), size, (page - 1) * size)
+    jobs, has_next = review.waiting_jobs(
+        engine_of(request), size, (page - 1) * size, scope.list_scope(principal)
+    )
     return render(request, "review_list.html", principal, jobs=jobs, page=page, has_next=has_next)
 
 
@@ -219,7 +221,8 @@ async def review_decide(request: Request, principal: Reviewer, job_id: int) -> R
         return value.strip() if isinstance(value, str) else ""
 
     tab, status, q, after = field("tab") or None, field("status"), field("q"), field("after")
-    action = field("action")
+    winner = _int("winner", field("winner"))  # "Promote this record instead" (Duplicates)
+    action = "approve" if winner is not None else field("action")
     if action not in _ACTIONS:
         raise HTTPException(400, "action must be approve, reject, approve_kind or reject_kind")
     if field("override") not in _OVERRIDES:
@@ -239,7 +242,7 @@ async def review_decide(request: Request, principal: Reviewer, job_id: int) -> R
 
     def run() -> Response:
         job = job_or_404(request, job_id)
-        if scope == "rows" and not row_ids:
+        if scope == "rows" and not row_ids and winner is None:
             return _render_review(
                 request,
                 principal,
@@ -256,12 +259,13 @@ async def review_decide(request: Request, principal: Reviewer, job_id: int) -> R
                 job,
                 decision,  # type: ignore[arg-type]
                 reviewer=principal.username,
-                row_ids=row_ids if scope == "rows" else None,
+                row_ids=row_ids if scope == "rows" and winner is None else None,
                 kind=kind if scope == "kind" else None,
                 seen=seen,
                 expected=expected if scope == "kind" else None,
                 override=_OVERRIDES[field("override")],  # type: ignore[arg-type]
                 note=field("note")[:2000] or None,
+                winner=winner,
             )
         except review.ReviewError as err:
             return _render_review(

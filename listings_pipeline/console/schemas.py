@@ -24,6 +24,10 @@ class PageOut(Model, Generic[T]):
 class Me(Model):
     username: str
     permissions: list[str]
+    dmos: dict[str, list[int] | None] = Field(
+        default={},
+        description="Per permission, the DMO ids it is held for; null: every DMO.",
+    )
     csrf_token: str | None = Field(
         description="Send as X-CSRF-Token on unsafe requests made with the session cookie."
     )
@@ -82,12 +86,25 @@ class JobStage(Model):
     records_warning: int | None
 
 
+class Quality(Model):
+    """The quality scores (0-100) of a job's records."""
+
+    records: int
+    scored: int = Field(description="Records with a score.")
+    mean: float | None
+    min: float | None
+    max: float | None
+    quantiles: dict[str, float] = Field(description="p10, p25, p50, p75, p90.")
+    histogram: list[int] = Field(description="Records per tenth: 0-10, 10-20, ... 90-100.")
+
+
 class JobDetail(Job):
     stages: list[JobStage]
     action_counts: dict[str, dict[str, int]] = Field(
         description="Stage rows per entity and action (also review_status, promote_status)."
     )
     error_counts: dict[str, int] = Field(description="pipeline.job_errors rows per error_type.")
+    quality: Quality
 
 
 class FileInfo(Model):
@@ -268,6 +285,13 @@ class ListingDetail(Model):
     created_at: datetime | None
     updated_at: datetime | None
     promoted_at: datetime | None
+    claimed: bool = Field(description="A person took it over from its source (seed 003).")
+    claimed_by: str | None
+    claimed_at: datetime | None
+    externally_managed: bool = Field(
+        description="False: people own it; the source changes nothing."
+    )
+    origin_deleted: bool = Field(description="Deleted at the source, kept (flag only).")
     location: dict[str, Any] | None
     attributes: list[str]
     listing_info: list[ListingInfo]
@@ -426,6 +450,7 @@ class ReviewRow(Model):
     match_score: float | None
     production_listing_id: int | None
     duplicate_of: int | None
+    quality_score: float | None = Field(description="0-100: completeness, accuracy, consistency.")
     validation_errors: str | None
     validation_warnings: str | None
     decidable: bool
@@ -439,7 +464,7 @@ class ReviewRowsOut(Model):
 
 
 class DecisionIn(Model):
-    """Exactly one of row_ids, kind or all_rows."""
+    """Exactly one of row_ids, kind, all_rows or winner."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -462,11 +487,17 @@ class DecisionIn(Model):
     )
     override: Literal["skip", "force_overwrite", "accept_match", "reject_match"] | None = None
     note: str | None = Field(default=None, max_length=2000)
+    winner: int | None = Field(
+        default=None,
+        description="Of a duplicate group (records sharing a source id), the stage row to"
+        " promote; the group's other rows are approved as changing nothing. Approve only.",
+    )
 
     @model_validator(mode="after")
     def _one_selection(self) -> DecisionIn:
-        if sum([bool(self.row_ids), self.kind is not None, self.all_rows]) != 1:
-            raise ValueError("give exactly one of row_ids, kind or all_rows")
+        chosen = [bool(self.row_ids), self.kind is not None, self.all_rows, self.winner is not None]
+        if sum(chosen) != 1:
+            raise ValueError("give exactly one of row_ids, kind or all_rows (or winner)")
         return self
 
 

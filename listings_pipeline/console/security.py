@@ -19,6 +19,7 @@ from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBea
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
+from listings_pipeline.console import scope
 from listings_pipeline.console.users import Principal, api_token_principal, session_principal
 
 SESSION_COOKIE = "lp_session"
@@ -117,6 +118,15 @@ class Access:
         if self.permission is not None and not principal.can(self.permission):
             raise HTTPException(403, f"This needs the permission {self.permission}.")
         await _check_csrf(request, principal)
+        if self.permission is not None:
+            await run_in_threadpool(
+                scope.check_request,
+                engine_of(request),
+                principal,
+                self.permission,
+                request.path_params,
+                request.query_params,
+            )
         return principal
 
 

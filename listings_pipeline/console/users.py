@@ -11,8 +11,8 @@ import ipaddress
 import re
 import secrets
 import sys
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import click
@@ -27,6 +27,8 @@ PERMISSIONS = (
     "pipeline:review",
     "pipeline:promote",
     "pipeline:admin",
+    "listings:claim",
+    "catalogue:read",
     "accounts:admin",
 )
 SESSION_TTL_SECONDS = 12 * 3600  # absolute: a working day, then log in again
@@ -53,9 +55,44 @@ class Principal:
     username: str
     permissions: frozenset[str]
     csrf_token: str | None
+    # permission -> the DMO ids it is granted for, None when granted for every DMO
+    scopes: Mapping[str, frozenset[int] | None] = field(default_factory=dict)
 
     def can(self, permission: str) -> bool:
         return permission in self.permissions
+
+    def dmos(self, permission: str) -> frozenset[int] | None:
+        """The DMOs `permission` is held for: None means every DMO (a global grant)."""
+        if permission not in self.permissions:
+            return frozenset()
+        return self.scopes.get(permission)
+
+    def can_for(self, permission: str, dmo_ids: Iterable[int]) -> bool:
+        """Whether `permission` is held for at least one of `dmo_ids`."""
+        scope = self.dmos(permission)
+        if scope is None:
+            return permission in self.permissions
+        return not scope.isdisjoint(dmo_ids)
+
+
+def principal_from_grants(
+    user_id: int, username: str, grants: Iterable[str], csrf_token: str | None
+) -> Principal:
+    """A Principal from 'permission@dmo_id' / 'permission@*' grants (see session_principal.sql)."""
+    scopes: dict[str, set[int] | None] = {}
+    for grant in grants:
+        permission, _, dmo = grant.rpartition("@")
+        if dmo == "*":
+            scopes[permission] = None
+        elif scopes.get(permission, set()) is not None:
+            scopes.setdefault(permission, set()).add(int(dmo))  # type: ignore[union-attr]
+    return Principal(
+        user_id,
+        username,
+        frozenset(scopes),
+        csrf_token,
+        {p: None if ids is None else frozenset(ids) for p, ids in scopes.items()},
+    )
 
 
 def normalize_username(username: str) -> str:
@@ -124,23 +161,29 @@ def _end_credentials(conn: Connection, user_id: int) -> None:
     conn.execute(query("api_token_revoke_user"), {"user_id": user_id})
 
 
-def grant_role(engine: Engine, username: str, role: str) -> bool:
-    """Give `username` the role; return False if it already had it."""
+def grant_role(engine: Engine, username: str, role: str, dmo_id: int | None = None) -> bool:
+    """Give `username` the role for one DMO, or every DMO when `dmo_id` is None; return False
+    if it already had that grant."""
     name = normalize_username(username)
+    params = {"username": name, "role": role, "dmo": dmo_id}
     with engine.begin() as conn:
-        row = conn.execute(query("user_grant_role"), {"username": name, "role": role}).one()
+        row = conn.execute(query("user_grant_role"), params).one()
     if row.user_id is None:
         raise AccountError(f"user {name!r} does not exist")
     if row.role_id is None:
         raise AccountError(f"role {role!r} does not exist")
+    if not row.dmo_found:
+        raise AccountError(f"DMO {dmo_id} does not exist (a config of it creates it)")
     return bool(row.added)
 
 
-def revoke_role(engine: Engine, username: str, role: str) -> bool:
-    """Take the role from `username`; return False if it did not have it."""
+def revoke_role(engine: Engine, username: str, role: str, dmo_id: int | None = None) -> bool:
+    """Take the grant of the role for `dmo_id` (None: the grant for every DMO) from
+    `username`; return False if it did not have it."""
     name = normalize_username(username)
+    params = {"username": name, "role": role, "dmo": dmo_id}
     with engine.begin() as conn:
-        result = conn.execute(query("user_revoke_role"), {"username": name, "role": role})
+        result = conn.execute(query("user_revoke_role"), params)
     return result.rowcount > 0
 
 
@@ -307,7 +350,7 @@ def _principal(conn: Connection, sql: str, token: str) -> Principal | None:
     row = conn.execute(query(sql), {"token_hash": token_hash(token)}).first()
     if row is None:
         return None
-    return Principal(row.id, row.username, frozenset(row.permissions), row.csrf_token)
+    return principal_from_grants(row.id, row.username, row.grants, row.csrf_token)
 
 
 def session_principal(engine: Engine, token: str) -> Principal | None:
@@ -422,28 +465,45 @@ def _add(username: str, password_stdin: bool, roles: tuple[str, ...]) -> None:
     click.echo(f"user {normalize_username(username)} added")
 
 
+_DMO_OPTION = click.option(
+    "--dmo",
+    "dmo_id",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Only for this DMO (its id, the configs' dmo_id); without it, for every DMO.",
+)
+
+
+def _scope_text(dmo_id: int | None) -> str:
+    return "every DMO" if dmo_id is None else f"DMO {dmo_id}"
+
+
 @users_cli.command("grant")
 @click.argument("username")
 @click.argument("role")
-def _grant(username: str, role: str) -> None:
+@_DMO_OPTION
+def _grant(username: str, role: str, dmo_id: int | None) -> None:
     """Give USERNAME the ROLE (e.g. super_admin, pipeline_viewer, pipeline_reviewer)."""
     try:
-        added = grant_role(_engine(), username, role)
+        added = grant_role(_engine(), username, role, dmo_id)
     except AccountError as err:
         raise click.ClickException(str(err)) from err
-    click.echo(f"{username}: {role} {'granted' if added else 'already granted'}")
+    state = "granted" if added else "already granted"
+    click.echo(f"{username}: {role} {state} for {_scope_text(dmo_id)}")
 
 
 @users_cli.command("revoke")
 @click.argument("username")
 @click.argument("role")
-def _revoke(username: str, role: str) -> None:
-    """Take ROLE from USERNAME."""
+@_DMO_OPTION
+def _revoke(username: str, role: str, dmo_id: int | None) -> None:
+    """Take ROLE from USERNAME (the grant for --dmo, or the one for every DMO)."""
     try:
-        removed = revoke_role(_engine(), username, role)
+        removed = revoke_role(_engine(), username, role, dmo_id)
     except AccountError as err:
         raise click.ClickException(str(err)) from err
-    click.echo(f"{username}: {role} {'revoked' if removed else 'was not granted'}")
+    state = "revoked" if removed else "was not granted"
+    click.echo(f"{username}: {role} for {_scope_text(dmo_id)} {state}")
 
 
 @users_cli.command("password")

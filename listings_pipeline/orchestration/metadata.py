@@ -14,6 +14,7 @@ from sqlalchemy import Connection, text
 from listings_pipeline.db import load_queries
 from listings_pipeline.images.problems import redact_url
 from listings_pipeline.jobs import StageCounts
+from listings_pipeline.review.quality import quality_distribution
 
 Q = load_queries(__file__, "metadata.sql")
 PREVIEW_ROWS = 10
@@ -116,6 +117,7 @@ def stage_rows(conn: Connection, job_id: int, waiting: Sequence[Mapping[str, Any
         text(Q["rows_with_issues"]), {"job_id": job_id, "limit": PREVIEW_ROWS}
     ).all()
     return {
+        **quality(conn, job_id),
         "dagster/row_count": dg.MetadataValue.int(sum(statuses.values())),
         **{f"review_{s}": dg.MetadataValue.int(n) for s, n in statuses.items()},
         "actions_by_table": md_table(
@@ -154,6 +156,20 @@ def stage_rows(conn: Connection, job_id: int, waiting: Sequence[Mapping[str, Any
             ),  # fmt: skip
             "No row has validation errors or warnings.",
         ),
+    }
+
+
+def quality(conn: Connection, job_id: int) -> dict[str, dg.MetadataValue]:
+    """The records' quality scores: mean and quantiles as numbers (plotted across runs), the
+    histogram as a table."""
+    q = quality_distribution(conn, job_id)
+    if not q.scored:
+        return {}
+    return {
+        "quality_mean": dg.MetadataValue.float(q.mean or 0.0),
+        "quality_min": dg.MetadataValue.float(q.min or 0.0),
+        **{f"quality_p{p}": dg.MetadataValue.float(v) for p, v in q.quantiles.items()},
+        "quality_histogram": md_table(["score", "records"], q.buckets, "No scores."),
     }
 
 

@@ -10,7 +10,7 @@
 -- name: create_batch_tables
 CREATE TEMP TABLE promote_rows (
     stage_id      INT PRIMARY KEY,
-    claimed       BOOLEAN NOT NULL,
+    claimed       BOOLEAN NOT NULL,  -- claimed or owned: a deletion at the source only flags it
     listing_keep  TEXT[] NOT NULL,
     location_keep TEXT[] NOT NULL,
     info_keep     TEXT[] NOT NULL,
@@ -150,23 +150,25 @@ FROM ids CROSS JOIN LATERAL pipeline.row_states(ids.listings, ids.locations, ids
 WHERE r.target_table = t.target_table AND r.target_id = t.target_id;
 
 -- name: batch_policy
--- Seed 003 conflict resolution. A record is claimed once a person took it over (listings.claimed)
--- or edited any of its rows. Each *_keep array lists the columns that keep their production
--- value: the ones a person edited, plus what the claim policy (or skip_if_exists) protects.
--- A reviewer's force_overwrite lifts all of it (pipeline.merge_value).
+-- Seed 003 conflict resolution. A record is claimed once a person took it over
+-- (listings.claimed; catalogue/claims.py), owned when people manage it outright
+-- (externally_managed = false). Each *_keep array lists the columns that keep their production
+-- value: the ones a person edited, plus what the claim policy protects (everything for an
+-- owned record or skip_if_exists). A reviewer's force_overwrite lifts all of it
+-- (pipeline.merge_value), deletions included.
 INSERT INTO promote_rows (stage_id, claimed, listing_keep, location_keep, info_keep, contact_keep)
-SELECT s.id, c.claimed,
+SELECT s.id, (c.claimed OR c.owned) AND NOT s.force_overwrite,
        coalesce(l.manually_modified_fields, '{}') || CASE
-           WHEN :skip_existing THEN CAST(:all_listings AS TEXT[])
+           WHEN :skip_existing OR c.owned THEN CAST(:all_listings AS TEXT[])
            WHEN c.claimed THEN CAST(:claim_listings AS TEXT[]) ELSE '{}' END,
        coalesce(loc.manually_modified_fields, '{}') || CASE
-           WHEN :skip_existing THEN CAST(:all_locations AS TEXT[])
+           WHEN :skip_existing OR c.owned THEN CAST(:all_locations AS TEXT[])
            WHEN c.claimed THEN CAST(:claim_locations AS TEXT[]) ELSE '{}' END,
        coalesce(li.manually_modified_fields, '{}') || CASE
-           WHEN :skip_existing THEN CAST(:all_listing_info AS TEXT[])
+           WHEN :skip_existing OR c.owned THEN CAST(:all_listing_info AS TEXT[])
            WHEN c.claimed THEN CAST(:claim_listing_info AS TEXT[]) ELSE '{}' END,
        coalesce(ci.manually_modified_fields, '{}') || CASE
-           WHEN :skip_existing THEN CAST(:all_contact_info AS TEXT[])
+           WHEN :skip_existing OR c.owned THEN CAST(:all_contact_info AS TEXT[])
            WHEN c.claimed THEN CAST(:claim_contact_info AS TEXT[]) ELSE '{}' END
 FROM stage.listings_flat s
 LEFT JOIN public.listings l ON l.id = s.listing_internal_id
@@ -174,9 +176,8 @@ LEFT JOIN public.locations loc ON loc.id = s.location_internal_id
 LEFT JOIN public.listing_info li ON li.id = s.listing_info_internal_id
 LEFT JOIN public.contact_info ci ON ci.id = s.contact_info_internal_id
 CROSS JOIN LATERAL (
-    SELECT coalesce(l.claimed OR l.manually_modified, false)
-           OR coalesce(loc.manually_modified, false) OR coalesce(li.manually_modified, false)
-           OR coalesce(ci.manually_modified, false) AS claimed) c
+    SELECT coalesce(l.claimed, false) AS claimed,
+           NOT coalesce(l.externally_managed, true) AS owned) c
 WHERE s.id = ANY(:ids);
 
 -- name: insert_locations
@@ -389,21 +390,24 @@ CROSS JOIN LATERAL jsonb_array_elements(coalesce(t.hours, '[]')) WITH ORDINALITY
 ORDER BY t.info_id, h.n;
 
 -- name: soft_delete
--- Seed 000: hidden with status missing_from_import. on_missing flag_only (seed 003): only
--- origin_deleted is set and the listing stays visible; people decide what happens next.
+-- Seed 000: hidden with status missing_from_import. on_missing flag_only (seed 003), and any
+-- claimed or owned listing: only origin_deleted is set and the listing stays visible; people
+-- decide what happens next.
 WITH infos AS (
     UPDATE public.listing_info p
-    SET info_visible = CASE WHEN :flag_only THEN p.info_visible ELSE false END,
-        info_status = CASE WHEN :flag_only THEN p.info_status ELSE 'missing_from_import' END,
+    SET info_visible = CASE WHEN :flag_only OR k.claimed THEN p.info_visible ELSE false END,
+        info_status = CASE WHEN :flag_only OR k.claimed THEN p.info_status
+                           ELSE 'missing_from_import' END,
         origin_deleted = true, updated_at = now(), promoted_at = now(), promoted_by = :by
-    FROM stage.listings_flat s
+    FROM stage.listings_flat s JOIN promote_rows k ON k.stage_id = s.id
     WHERE s.id = ANY(:ids) AND s.listing_info_action = 'delete' AND p.id = s.listing_info_internal_id
 )
 UPDATE public.listings p
-SET listing_visible = CASE WHEN :flag_only THEN p.listing_visible ELSE false END,
-    listing_status = CASE WHEN :flag_only THEN p.listing_status ELSE 'missing_from_import' END,
+SET listing_visible = CASE WHEN :flag_only OR k.claimed THEN p.listing_visible ELSE false END,
+    listing_status = CASE WHEN :flag_only OR k.claimed THEN p.listing_status
+                          ELSE 'missing_from_import' END,
     origin_deleted = true, updated_at = now(), promoted_at = now(), promoted_by = :by
-FROM stage.listings_flat s
+FROM stage.listings_flat s JOIN promote_rows k ON k.stage_id = s.id
 WHERE s.id = ANY(:ids) AND s.listing_action = 'delete' AND p.id = s.listing_internal_id;
 
 -- name: upsert_bridge

@@ -4,9 +4,10 @@ Overrides: `skip` turns the change into nothing; `force_overwrite` lets the sour
 fields a person edited in production (and lifts claim policies); `accept_match` takes the
 suggested listing of an uncertain match as the match, `reject_match` makes the row a new
 listing — both decide the row's actions again with the transform's own statements, and both
-are kept as labelled pairs the matcher learns from (pipeline.match_labels). Used by the
-CLI, the Dagster approval job and the console. A decision that cannot be taken changes nothing
-and says why.
+are kept as labelled pairs the matcher learns from (pipeline.match_labels).
+`winner` picks which record of a duplicate group (one source id, several records) is promoted;
+the others change nothing. Used by the CLI, the Dagster approval job, the console and the JSON
+API. A decision that cannot be taken changes nothing and says why.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from sqlalchemy import Connection, Engine, text
 
 from listings_pipeline.db import load_queries
 from listings_pipeline.locks import source_lock
-from listings_pipeline.transform.stage import recompute_actions
+from listings_pipeline.transform.stage import recompute_actions, row_step
 
 Q = load_queries(__file__, "decisions.sql")
 KINDS = ("insert", "update", "skip", "delete", "duplicate", "error", "uncertain_match")
@@ -77,12 +78,17 @@ def decide(
     all_rows: bool = False,
     note: str | None = None,
     override: Override | None = None,
+    winner: int | None = None,
 ) -> DecisionResult:
     if decision not in ("approve", "reject"):
         raise ReviewError(f"unknown decision {decision!r}: use approve or reject")
-    chosen = sum([bool(row_ids), kind is not None, all_rows])
+    chosen = sum([bool(row_ids), kind is not None, all_rows, winner is not None])
     if chosen != 1:
-        raise ReviewError("choose exactly one of: all rows, row ids, or a kind of change")
+        raise ReviewError(
+            "choose exactly one of: all rows, row ids, a kind of change, or a duplicate's winner"
+        )
+    if winner is not None:
+        return _pick_winner(engine, job_id, decision, winner, reviewer, note, override)
     if kind is not None and kind not in KINDS:
         raise ReviewError(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
     if override is not None and override not in OVERRIDES:
@@ -160,6 +166,82 @@ def decide(
             ).scalars()
         )
     return DecisionResult(job_id=job_id, decision=decision, decided=decided, selected=len(rows))
+
+
+def _pick_winner(
+    engine: Engine,
+    job_id: int,
+    decision: str,
+    winner: int,
+    reviewer: str,
+    note: str | None,
+    override: Override | None,
+) -> DecisionResult:
+    """Seed 000 3e / seed 000's open question "which record is used for the update": the
+    reviewer picks the record of a duplicate group that is promoted (by default the first one
+    in the file); the group's other records are decided with it and change nothing."""
+    if decision != "approve":
+        raise ReviewError("a winner is the record to promote: use approve")
+    if override not in (None, "force_overwrite"):
+        raise ReviewError(f"{override} does not combine with picking a winner")
+    with engine.connect() as conn:
+        job = conn.execute(text(Q["job_state"]), {"job_id": job_id}).first()
+    if job is None:
+        raise ReviewError(f"job {job_id} does not exist")
+    # As decide(): under the source's lock, and the DMO's catalogue (shared) since the
+    # winner's lookups read production again.
+    with (
+        source_lock(engine, job.slug, stage="review", job_id=job_id) as lock,
+        lock.catalogue(job.dmo_id, exclusive=False),
+        engine.begin() as conn,
+    ):
+        _check_job(conn, job_id)
+        group = conn.execute(text(Q["duplicate_group"]), {"job_id": job_id, "winner": winner}).all()
+        if not group:
+            raise ReviewError(f"row {winner} is not a record of job {job_id}")
+        if len(group) == 1:
+            raise ReviewError(f"row {winner} of job {job_id} has no duplicates: nothing to pick")
+        taken = [r for r in group if r.promoted or r.decided]
+        if taken:
+            who = ", ".join(
+                f"{r.id} ({'promoted' if r.promoted else f'{r.review_status} by {r.reviewed_by}'})"
+                for r in taken
+            )
+            raise ReviewError(
+                f"rows of this duplicate group were already decided: {who}; the winner can only"
+                " be picked while none is"
+            )
+        if next(r for r in group if r.id == winner).invalid:
+            raise ReviewError(f"row {winner} has validation errors: it cannot be promoted")
+        primary = next((r.id for r in group if r.duplicate_of is None), group[0].id)
+        losers = [r.id for r in group if r.id != winner]
+        if primary != winner:
+            conn.execute(
+                text(Q["choose_winner"]),
+                {"job_id": job_id, "winner": winner, "primary_id": primary, "losers": losers},
+            )
+            mapped = conn.execute(text(Q["mapped_targets"]), {"job_id": job_id}).scalars()
+            recompute_actions(conn, job_id, [winner], list(mapped))
+            conn.execute(  # the former primary is now a duplicate
+                text(row_step("review_flags", "stage.listings_flat", "b.id = ANY(:ids)")),
+                {"ids": [primary], "require_review": []},
+            )
+        held = conn.execute(text(Q["hold_for_match"]), {"winner": winner}).scalars().all()
+        ids = [i for i in [winner, *losers] if i not in held]
+        decided = list(
+            conn.execute(
+                text(Q["decide"]),
+                {
+                    "ids": ids,
+                    "approve": True,
+                    "reviewer": reviewer,
+                    "note": note or f"row {winner} chosen among the duplicates",
+                    "force": override == "force_overwrite",
+                    "skip": False,
+                },
+            ).scalars()
+        )
+    return DecisionResult(job_id=job_id, decision=decision, decided=decided, selected=len(group))
 
 
 def review_summary(conn: Connection, job_id: int) -> dict[str, dict[str, int]]:

@@ -91,3 +91,66 @@ LEFT JOIN public.locations cl ON cl.id = c.location_id
 WHERE s.job_id = :job_id AND (CAST(:status AS TEXT) IS NULL OR s.review_status = :status)
   AND (CAST(:kind AS TEXT) IS NULL OR s.change_kind = :kind)
 ORDER BY s.id LIMIT :limit OFFSET :offset;
+
+-- name: duplicate_group
+-- Seed 000 3e: the job's records that share the chosen row's source id (the dedup key).
+SELECT s.id, s.rec_num, s.duplicate_of, s.promote_status <> 'pending' AS promoted,
+       s.reviewed_at IS NOT NULL AS decided, s.reviewed_by, s.review_status,
+       s.validation_errors IS NOT NULL AS invalid
+FROM stage.listings_flat w
+JOIN stage.listings_flat s
+  ON s.job_id = w.job_id AND s.dmo_id = w.dmo_id AND s.source_id = w.source_id
+ AND s.rec_num IS NOT NULL
+WHERE w.id = :winner AND w.job_id = :job_id AND w.rec_num IS NOT NULL
+ORDER BY s.rec_num;
+
+-- name: choose_winner
+-- The winner takes the place of the group's primary: the listing match the primary got
+-- (fuzzy matching and geocoding skip duplicates) when it has none of its own, and its
+-- coordinates when both are at the same address. Its lookups are redone next (the listing's
+-- other rows are looked up again) and it is no longer reused by a later import of the record
+-- (record_hash). The others become duplicates of it that change nothing.
+WITH p AS (
+    SELECT * FROM stage.listings_flat
+    WHERE id = :primary_id AND job_id = :job_id
+), w AS (
+    UPDATE stage.listings_flat s SET
+        duplicate_of = NULL,
+        listing_internal_id = CASE WHEN coalesce(s.match_method, 'none') = 'none'
+                                   THEN p.listing_internal_id ELSE s.listing_internal_id END,
+        match_method = CASE WHEN coalesce(s.match_method, 'none') = 'none'
+                            THEN p.match_method ELSE s.match_method END,
+        match_score = CASE WHEN coalesce(s.match_method, 'none') = 'none'
+                           THEN p.match_score ELSE s.match_score END,
+        match_candidate_id = CASE WHEN coalesce(s.match_method, 'none') = 'none'
+                                  THEN p.match_candidate_id ELSE s.match_candidate_id END,
+        listing_info_internal_id = NULL, location_internal_id = NULL,
+        contact_info_internal_id = NULL, record_hash = NULL,
+        loc_lat = CASE WHEN s.loc_lat IS NULL AND s.loc_lng IS NULL
+                        AND (s.loc_address1, s.loc_city, s.loc_zip, s.loc_country)
+                            IS NOT DISTINCT FROM (p.loc_address1, p.loc_city, p.loc_zip, p.loc_country)
+                       THEN p.loc_lat ELSE s.loc_lat END,
+        loc_lng = CASE WHEN s.loc_lat IS NULL AND s.loc_lng IS NULL
+                        AND (s.loc_address1, s.loc_city, s.loc_zip, s.loc_country)
+                            IS NOT DISTINCT FROM (p.loc_address1, p.loc_city, p.loc_zip, p.loc_country)
+                       THEN p.loc_lng ELSE s.loc_lng END,
+        updated_at = now()
+    FROM p
+    WHERE s.id = :winner AND s.job_id = :job_id
+    RETURNING s.id
+)
+UPDATE stage.listings_flat s
+SET duplicate_of = :winner, listing_action = 'skip', listing_info_action = 'skip',
+    location_action = 'skip', contact_info_action = 'skip', images_action = 'skip',
+    opening_dates_action = 'skip', opening_hours_action = 'skip', attributes_action = 'skip',
+    updated_at = now()
+WHERE s.id = ANY(CAST(:losers AS INT[])) AND s.job_id = :job_id
+  AND EXISTS (SELECT 1 FROM w);
+
+-- name: hold_for_match
+-- A winner whose listing match is only suggested still waits for that decision.
+UPDATE stage.listings_flat
+SET review_status = 'pending', review_reason = 'uncertain_match', ok_to_promote = false,
+    manual_review_required = true
+WHERE id = :winner AND change_kind = 'uncertain_match'
+RETURNING id;

@@ -2,7 +2,8 @@
 
 A hold has a kind (`source_change`: the source's shape changed against its previous completed
 import; `mass_change`: the circuit breaker, the job would clear values of or delete too many of
-the source's listings), the evidence a person needs to judge it, and a status: pending until a
+the source's listings; `quality`: the records' average quality score is below the config's
+minimum, review/quality.py), the evidence a person needs to judge it, and a status: pending until a
 person accepts or rejects it. Nothing of a job with a pending or rejected hold is promoted
 (`pipeline.gate`, `promotion.check_promotable`). Accepting a source change also approves the
 rows that wait only because they clear the fields it names; rejecting cancels the job.
@@ -22,7 +23,7 @@ from sqlalchemy import Connection, Engine, text
 from listings_pipeline.db import load_queries
 
 Q = load_queries(__file__, "holds.sql")
-HoldKind = Literal["source_change", "mass_change"]
+HoldKind = Literal["source_change", "mass_change", "quality"]
 CONFIG_DECIDER = "config (review.on_source_change: accept)"
 
 
@@ -76,6 +77,14 @@ def describe_evidence(kind: str, evidence: dict[str, Any]) -> str:
             f" {evidence.get('deleting_rows')} of the source's {evidence.get('source_listings')}"
             f" listings ({_share(evidence.get('share'))}, more than the"
             f" {_share(evidence.get('max_share'))} allowed by review.mass_change.max_share)"
+        )
+    if check == "quality_average":
+        before = evidence.get("previous_mean")
+        was = f"; the previous import's was {before:.1f}" if before is not None else ""
+        return (
+            f"the records' average quality score {evidence.get('mean'):.1f} is below the"
+            f" config's minimum {evidence.get('min_average'):g}"
+            f" (review.min_average_quality; {evidence.get('scored')} records scored{was})"
         )
     return f"{kind}: {json.dumps(evidence, sort_keys=True, default=str)}"
 

@@ -6,7 +6,8 @@ column (`pipeline.job_fill_stats`), and compares with the source's previous *com
 filled share dropped sharply, far fewer records. Each finding becomes a `source_change` hold
 (`review.on_source_change: hold`, the default), fails the job (`fail`) or is recorded as
 accepted (`accept`). Independently, a job that would clear values of, or delete, more than
-`review.mass_change.max_share` of the source's listings gets a `mass_change` hold.
+`review.mass_change.max_share` of the source's listings gets a `mass_change` hold, and one
+whose records' average quality is below `review.min_average_quality` a `quality` hold.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from listings_pipeline.configs.model import SourceConfig
 from listings_pipeline.db import load_queries
 from listings_pipeline.jobs import JobError, record_errors
 from listings_pipeline.review.holds import CONFIG_DECIDER, Finding, blocking_holds, record_holds
+from listings_pipeline.review.quality import quality_distribution, quality_findings
 from listings_pipeline.transform.fields import COLLECTIONS, column_of, target_of
 
 Q = load_queries(__file__, "source_change.sql")
@@ -171,6 +173,7 @@ class SourceCheck:
     findings: list[Finding]
     blocking_holds: int
     fill_seconds: float = 0.0
+    quality_mean: float | None = None  # the records' average quality score
 
 
 def check_job(
@@ -223,6 +226,10 @@ def check_job(
             )
             breaker = mass_change(config, counts, clearing_by_field)
             record_holds(conn, job_id, breaker, kinds=["mass_change"])
+            quality = quality_distribution(conn, job_id)
+            record_holds(
+                conn, job_id, quality_findings(conn, job_id, config, quality), kinds=["quality"]
+            )
         blocking = len(blocking_holds(conn, job_id))
     if changes and policy == "fail":
         raise SourceChangeFailed(
@@ -230,4 +237,9 @@ def check_job(
             + "; ".join(f.describe() for f in changes)
             + ". Fix the config or the source and run again."
         )
-    return SourceCheck(findings=changes, blocking_holds=blocking, fill_seconds=fill_seconds)
+    return SourceCheck(
+        findings=changes,
+        blocking_holds=blocking,
+        fill_seconds=fill_seconds,
+        quality_mean=quality.mean,
+    )

@@ -1,7 +1,9 @@
--- The active user behind an unexpired, unrevoked API token, with every permission it holds.
+-- The active user behind an unexpired, unrevoked API token, with every permission it holds and
+-- the scope of each grant (as in session_principal.sql).
 SELECT u.id, u.username, NULL AS csrf_token,
-       coalesce(array_agg(DISTINCT rp.permission) FILTER (WHERE rp.permission IS NOT NULL),
-                '{}') AS permissions
+       coalesce(array_agg(DISTINCT rp.permission || '@' || coalesce(CAST(ur.dmo_id AS TEXT), '*'))
+                    FILTER (WHERE rp.permission IS NOT NULL),
+                '{}') AS grants
 FROM auth.api_tokens t
 JOIN auth.users u ON u.id = t.user_id AND u.active
 LEFT JOIN auth.user_roles ur ON ur.user_id = u.id

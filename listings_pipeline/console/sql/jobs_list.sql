@@ -12,5 +12,6 @@ LEFT JOIN public.dmos d ON d.id = j.dmo_id
 WHERE (CAST(:slug AS TEXT) IS NULL OR j.slug = :slug)
   AND (CAST(:status AS TEXT) IS NULL OR j.status = :status)
   AND (CAST(:dmo_id AS INT) IS NULL OR j.dmo_id = :dmo_id)
+  AND (CAST(:dmo_ids AS INT[]) IS NULL OR j.dmo_id = ANY(CAST(:dmo_ids AS INT[])))
 ORDER BY j.id DESC
 LIMIT :limit OFFSET :offset;

@@ -2,6 +2,7 @@ SELECT l.id, l.name, l.google_place_id, l.location_id, l.listing_status, l.listi
        l.listing_match_hash, l.listing_content_hash, l.attributes_content_hash,
        l.manually_modified, l.manually_modified_fields, l.imported_from,
        l.created_at, l.updated_at, l.promoted_at, l.promoted_by,
+       l.claimed, l.claimed_by, l.claimed_at, l.externally_managed, l.origin_deleted,
        loc.address1, loc.address2, loc.region, loc.city, loc.state, loc.zip, loc.country,
        loc.lat, loc.lng, loc.location_content_hash,
        loc.manually_modified AS location_manually_modified,

@@ -7,6 +7,9 @@ WITH page AS (
     LEFT JOIN public.locations loc ON loc.id = l.location_id
     WHERE (CAST(:city AS TEXT) IS NULL OR lower(loc.city) = lower(:city))
       AND (CAST(:status AS TEXT) IS NULL OR l.listing_status = :status)
+      AND (CAST(:dmo_ids AS INT[]) IS NULL
+           OR EXISTS (SELECT 1 FROM public.listing_info li
+                      WHERE li.listing_id = l.id AND li.dmo_id = ANY(CAST(:dmo_ids AS INT[]))))
     ORDER BY l.id DESC
     LIMIT :limit OFFSET :offset
 )

@@ -8,6 +8,9 @@ WITH page AS (
     WHERE (l.name ILIKE :q_pattern OR :q <% l.name)
       AND (CAST(:city AS TEXT) IS NULL OR lower(loc.city) = lower(:city))
       AND (CAST(:status AS TEXT) IS NULL OR l.listing_status = :status)
+      AND (CAST(:dmo_ids AS INT[]) IS NULL
+           OR EXISTS (SELECT 1 FROM public.listing_info li
+                      WHERE li.listing_id = l.id AND li.dmo_id = ANY(CAST(:dmo_ids AS INT[]))))
     ORDER BY score DESC, l.id DESC
     LIMIT :limit OFFSET :offset
 )

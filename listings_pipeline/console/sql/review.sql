@@ -67,7 +67,7 @@ SELECT s.*,
                          ORDER BY h.day_id, h.open_time, h.id)
         FROM public.opening_hours h WHERE h.listing_info_id = li.id) AS p_hours,
        dup.rec_num AS dup_rec_num, dup.source_id AS dup_source_id,
-       dup.listing_name AS dup_listing_name
+       dup.listing_name AS dup_listing_name, dup.quality_score AS dup_quality_score
 FROM stage.listings_flat s
 LEFT JOIN public.listings p ON p.id = coalesce(s.listing_internal_id, s.match_candidate_id)
 LEFT JOIN public.locations loc ON loc.id = coalesce(s.location_internal_id, p.location_id)
@@ -96,6 +96,7 @@ SELECT j.id, j.slug, j.dmo_id, d.name AS dmo_name, j.status, j.records_total, j.
 FROM pipeline.jobs j
 LEFT JOIN public.dmos d ON d.id = j.dmo_id
 WHERE j.status = 'review'
+  AND (CAST(:dmo_ids AS INT[]) IS NULL OR j.dmo_id = ANY(CAST(:dmo_ids AS INT[])))
 ORDER BY j.id DESC
 LIMIT :limit OFFSET :offset;
 
