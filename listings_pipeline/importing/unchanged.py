@@ -7,7 +7,9 @@ and the config version, equal those of the source's last completed job, the job 
 errors stand for its records (the base: the last completed job, or the job it stood in for).
 A file source is recognised before a record is read, so nothing is parsed or stored again.
 The transform then stages no record (deletion detection still runs, over the base's rows) and
-promotion writes nothing to production.
+promotion writes nothing to production. Not unchanged, so staged in full: when the base has a
+row a reviewer rejected or left unpromoted, when the DMO's catalogue changed since the last
+completed job (listing_history), or when the base's stage rows were pruned (unchanged.sql).
 """
 
 from __future__ import annotations
