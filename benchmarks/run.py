@@ -12,7 +12,9 @@ fresh embedded PostgreSQL (a temporary LISTINGS_HOME), through the domain functi
 * dlt         the peer (benchmarks/dlt_peer.py): dlt's `merge` of the same export into the same
               PostgreSQL, first load and the same export again (optional `[bench]` extra)
 * matching    DMO 2's first export, 20% of whose places DMO 1 lists too: precision and recall
-              of the listings matched across DMOs against the generator's truth.csv (first run)
+              of the listings matched across DMOs against the generator's truth.csv (first run),
+              its hard negatives linked; and before it, the same export imported and
+              transformed as another source of DMO 2 with matching off, for the ratio
 
 Each measured stage runs in a fresh worker process, so the memory figures are that worker's
 own, from the OS: baseline = RSS once everything is imported and connected, before the first
@@ -204,9 +206,11 @@ def dataset(size: int, data_dir: Path, echo: Any = print) -> Dataset:
 class Database:
     """A fresh embedded PostgreSQL in a temporary LISTINGS_HOME, migrated."""
 
-    def __init__(self) -> None:
+    def __init__(self, home: Path | None = None) -> None:
         # Short path: the server's Unix socket lives in the data directory (108-byte limit).
-        self.home = Path(tempfile.mkdtemp(prefix="lpb-", dir="/tmp"))
+        # A given home is kept (a catalogue built once, measured many times).
+        self.keep = home is not None
+        self.home = home or Path(tempfile.mkdtemp(prefix="lpb-", dir="/tmp"))
         self.env = {k: v for k, v in os.environ.items() if k != "LISTINGS_DATABASE_URL"}
         self.env["LISTINGS_HOME"] = str(self.home)
         self.env["PYTHONPATH"] = str(ROOT)
@@ -227,7 +231,8 @@ class Database:
 
         reset_engine()
         stop(self.home / "pgdata")
-        shutil.rmtree(self.home, ignore_errors=True)
+        if not self.keep:
+            shutil.rmtree(self.home, ignore_errors=True)
 
     def run(self, stage: str, **spec: Any) -> dict[str, Any]:
         """Run one stage in a fresh worker process; its JSON result."""
@@ -268,6 +273,19 @@ class Database:
             return {(d, s): lid for d, s, lid in raw.execute(query, [list(job_ids)]).fetchall()}
 
 
+def without_matching(config: Path, out_dir: Path) -> Path:
+    """A copy of the source config, as another source of the same DMO, with matching off."""
+    import yaml
+
+    data = yaml.safe_load(config.read_text())
+    data["slug"] = f"{data['slug']}-nomatch"
+    data["name"] = f"{data['name']} (no matching)"
+    data["transform"].setdefault("matching", {})["enabled"] = False
+    path = out_dir / f"{data['slug']}.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
 def pipeline_run(db: Database, config: Path, export: Path) -> dict:
     """Import, transform and promote one export, each stage in its own worker."""
     imported = db.run("import", config=config, input=export)
@@ -277,10 +295,13 @@ def pipeline_run(db: Database, config: Path, export: Path) -> dict:
     return {"job_id": job_id, "import": imported, "transform": transformed, "promote": promoted}
 
 
-def matching_quality(truth_csv: Path, matched: dict[tuple[int, str], int]) -> dict[str, Any]:
+def matching_quality(
+    truth_csv: Path, matched: dict[tuple[int, str], int], hard_negatives: list[dict] = ()
+) -> dict[str, Any]:
     """Precision and recall of cross-DMO pairs: two records of different DMOs are a predicted
     pair when they ended up in the same listing, a true pair when truth.csv gives them the
-    same place (first snapshot records only)."""
+    same place (first snapshot records only); and how many of the generator's hard negatives
+    (different places at one address and phone) ended up in one listing."""
     truth: dict[tuple[int, str], int] = {}
     with truth_csv.open(encoding="utf-8", newline="") as fh:
         for row in csv.DictReader(fh):
@@ -310,13 +331,25 @@ def matching_quality(truth_csv: Path, matched: dict[tuple[int, str], int]) -> di
         "correct_pairs": hits,
         "precision": hits / len(predicted) if predicted else None,
         "recall": hits / len(actual) if actual else None,
+        "hard_negatives": len(hard_negatives),
+        "hard_negatives_linked": sum(
+            1
+            for h in hard_negatives
+            if (a := matched.get((h["catalogue_dmo"], h["catalogue_key"]))) is not None
+            and a == matched.get((h["source_dmo"], h["source_key"]))
+        ),
     }
 
 
 PARTS = ("floor", "first", "unchanged", "dlt", "changed", "matching")
 # Per-step seconds reported (the stage's step_seconds): transform steps are wall time in the
 # flushing thread, overlapping "map" (Python); promotion steps are one after the other.
-STEP_PROFILES = (("first", "transform"), ("first", "promote"), ("unchanged", "transform"))
+STEP_PROFILES = (
+    ("first", "transform"),
+    ("first", "promote"),
+    ("unchanged", "transform"),
+    ("matching", "transform"),
+)
 STEPS_SHOWN = 8
 
 
@@ -359,13 +392,23 @@ def measure(size: int, data: Dataset, parts: Iterable[str] = PARTS, echo: Any = 
             run["changed"]["input_bytes"] = changed.stat().st_size
             echo(f"  changed re-import {_e2e(run['changed']):.2f} s ({_stages(run['changed'])})")
         if "matching" in parts:
+            plain = without_matching(data.config(2), db.home)
+            imported = db.run("import", config=plain, input=data.export(2, 0))
+            run["nomatch"] = {"import": imported, "transform": db.run(
+                "transform", config=plain, job_id=imported["job_id"])}  # fmt: skip
             run["matching"] = pipeline_run(db, data.config(2), data.export(2, 0))
             jobs = [run["first"]["job_id"], run["matching"]["job_id"]]
+            manifest = json.loads((data.root / "manifest.json").read_text())
             run["matching"]["quality"] = matching_quality(
-                data.root / "truth.csv", db.matched_listings(jobs)
-            )
+                data.root / "truth.csv", db.matched_listings(jobs),
+                manifest.get("hard_negatives", []),
+            )  # fmt: skip
             q = run["matching"]["quality"]
-            echo(f"  second DMO {_e2e(run['matching']):.2f} s; matching {q}")
+            ratio = run["matching"]["transform"]["seconds"] / run["nomatch"]["transform"]["seconds"]
+            echo(f"  second DMO {_e2e(run['matching']):.2f} s; transform"
+                 f" {run['matching']['transform']['seconds']:.2f} s, without matching"
+                 f" {run['nomatch']['transform']['seconds']:.2f} s ({ratio:.2f}x);"
+                 f" matching {q}")  # fmt: skip
     finally:
         db.close()
     return run
@@ -437,6 +480,9 @@ def summarize(size: int, runs: list[dict]) -> dict[str, Any]:
             for stage in ("import", "transform", "promote"):
                 add(f"{title}: {stage}", p[stage]["seconds"], floor, p[stage], n, nbytes)
             add(f"{title}: end to end", _e2e(p), floor, None, n, nbytes)
+            if part == "matching" and "nomatch" in run:
+                nomatch = run["nomatch"]["transform"]
+                add("no-match DMO 2: transform", nomatch["seconds"], floor, nomatch, n, nbytes)
         for load in ("first", "unchanged") if "dlt" in run else ():
             d = run["dlt"][load]
             label = f"dlt merge: {load}"
@@ -469,6 +515,11 @@ def summarize(size: int, runs: list[dict]) -> dict[str, Any]:
     quality = [r["matching"]["quality"] for r in runs if "matching" in r]
     if quality:
         checks["matching"] = quality[0]
+    ratios = [r["matching"]["transform"]["seconds"] / r["nomatch"]["transform"]["seconds"]
+              for r in runs if "nomatch" in r]  # fmt: skip
+    if ratios:
+        checks["matching_ratio"] = {"median": statistics.median(ratios),
+                                    "runs": [round(x, 2) for x in ratios]}  # fmt: skip
     for part, stage in STEP_PROFILES:
         steps = [r[part][stage].get("step_seconds", {}) for r in runs if part in r]
         if steps and steps[0]:
@@ -499,7 +550,15 @@ def check_lines(checks: dict[str, Any]) -> list[str]:
         lines.append(
             f"cross-DMO matching: precision {_fmt(q['precision'], '.3f')},"
             f" recall {_fmt(q['recall'], '.3f')} ({q['correct_pairs']} of"
-            f" {q['predicted_pairs']} predicted pairs right, {q['true_pairs']} true pairs)"
+            f" {q['predicted_pairs']} predicted pairs right, {q['true_pairs']} true pairs);"
+            f" hard negatives linked {q.get('hard_negatives_linked', 0)} of"
+            f" {q.get('hard_negatives', 0)}"
+        )
+    if "matching_ratio" in checks:
+        r = checks["matching_ratio"]
+        lines.append(
+            f"DMO 2 transform with matching / without (same run): median {r['median']:.2f}x"
+            f" (runs: {r['runs']})"
         )
     for part, stage in STEP_PROFILES:
         if f"{part}_{stage}_steps" in checks:
@@ -596,9 +655,7 @@ def main(argv: list[str] | None = None) -> int:
         runs = []
         for n in range(args.runs):
             echo(f"{size:,} listings, run {n + 1}/{args.runs} (load average {_load()})")
-            # Matching quality does not vary between runs: measured in the first.
-            run_parts = parts if n == 0 else [p for p in parts if p != "matching"]
-            runs.append(measure(size, data, run_parts, echo))
+            runs.append(measure(size, data, parts, echo))
         summary = summarize(size, runs)
         summary["load_average"] = _load()
         summary["raw"] = runs

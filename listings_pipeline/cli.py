@@ -13,7 +13,24 @@ from sqlalchemy import Engine
 
 from listings_pipeline.settings import get_settings
 
-EXIT_REVIEW = 3  # `run`: the job stopped at the review gate (not an error, but not done)
+EXIT_REVIEW = 3  # `run`, `promote`: rows wait at the review gate (not an error, not done)
+
+
+class Cli(click.Group):
+    """The command group: under `--json`, an error is one JSON object on stdout too."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.meta["json"] = "--json" in args
+        return super().parse_args(ctx, args)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.ClickException as err:
+            if not ctx.meta.get("json"):
+                raise
+            click.echo(json.dumps({"error": err.format_message()}))
+            raise SystemExit(err.exit_code) from err
 
 
 def _engine() -> Engine:
@@ -42,7 +59,8 @@ def _emit(data: dict[str, Any], as_json: bool, text_: str) -> None:
         click.echo(text_)
 
 
-@click.group()
+@click.group(cls=Cli)
+@click.version_option(package_name="listings-pipeline", prog_name="listings-pipeline")
 def main() -> None:
     """Keep a listings catalogue in sync with many messy sources."""
 
@@ -97,7 +115,8 @@ def configs() -> None:
 
 @configs.command("validate")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-def configs_validate(paths: tuple[Path, ...]) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object.")
+def configs_validate(paths: tuple[Path, ...], as_json: bool) -> None:
     """Validate config files (default: every file in the config directory)."""
     from listings_pipeline.configs import ConfigError, load_config
     from listings_pipeline.configs.loader import config_paths
@@ -105,16 +124,21 @@ def configs_validate(paths: tuple[Path, ...]) -> None:
     targets = list(paths) or config_paths(get_settings().config_dir)
     if not targets:
         raise click.ClickException(f"no config files in {get_settings().config_dir}")
-    failed = 0
+    results = []
     for path in targets:
         try:
             config = load_config(path)
         except ConfigError as err:
-            failed += 1
-            click.echo(str(err), err=True)
+            results.append({"path": str(path), "ok": False, "error": str(err)})
+            if not as_json:
+                click.echo(str(err), err=True)
         else:
-            click.echo(f"{path}: ok ({config.slug}, dmo {config.dmo_id}, {config.source_type})")
-    if failed:
+            results.append({"path": str(path), "ok": True, "slug": config.slug})
+            if not as_json:
+                click.echo(f"{path}: ok ({config.slug}, dmo {config.dmo_id}, {config.source_type})")
+    if as_json:
+        click.echo(json.dumps({"configs": results}))
+    if not all(r["ok"] for r in results):
         raise SystemExit(1)
 
 
@@ -140,17 +164,23 @@ def configs_list(as_json: bool) -> None:
 
 
 # --- run / promote --------------------------------------------------------------------------
+def _progress(line: str) -> None:
+    """The run's progress, on stderr: stdout keeps the command's answer (one JSON object)."""
+    click.echo(f"  {line}", err=True)
+
+
 def _plain(message: str) -> str:
     """A step failure's message without the exception's dotted class name in front."""
     return re.sub(r"^(?:[A-Za-z_][\w]*\.)+[A-Za-z_]\w*: ", "", message.strip())
 
 
 def _report_run(outcome, as_json: bool) -> None:  # noqa: ANN001
-    from listings_pipeline.reports import format_summary, job_for_run, job_summary
+    from listings_pipeline.job_runs import job_created_by_run
+    from listings_pipeline.reports import format_summary, job_summary
 
     engine = _engine()
     with engine.connect() as conn:
-        job_id = job_for_run(conn, outcome.run_id)
+        job_id = job_created_by_run(conn, outcome.run_id)
         summary = job_summary(conn, job_id) if job_id is not None else None
     if summary is None:  # e.g. refused: another run holds the source (SourceBusy)
         message = "the run failed before creating a job: " + "; ".join(
@@ -183,7 +213,7 @@ def run(slug: str, input_path: Path | None, as_json: bool) -> None:
     """Import, transform and (if the review gate passes) promote one source config."""
     from listings_pipeline import pipeline
     from listings_pipeline.importing.connectors import ImportFailed
-    from listings_pipeline.orchestration.runner import run_partition
+    from listings_pipeline.orchestration.runner import LaunchFailed, run_partition
 
     config = _config(slug)
     try:  # bad input is refused before a job exists
@@ -191,7 +221,10 @@ def run(slug: str, input_path: Path | None, as_json: bool) -> None:
     except ImportFailed as err:
         raise click.ClickException(str(err)) from err
     _engine()
-    outcome = run_partition(slug, input_path)
+    try:
+        outcome = run_partition(slug, input_path, echo=_progress)
+    except LaunchFailed as err:
+        raise click.ClickException(str(err)) from err
     _report_run(outcome, as_json)
 
 
@@ -200,30 +233,33 @@ def run(slug: str, input_path: Path | None, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object.")
 def promote(slug: str, as_json: bool) -> None:
     """Review gate + promotion for the partition's latest job."""
+    from listings_pipeline.jobs import latest_job_id
     from listings_pipeline.orchestration.runner import promote_partition
     from listings_pipeline.reports import job_summary
 
     _config(slug)
     engine = _engine()
-    outcome = promote_partition(slug)
-    from listings_pipeline.jobs import latest_job_id
-
     with engine.connect() as conn:
         job_id = latest_job_id(conn, slug)
-        if job_id is None:
-            raise click.ClickException(f"{slug}: no job to promote; run it first")
+    if job_id is None:
+        raise click.ClickException(f"{slug}: no job to promote; run it first")
+    outcome = promote_partition(slug, job_id, echo=_progress)
+    with engine.connect() as conn:
         summary = job_summary(conn, job_id)
     summary["run_success"] = outcome.success
     summary["run_failures"] = outcome.failures
-    if outcome.success:
-        text_ = f"job {job_id}: promoted, status {summary['status']}"
-    elif not summary["gate"]["passed"]:  # the gate's own words: what waits, which holds
-        text_ = f"not promoted: {summary['gate']['description']}"
-    else:
+    if not outcome.success:
         text_ = f"job {job_id}: not promoted: {'; '.join(outcome.failures)}"
+    elif summary["status"] == "review" or not summary["gate"]["passed"]:
+        # the gate's own words: what waits, which holds
+        text_ = f"job {job_id}: not promoted: {summary['gate']['description']}"
+    else:
+        text_ = f"job {job_id}: promoted, status {summary['status']}"
     _emit(summary, as_json, text_)
     if not outcome.success:
         raise SystemExit(1)
+    if summary["status"] == "review":
+        raise SystemExit(EXIT_REVIEW)
 
 
 # --- review ---------------------------------------------------------------------------------
@@ -261,7 +297,25 @@ def review_list(
             f" {str(r['source_id'])[:20]:<20} {r['listing_name'] or ''}"
             + (f"  [{r['validation_errors']}]" if r["validation_errors"] else "")
         )
+        if r["candidate_name"] is not None:  # a suggested match: both records, then why
+            lines.extend(_suggestion_lines(r))
     _emit({"summary": summary, "rows": rows}, as_json, "\n".join(lines))
+
+
+def _suggestion_lines(r: dict[str, Any]) -> list[str]:
+    from listings_pipeline.review.signals import signal_lines
+
+    def record(*values: Any) -> str:
+        return " | ".join(str(v) if v not in (None, "") else "-" for v in values)
+
+    return [
+        f"{'':9}this row:  "
+        + record(r["listing_name"], r["loc_address1"], r["loc_city"], r["phone"]),
+        f"{'':9}suggested: listing #{r['match_candidate_id']}: "
+        + record(r["candidate_name"], r["candidate_address1"], r["candidate_city"],
+                 r["candidate_phone"]),
+        *(f"{'':11}{name:<9} {text}" for name, text in signal_lines(r["match_signals"])),
+    ]  # fmt: skip
 
 
 def _decide(
@@ -273,6 +327,7 @@ def _decide(
     override: str | None,
     note: str | None,
     reviewer: str,
+    as_json: bool = False,
 ) -> None:
     from listings_pipeline.locks import SourceBusy
     from listings_pipeline.review import ReviewError, decide
@@ -292,10 +347,16 @@ def _decide(
         )  # type: ignore[arg-type]
     except (ReviewError, SourceBusy) as err:
         raise click.ClickException(str(err)) from err
-    click.echo(
-        f"job {job_id}: {decision}d {len(result.decided)} rows"
-        + (f" ({result.already_decided} were already decided)" if result.already_decided else "")
+    data = {
+        "job_id": job_id,
+        "decision": decision,
+        "decided": len(result.decided),
+        "already_decided": result.already_decided,
+    }
+    text_ = f"job {job_id}: {decision}d {len(result.decided)} rows" + (
+        f" ({result.already_decided} were already decided)" if result.already_decided else ""
     )
+    _emit(data, as_json, text_)
 
 
 def _decision_command(decision: str) -> click.Command:
@@ -312,6 +373,7 @@ def _decision_command(decision: str) -> click.Command:
     )
     @click.option("--note")
     @click.option("--reviewer", default="cli", show_default=True)
+    @click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object.")
     def command(
         job_id: int,
         all_rows: bool,
@@ -320,14 +382,36 @@ def _decision_command(decision: str) -> click.Command:
         override: str | None,
         note: str | None,
         reviewer: str,
+        as_json: bool,
     ) -> None:
-        _decide(decision, job_id, all_rows, rows, kind, override, note, reviewer)
+        _decide(decision, job_id, all_rows, rows, kind, override, note, reviewer, as_json)
 
     return command
 
 
 review.add_command(_decision_command("approve"))
 review.add_command(_decision_command("reject"))
+
+
+@review.command("pending")
+@click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object.")
+def review_pending(as_json: bool) -> None:
+    """What waits for a person, across every source: each job stopped at the review gate."""
+    from listings_pipeline import pipeline
+    from listings_pipeline.job_runs import waiting_jobs
+
+    engine = _engine()
+    with engine.connect() as conn:
+        jobs = waiting_jobs(conn)
+    found = []
+    for job_id, slug in jobs:
+        gate = pipeline.gate(engine, job_id)
+        found.append({"job_id": job_id, "slug": slug, "passed": gate.passed,
+                      "waiting": gate.waiting, "describe": gate.describe()})  # fmt: skip
+    lines = [f"{j['slug']:<28} {j['describe']}" for j in found]
+    if found:
+        lines.append("decide with: listings-pipeline review list JOB_ID / review approve JOB_ID")
+    _emit({"jobs": found}, as_json, "\n".join(lines) or "nothing waits for review")
 
 
 @review.command("holds")
@@ -442,7 +526,8 @@ def history_job(job_id: int, limit: int, as_json: bool) -> None:
 @history.command("listing")
 @click.argument("listing_id", type=int)
 @click.option("--as-of", "as_of", help="A date or ISO time: the listing as it was then.")
-def history_listing(listing_id: int, as_of: str | None) -> None:
+@click.option("--json", "as_json", is_flag=True, help="JSON (the only output of this command).")
+def history_listing(listing_id: int, as_of: str | None, as_json: bool) -> None:
     """Every version of a listing (JSON), or its state as of a time."""
     from dataclasses import asdict
     from datetime import date, datetime
@@ -470,7 +555,8 @@ def history_listing(listing_id: int, as_of: str | None) -> None:
 @main.command("expire")
 @click.argument("slug")
 @click.option("--today", help="Judge expiry as on this date (YYYY-MM-DD); default: today.")
-def expire(slug: str, today: str | None) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object.")
+def expire(slug: str, today: str | None, as_json: bool) -> None:
     """Archive the source's expired listings, restore renewed ones (config promotion.expiry)."""
     from datetime import date
 
@@ -486,7 +572,12 @@ def expire(slug: str, today: str | None) -> None:
         )
     except SourceBusy as err:
         raise click.ClickException(str(err)) from err
-    click.echo(", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in result.as_dict().items()))
+    counts = result.as_dict()
+    _emit(
+        {"slug": slug, **counts},
+        as_json,
+        ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in counts.items()),
+    )
 
 
 # --- maintenance ------------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 Two DMOs whose listings overlap are imported; then Discover Halifax sends a second export
 with changed, new and missing listings, the missing one waits for a reviewer, is approved,
-and promotion hides it. Every step is a real Dagster run, visible afterwards in the UI.
+and promotion hides it. Every step is a real Dagster run submitted to the instance (queued and
+launched like a run started in the UI), visible afterwards in the UI.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from listings_pipeline.configs import ConfigError, load_config
 from listings_pipeline.db import get_engine, load_queries
 from listings_pipeline.db.migrate import upgrade
 from listings_pipeline.generate import write_demo_data
+from listings_pipeline.job_runs import job_created_by_run
 from listings_pipeline.orchestration.runner import promote_partition, run_partition
-from listings_pipeline.reports import format_summary, job_for_run, job_summary
+from listings_pipeline.reports import format_summary, job_summary
 from listings_pipeline.review import decide, review_rows
 from listings_pipeline.settings import get_settings
 
@@ -34,7 +36,7 @@ class DemoError(Exception):
 def _run(engine: Engine, slug: str, path: Path, echo: Callable[[str], None]) -> dict:
     outcome = run_partition(slug, path, triggered_by="demo")
     with engine.connect() as conn:
-        job_id = job_for_run(conn, outcome.run_id)
+        job_id = job_created_by_run(conn, outcome.run_id)
         if job_id is None:
             raise DemoError(f"{slug}: the run failed before creating a job: {outcome.failures}")
         summary = job_summary(conn, job_id)
@@ -83,7 +85,7 @@ def _review_matches(engine: Engine, job_id: int, echo: Callable[[str], None]) ->
 
 def _promote(engine: Engine, slug: str, job_id: int, echo: Callable[[str], None]) -> None:
     echo(f"  $ listings-pipeline promote {slug}")
-    outcome = promote_partition(slug)
+    outcome = promote_partition(slug, job_id)
     if not outcome.success:
         raise DemoError(f"promotion failed: {outcome.failures}")
     with engine.connect() as conn:

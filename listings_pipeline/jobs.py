@@ -13,6 +13,7 @@ from sqlalchemy import Connection, Engine, text
 from listings_pipeline.configs.model import SourceConfig
 from listings_pipeline.configs.sync import StoredConfig
 from listings_pipeline.db import load_queries
+from listings_pipeline.importing.limits import clean_text
 from listings_pipeline.locks import worker_id
 from listings_pipeline.net.secrets import mask
 
@@ -149,11 +150,12 @@ def record_errors(conn: Connection, job_id: int, stage: str, errors: Iterable[Jo
             "job_id": job_id,
             "stage": stage,
             "file_id": e.file_id,
-            "record_id": e.record_id,
-            "field_name": e.field_name,
+            # Texts from a source (a field name, a file name) may hold what PostgreSQL refuses.
+            "record_id": None if e.record_id is None else clean_text(e.record_id),
+            "field_name": None if e.field_name is None else clean_text(e.field_name, 500),
             "original": None if e.original is None else json.dumps(e.original, default=str),
             "error_type": e.error_type,
-            "message": mask(e.message),
+            "message": clean_text(mask(e.message), 4000),
         }
         for e in errors
     ]

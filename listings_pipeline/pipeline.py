@@ -7,6 +7,7 @@ stage_results truthful, including on failure.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,9 @@ from listings_pipeline.importing.stage import ImportResult, run_import
 from listings_pipeline.locks import SourceBusy, source_lock
 from listings_pipeline.maintenance.sweep import fail_dead_jobs
 from listings_pipeline.promotion.promote import (
+    BATCH_ROWS as PROMOTE_BATCH_ROWS,
+)
+from listings_pipeline.promotion.promote import (
     PromotionRefused,
     PromotionResult,
     check_promotable,
@@ -39,6 +43,7 @@ from listings_pipeline.transform.stage import BatchHook, TransformResult, run_tr
 
 Q = load_queries(__file__, "pipeline.sql")
 FILE_SOURCES = ("csv", "json", "jsonl", "xlsx")
+Progress = Callable[[str], None]  # a line for the person watching (the Dagster run log, stderr)
 
 
 @dataclass(frozen=True)
@@ -156,7 +161,12 @@ def _refuse_if_superseded(engine: Engine, job_id: int, slug: str) -> None:
 
 
 def import_stage(
-    engine: Engine, job_id: int, config: SourceConfig, input_path: Path | None
+    engine: Engine,
+    job_id: int,
+    config: SourceConfig,
+    input_path: Path | None,
+    *,
+    progress: Progress | None = None,
 ) -> ImportResult:
     with source_lock(engine, config.slug, stage="import", job_id=job_id):
         fail_dead_jobs(engine, config.slug, found_by="the next run")
@@ -164,7 +174,9 @@ def import_stage(
         with engine.begin() as conn:
             jobs.start_stage(conn, job_id, "import")
         try:
-            result = run_import(engine, job_id, config, resolve_input(config, input_path))
+            result = run_import(
+                engine, job_id, config, resolve_input(config, input_path), progress=progress
+            )
         except Exception as err:
             jobs.fail_stage(engine, job_id, "import", describe(err))
             raise
@@ -174,8 +186,27 @@ def import_stage(
     return result
 
 
+def _batch_progress(progress: Progress) -> BatchHook:
+    """A transform hook that reports each batch (one count of the batch's temp table)."""
+    done = {"batches": 0, "rows": 0}
+
+    def hook(conn: Connection) -> dict[str, int]:
+        rows = conn.execute(text(Q["batch_rows"])).scalar_one()
+        done["batches"] += 1
+        done["rows"] += rows
+        progress(f"transform: batch {done['batches']} staged, {done['rows']:,} records so far")
+        return {}
+
+    return hook
+
+
 def transform_stage(
-    engine: Engine, job_id: int, config: SourceConfig, *, hooks: list[BatchHook] | None = None
+    engine: Engine,
+    job_id: int,
+    config: SourceConfig,
+    *,
+    hooks: list[BatchHook] | None = None,
+    progress: Progress | None = None,
 ) -> TransformResult:
     """Transform under the source's lock, reading the DMO's catalogue under its shared lock
     (no other config's promotion half done underneath). Starting it supersedes the source's
@@ -192,6 +223,8 @@ def transform_stage(
                     text(Q["supersede_older"]), {"slug": config.slug, "job_id": job_id}
                 ).scalars()
             )
+        if progress is not None:
+            hooks = [*(hooks or []), _batch_progress(progress)]
         try:
             with lock.catalogue(config.dmo_id, exclusive=False):
                 result = run_transform(engine, job_id, config, hooks=hooks)
@@ -229,7 +262,12 @@ def gate(engine: Engine, job_id: int) -> GateResult:
 
 
 def promote_stage(
-    engine: Engine, job_id: int, config: SourceConfig, *, promoted_by: str
+    engine: Engine,
+    job_id: int,
+    config: SourceConfig,
+    *,
+    promoted_by: str,
+    progress: Progress | None = None,
 ) -> PromotionResult:
     """Check and promote under the source's lock and the DMO's catalogue (exclusive): every
     check below (supersession above all) still holds when the first batch is written."""
@@ -238,11 +276,16 @@ def promote_stage(
         lock.catalogue(config.dmo_id, exclusive=True),
     ):
         fail_dead_jobs(engine, config.slug, found_by="the next run")
-        return _promote_locked(engine, job_id, config, promoted_by=promoted_by)
+        return _promote_locked(engine, job_id, config, promoted_by=promoted_by, progress=progress)
 
 
 def _promote_locked(
-    engine: Engine, job_id: int, config: SourceConfig, *, promoted_by: str
+    engine: Engine,
+    job_id: int,
+    config: SourceConfig,
+    *,
+    promoted_by: str,
+    progress: Progress | None = None,
 ) -> PromotionResult:
     state = stage_state(engine, job_id)
     if state.get("transform") != "completed":
@@ -266,6 +309,12 @@ def _promote_locked(
         raise PromotionRefused(f"job {job_id}: no row is approved for promotion")
     with engine.begin() as conn:
         jobs.start_stage(conn, job_id, "promote")
+
+    def after_batch(batch: int) -> None:
+        if progress is not None:
+            done = min(batch * PROMOTE_BATCH_ROWS, approved)
+            progress(f"promote: batch {batch} committed, {done:,} of {approved:,} rows")
+
     try:
         result = promote_job(
             engine,
@@ -273,6 +322,7 @@ def _promote_locked(
             config.slug,
             promoted_by=promoted_by,
             config=config,
+            after_batch=after_batch,
         )
     except Exception as err:
         jobs.fail_stage(engine, job_id, "promote", describe(err))

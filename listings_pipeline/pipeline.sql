@@ -22,6 +22,10 @@ JOIN pipeline.job_stages i ON i.job_id = j.id AND i.name = 'import' AND i.status
 WHERE j.id = (SELECT max(id) FROM pipeline.jobs WHERE slug = :slug)
   AND j.status IN ('pending', 'running', 'review', 'failed');
 
+-- name: batch_rows
+-- The transform batch being staged (a temporary table of the batch's connection).
+SELECT count(*) FROM batch_rows;
+
 -- name: job_status
 SELECT status FROM pipeline.jobs WHERE id = :job_id;
 

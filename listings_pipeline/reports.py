@@ -13,10 +13,6 @@ from listings_pipeline.review.holds import accept_command, review_page
 Q = load_queries(__file__, "reports.sql")
 
 
-def job_for_run(conn: Connection, run_id: str) -> int | None:
-    return conn.execute(text(Q["job_for_run"]), {"run_id": run_id}).scalar()
-
-
 def job_summary(conn: Connection, job_id: int, *, errors: int = 10) -> dict[str, Any]:
     job = conn.execute(text(Q["job_summary"]), {"job_id": job_id}).mappings().one()
     params = {"job_id": job_id, "limit": errors}

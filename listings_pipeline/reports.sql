@@ -1,6 +1,3 @@
--- name: job_for_run
-SELECT id FROM pipeline.jobs WHERE dagster_run_id = :run_id ORDER BY id DESC LIMIT 1;
-
 -- name: job_summary
 SELECT j.id, j.slug, j.status, j.current_stage::text AS current_stage, j.error_message,
        j.records_total, j.records_new, j.records_updated, j.records_deleted,

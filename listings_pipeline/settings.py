@@ -7,8 +7,18 @@ Every setting has a default that works on a fresh machine; nothing secret lives 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+# Input limits settable for every config (importing/limits.py: defaults and meaning).
+LIMIT_NAMES = (
+    "max_depth",
+    "max_record_bytes",
+    "max_field_bytes",
+    "max_decompressed_bytes",
+    "max_compression_ratio",
+    "max_errors",
+)
 
 
 @dataclass(frozen=True)
@@ -22,6 +32,8 @@ class Settings:
     s3_prefix: str
     dagster_home: Path
     s3_endpoint_url: str | None = None  # an S3-compatible server (MinIO, moto); None: AWS
+    # Dagster's own storage; None: database `dagster` on the catalogue's server.
+    dagster_database_url: str | None = None
     # Runs (issue 15): how long a run waits for its source (another run's stage) or its DMO's
     # catalogue (another config's promotion) before it is refused; stage retention; when a job
     # no worker touches any more counts as abandoned.
@@ -32,6 +44,9 @@ class Settings:
     # Directories a config's local paths (`source_url`) may name besides the inbox and the
     # console's upload store (LISTINGS_ALLOWED_INPUT_ROOTS, os.pathsep-separated).
     allowed_input_roots: tuple[Path, ...] = ()
+    input_limits: dict[str, int] = field(default_factory=dict)  # LISTINGS_MAX_* that are set
+    # RSS an import may reach before it is stopped with a clear error (0: no watch).
+    worker_memory_mb: int = 1024
 
     @property
     def pgdata(self) -> Path:
@@ -69,6 +84,19 @@ def _number(name: str, default: float) -> float:
     return value
 
 
+def _positive_int(name: str, default: int | None = None) -> int | None:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw.replace("_", ""))
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise ValueError(f"{name}={raw!r}: expected a whole number of 0 or more")
+    return value
+
+
 def get_settings() -> Settings:
     home = Path(os.environ.get("LISTINGS_HOME", "./.listings")).expanduser().resolve()
     return Settings(
@@ -83,6 +111,7 @@ def get_settings() -> Settings:
         .expanduser()
         .resolve(),
         s3_endpoint_url=os.environ.get("LISTINGS_S3_ENDPOINT_URL") or None,
+        dagster_database_url=os.environ.get("LISTINGS_DAGSTER_DATABASE_URL") or None,
         source_lock_wait_seconds=_number("LISTINGS_SOURCE_LOCK_WAIT_SECONDS", 60.0),
         catalogue_lock_wait_seconds=_number("LISTINGS_CATALOGUE_LOCK_WAIT_SECONDS", 900.0),
         stage_keep_days=int(_number("LISTINGS_STAGE_KEEP_DAYS", 30)),
@@ -92,6 +121,12 @@ def get_settings() -> Settings:
             for part in os.environ.get("LISTINGS_ALLOWED_INPUT_ROOTS", "").split(os.pathsep)
             if part.strip()
         ),
+        input_limits={
+            name: value
+            for name in LIMIT_NAMES
+            if (value := _positive_int(f"LISTINGS_{name.upper()}")) is not None
+        },
+        worker_memory_mb=_positive_int("LISTINGS_WORKER_MEMORY_MB", 1024) or 0,
     )
 
 

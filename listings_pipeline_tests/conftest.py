@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -94,3 +95,19 @@ def write_config(directory: Path, **overrides: object) -> Path:
 def count(engine: Engine, table: str) -> int:
     with engine.connect() as conn:
         return conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
+
+
+@pytest.fixture
+def dagster_storage(migrated_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A fresh database for a Dagster instance's storage on the test server; its psycopg2 URL
+    is in LISTINGS_DAGSTER_DATABASE_URL (what the project's dagster.yaml reads)."""
+    from listings_pipeline.orchestration.instance import STORAGE_ENV, psycopg2_url
+
+    name = f"dagster_{uuid.uuid4().hex[:12]}"
+    with migrated_engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    url = psycopg2_url(migrated_engine.url.render_as_string(hide_password=False), name)
+    monkeypatch.setenv(STORAGE_ENV, url)
+    yield url
+    with migrated_engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))

@@ -13,9 +13,20 @@ import yaml
 from sqlalchemy import Engine, text
 
 from listings_pipeline.definitions import defs
+from listings_pipeline.orchestration.alerts import NotifierResource
 from listings_pipeline.orchestration.partitions import source_configs
 from listings_pipeline.orchestration.resources import ListingsResource
+from listings_pipeline.orchestration.sensors import make_source_configs_sensor
+from listings_pipeline.settings import get_settings
 from listings_pipeline_tests.helpers import csv_config
+
+# The sensor as the code location builds it when no config has a schedule of its own.
+source_configs_sensor = make_source_configs_sensor({})
+
+
+def listings_resource() -> ListingsResource:
+    """The resource as a run of the current test sees it (its LISTINGS_CONFIG_DIR)."""
+    return ListingsResource(config_dir=str(get_settings().config_dir))
 
 
 def write_source(config_dir: Path, slug: str, **overrides: Any) -> Path:
@@ -36,7 +47,7 @@ def tick(
         instance_ref=instance.get_ref(),  # as in the daemon: partitions are read through it
         cursor=cursor,
         definitions=defs,
-        resources={"listings": ListingsResource()},
+        resources={"listings": listings_resource(), "notifier": NotifierResource()},
     )
     return sensor.evaluate_tick(context)
 

@@ -44,8 +44,8 @@ class Cli:
             "LISTINGS_HOME": str(home / "state"),
             "LISTINGS_CONFIG_DIR": str(self.configs),
         }
-        self.env.pop("DAGSTER_HOME", None)
-        self.env.pop("LISTINGS_DATABASE_URL", None)
+        for name in ("DAGSTER_HOME", "LISTINGS_DATABASE_URL", "LISTINGS_DAGSTER_DATABASE_URL"):
+            self.env.pop(name, None)
 
     def __call__(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -123,7 +123,7 @@ def test_missing_listing_waits_at_gate_then_promotes(cli: Cli, tmp_path: Path) -
     job_id = int(result.stdout.split()[1])
     listed = cli("review", "list", str(job_id), "--status", "pending")
     assert "delete" in listed.stdout and "Place 2" in listed.stdout
-    assert cli("promote", "coast-csv").returncode == 1  # the gate still blocks
+    assert cli("promote", "coast-csv").returncode == 3  # rows still wait, as `run` says
     approved = cli("review", "approve", str(job_id), "--kind", "delete", "--reviewer", "rita")
     assert approved.returncode == 0 and "approved 1 rows" in approved.stdout
     promoted = cli("promote", "coast-csv", "--json")

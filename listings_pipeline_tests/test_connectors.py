@@ -205,11 +205,19 @@ def test_json_array_and_records_path(tmp_path: Path) -> None:
         run(cfg("json"), nested)
 
 
-def test_json_broken_file_fails(tmp_path: Path) -> None:
+def test_json_cut_short_keeps_its_complete_records_and_broken_envelope_fails(
+    tmp_path: Path,
+) -> None:
     path = tmp_path / "broken.json"
     path.write_text('[{"Name": "A"}, {"Name": ')
-    with pytest.raises(ImportFailed, match="broken.json: not valid JSON"):
-        run(cfg("json"), path)
+    records, problems = run(cfg("json"), path)
+    assert [r.data for r in records] == [{"Name": "A"}]
+    assert [p.locator for p in problems] == ["broken.json record 2"]
+    assert "ends inside this record (was it cut short?)" in problems[0].message
+    envelope = tmp_path / "envelope.json"
+    envelope.write_text('{"meta": 1 "data": [{"Name": "A"}]}')
+    with pytest.raises(ImportFailed, match="envelope.json: not valid JSON at line 1: expected"):
+        run(cfg("json", records_path="data"), envelope)
 
 
 def test_json_latin1_file(tmp_path: Path) -> None:

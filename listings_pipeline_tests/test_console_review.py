@@ -3,6 +3,7 @@ in process (FastAPI TestClient) against the real database and a real Dagster ins
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from listings_pipeline.cli import main as cli_main
 from listings_pipeline.configs import load_config
 from listings_pipeline.console import launcher
 from listings_pipeline.console.users import create_api_token
-from listings_pipeline.orchestration.runner import get_instance
+from listings_pipeline.orchestration.instance import get_instance
 from listings_pipeline_tests.conftest import count
 from listings_pipeline_tests.helpers import csv_config, place, write_csv
 from listings_pipeline_tests.test_console import (  # noqa: F401 - fixtures
@@ -341,7 +342,7 @@ def test_promote_is_refused_while_rows_wait_then_runs_in_the_background(
     started = client.post(f"/pipeline/jobs/{job}/promote", data={"csrf_token": csrf_of(client)})
     assert started.status_code == 303
     assert started.headers["location"] == f"/pipeline/jobs/{job}#promotion"
-    task = app.state.launcher.wait(SLUG, 120)
+    task = app.state.launcher.wait(SLUG, 600)
     assert task is not None and task.success, (task.failures, task.error)
     done = client.get(f"/pipeline/jobs/{job}")
     page = text_of(done.text)
@@ -416,7 +417,7 @@ def test_run_now_checks_the_upload_and_runs_the_file(
 
     started = post("partner feed.csv", good)
     assert started.status_code == 303 and started.headers["location"].endswith("#run")
-    task = app.state.launcher.wait(SLUG, 120)
+    task = app.state.launcher.wait(SLUG, 600)
     assert task is not None and task.success, (task.failures, task.error)
     shown = text_of(client.get(f"/pipeline/configs/{SLUG}").text)
     assert "Run of partner_feed.csv started by ada" in shown
@@ -428,6 +429,23 @@ def test_run_now_checks_the_upload_and_runs_the_file(
         ).one()
     assert tuple(job) == ("completed", "console:ada", 2)
     assert count(db, "public.listings") == 2
+    # The run was submitted to the Dagster instance (queued, then launched as a process of its
+    # own by the run launcher), not executed inside the console's web process.
+    with get_instance() as instance:
+        run = instance.get_run_by_id(task.run_id)
+        assert run is not None and run.tags["dagster/partition"] == SLUG
+        events = [
+            r.event_log_entry.dagster_event.event_type_value
+            for r in instance.get_records_for_run(task.run_id).records
+            if r.event_log_entry.dagster_event is not None
+        ]
+        pids = {
+            r.event_log_entry.dagster_event.pid
+            for r in instance.get_records_for_run(task.run_id).records
+            if r.event_log_entry.dagster_event is not None
+        } - {None}
+    assert events.index("PIPELINE_ENQUEUED") < events.index("PIPELINE_STARTING")
+    assert pids and os.getpid() not in pids  # the steps ran in another process
     # The upload is gone once imported; the raw store keeps the imported copy.
     assert list((Path(launcher.get_settings().home) / "uploads").glob("*/*")) == []
 

@@ -1,5 +1,6 @@
-"""The Dagster layer in-process: the pipeline job of a partition, the blocking review gate,
-the approval job and the promotion job, against a temporary Dagster instance."""
+"""The Dagster layer in-process: the pipeline job of a partition, the review gate (a wait for
+review is not a failure), the approval job and the promotion job, against a temporary Dagster
+instance."""
 
 from __future__ import annotations
 
@@ -39,7 +40,11 @@ def _run(instance: dg.DagsterInstance, job: str, slug: str, input_path: Path | N
     )
 
 
-def test_gate_blocks_promotion_until_approved_in_dagster(
+def approval_config(**values: object) -> dict:
+    return {"ops": {"apply_review_decision": {"config": values}}}
+
+
+def test_gate_holds_promotion_without_failing_until_approved_in_dagster(
     engine: Engine, config_dir: Path, instance: dg.DagsterInstance, tmp_path: Path
 ) -> None:
     slug = _write_config(config_dir)
@@ -55,14 +60,21 @@ def test_gate_blocks_promotion_until_approved_in_dagster(
     assert materialized == {"raw_file", "staged_rows", "promoted_listings"}
     assert count(engine, "public.listings") == 2
 
-    # Place 2 is missing from the next export: the gate fails and promotion is skipped.
+    # Place 2 is missing from the next export: it waits for a person. The run does not fail
+    # (a review is routine); the gate warns, says how to decide, and nothing is promoted.
     second = _run(instance, "listings_pipeline", slug, write_csv(tmp_path / "b.csv", [place(1)]))
-    assert not second.success
+    assert second.success
+    assert second.dagster_run.status == dg.DagsterRunStatus.SUCCESS
     [check] = second.get_asset_check_evaluations()
-    assert not check.passed
-    assert check.description.endswith("1 rows wait for review (1 delete)")
-    steps = {e.step_key for e in second.all_events if e.is_step_success}
-    assert "promoted_listings" not in steps
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
+    assert check.description.startswith("waiting for review: ")
+    assert "1 rows wait for review (1 delete)" in check.description
+    assert "listings-pipeline review approve" in check.description
+    assert "/review" in check.metadata["review_page"].value
+    materialized = {e.asset_key.path[-1] for e in second.get_asset_materialization_events()}
+    assert materialized == {"raw_file", "staged_rows"}
+    tags = instance.get_run_by_id(second.run_id).tags
+    assert tags["listings/review"].startswith("waiting: 1 rows, job ")
     with engine.connect() as conn:
         job_id, status = conn.execute(
             text("SELECT id, status FROM pipeline.jobs ORDER BY id DESC LIMIT 1")
@@ -75,22 +87,30 @@ def test_gate_blocks_promotion_until_approved_in_dagster(
             == 2
         )
 
-    approval = defs.resolve_job_def("review_approval").execute_in_process(
+    approval_job = defs.resolve_job_def("review_approval")
+    # A misspelt decision is refused when the run is launched, before anything is decided.
+    with pytest.raises(dg.DagsterInvalidConfigError, match="aprove"):
+        approval_job.execute_in_process(
+            instance=instance,
+            partition_key=slug,
+            run_config=approval_config(decision="aprove", reviewer="rita", kind="delete"),
+        )
+    # The approval job finds the partition's waiting job itself.
+    approval = approval_job.execute_in_process(
         instance=instance,
-        run_config={
-            "ops": {
-                "apply_review_decision": {
-                    "config": {
-                        "job_id": job_id,
-                        "decision": "approve",
-                        "reviewer": "rita",
-                        "kind": "delete",
-                    }
-                }
-            }
-        },
+        partition_key=slug,
+        run_config=approval_config(decision="approve", reviewer="rita", kind="delete"),
     )
     assert approval.success
+    with engine.connect() as conn:
+        decided = conn.execute(
+            text(
+                "SELECT reviewed_by FROM stage.listings_flat WHERE job_id = :j"
+                " AND change_kind = 'delete'"
+            ),
+            {"j": job_id},
+        ).scalar_one()
+    assert decided == "rita"
     promoted = _run(instance, "promote_listings", slug)
     assert promoted.success
     assert promoted.get_asset_check_evaluations()[0].passed

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import yaml
-from dagster import DagsterInstance, DagsterRunStatus
+from dagster import DagsterInstance, DagsterRunStatus, QueuedRunCoordinator
 from dagster._config import process_config, resolve_to_config_type
 from dagster._core.instance.ref import InstanceRef
 from dagster._core.remote_origin import (
@@ -25,10 +25,11 @@ from dagster_postgres import DagsterPostgresStorage
 from dagster_postgres.utils import pg_url_from_config
 from sqlalchemy import Engine, text
 
+from listings_pipeline.orchestration.instance import INSTANCE_YAML
 from listings_pipeline.orchestration.instance_config import check_instance_config
 
 ROOT = Path(__file__).resolve().parent.parent
-LOCAL = ROOT / "dagster.yaml"
+LOCAL = INSTANCE_YAML
 ECS = ROOT / "deploy" / "dagster.ecs.yaml"
 
 ECS_ENV = {
@@ -59,7 +60,7 @@ def ecs_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def local_instance(tmp_path: Path) -> Iterator[DagsterInstance]:
+def local_instance(tmp_path: Path, dagster_storage: str) -> Iterator[DagsterInstance]:
     shutil.copy(LOCAL, tmp_path / "dagster.yaml")
     instance = DagsterInstance.from_ref(InstanceRef.from_dir(str(tmp_path)))
     yield instance
@@ -71,12 +72,15 @@ def test_local_config_gives_the_intended_instance(
 ) -> None:
     assert check_instance_config(LOCAL) == []
     instance = local_instance
-    assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
+    # Dagster's queue (its daemon dequeues), which also works without a daemon.
+    assert isinstance(instance.run_coordinator, QueuedRunCoordinator)
+    assert type(instance.run_coordinator).__name__ == "ListingsRunCoordinator"
     concurrency = instance.get_concurrency_config()
     assert concurrency.run_queue_config is not None
     assert concurrency.run_queue_config.max_concurrent_runs == 4
     assert concurrency.run_queue_config.tag_concurrency_limits == [
-        {"key": "dagster/partition", "value": {"applyLimitPerUniqueValue": True}, "limit": 1}
+        {"key": "dagster/partition", "value": {"applyLimitPerUniqueValue": True}, "limit": 1},
+        {"key": "listings/images", "limit": 1},
     ]
     assert concurrency.pool_config.default_pool_limit == 2
     assert concurrency.pool_config.pool_granularity.value == "op"
@@ -85,8 +89,12 @@ def test_local_config_gives_the_intended_instance(
     assert instance.run_retries_retry_on_asset_or_op_failure is False
     assert instance.run_monitoring_enabled
     assert instance.telemetry_enabled is False
-    # Default storage: SQLite files under DAGSTER_HOME.
-    assert (tmp_path / "history" / "runs.db").exists()
+    # Runs, event logs and schedules in PostgreSQL: no SQLite storage anywhere.
+    storages = (instance.run_storage, instance.event_log_storage, instance.schedule_storage)
+    assert [type(s).__name__ for s in storages] == [
+        "PostgresRunStorage", "PostgresEventLogStorage", "PostgresScheduleStorage",
+    ]  # fmt: skip
+    assert not list(tmp_path.rglob("*.db")) and not (tmp_path / "history").exists()
 
 
 def test_run_queue_starts_at_most_one_run_per_source(local_instance: DagsterInstance) -> None:
@@ -150,7 +158,7 @@ def test_local_and_ecs_apply_the_same_limits() -> None:
     local, ecs = read(LOCAL), read(ECS)
     for key in ("concurrency", "run_retries", "telemetry"):
         assert local[key] == ecs[key], key
-    assert local["run_coordinator"] == ecs["run_coordinator"]
+    assert local["run_coordinator"]["config"] == ecs["run_coordinator"]["config"]
 
 
 def _typo(config: dict[str, Any]) -> None:

@@ -24,6 +24,7 @@ from listings_pipeline.generate import (
 )
 from listings_pipeline.generate.__main__ import main
 from listings_pipeline.generate.output import csv_line
+from listings_pipeline.generate.vocabulary import ATTRIBUTE_WORDINGS, NEIGHBOURHOODS
 from listings_pipeline.importing.connectors import SourceRecord
 from listings_pipeline.importing.connectors.files import read_csv, read_jsonl
 
@@ -68,6 +69,12 @@ def metres(a: dict[str, str], b: dict[str, str]) -> float:
     dy = (lat_a - lat_b) * 111_320
     dx = (lng_a - lng_b) * 111_320 * math.cos(math.radians(lat_a))
     return math.hypot(dx, dy)
+
+
+def city_of(written: str) -> str:
+    """The city a record names, by itself or by one of its neighbourhoods ("North End")."""
+    by_neighbourhood = {n.lower(): c.lower() for c, ns in NEIGHBOURHOODS.items() for n in ns}
+    return by_neighbourhood.get(written.lower(), written.lower())
 
 
 def simplify(name: str) -> str:
@@ -132,7 +139,7 @@ def test_distinct_places_have_distinct_names(dataset: GenerationSummary) -> None
 def test_records_look_like_tourism_listings(dataset: GenerationSummary) -> None:
     rows = read_rows(dataset.dmos[0].snapshot_files[0]["csv"])
     phone = re.compile(r"^(\(\d{3}\) \d{3}-\d{4}|\d{3}\.\d{3}\.\d{4}|\+1 \d{3} \d{3} \d{4}|\d{10}|"
-                       r"\d{3}-\d{3}-\d{4}|1-\d{3}-\d{3}-\d{4})$")  # fmt: skip
+                       r"\d{3}-\d{3}-\d{4}|1-\d{3}-\d{3}-\d{4}|\d{3}/\d{3}-\d{4})$")  # fmt: skip
     for r in rows:
         assert r["Name"].strip() and r["Address1"] and r["City"] and r["Country"] == "CA"
         assert r["Status"] in ("active", "inactive")
@@ -175,7 +182,7 @@ def test_truth_records_every_record_and_the_overlap(dataset: GenerationSummary) 
             continue
         for a, b in zip(rows, rows[1:], strict=False):
             pairs += 1
-            assert a["City"].lower() == b["City"].lower()
+            assert city_of(a["City"]) == city_of(b["City"])  # or one of its neighbourhoods
             assert (
                 difflib.SequenceMatcher(None, simplify(a["Name"]), simplify(b["Name"])).ratio()
                 > 0.6  # typos, "B&B", "Co." and the like lower it
@@ -191,6 +198,56 @@ def test_truth_records_every_record_and_the_overlap(dataset: GenerationSummary) 
             differing += any(a[f] != b[f] for f in fields)
     assert pairs >= 80
     assert differing / pairs > 0.9  # the same place, spelled differently
+
+
+def test_sources_write_places_as_real_guides_do(tmp_path: Path) -> None:
+    """Issue 17's real-world differences between two guides, and its hard negative: a hotel's
+    restaurant in one, the same hotel's café (same address and phone) in the other."""
+    summary = generate(tmp_path / "out", dmos=2, listings_per_dmo=1500, description_kb=0.2,
+                       snapshots=1, seed=5, formats=["csv"])  # fmt: skip
+    truth = read_truth(summary.out_dir)
+    rows = {(d.dmo_id, r["ID"]): r for d in summary.dmos
+            for r in read_rows(d.snapshot_files[0]["csv"])}  # fmt: skip
+    by_place: dict[int, list[dict[str, str]]] = defaultdict(list)
+    for key, row in rows.items():
+        by_place[truth[key]].append(row)
+    shared = [r for r in by_place.values() if len(r) == 2]
+
+    def count(test: object) -> int:
+        return sum(1 for r in rows.values() if test(r))  # type: ignore[operator]
+
+    # One guide writes "Apple Pan, The", the other "The Apple Pan" or "Apple Pan".
+    assert any(a["Name"].endswith(", The") != b["Name"].endswith(", The") for a, b in shared)
+    assert count(lambda r: re.search(r"\b(Blv|Av|Str)\.", r["Address1"])) > 30
+    directions = {m.group(1) for r in rows.values()
+                  if (m := re.search(r"^\S+ (West|W\.|W|East|E\.|E|North|N\.|South|S\.) ",
+                                     r["Address1"]))}  # fmt: skip
+    assert {"West", "W.", "East", "E."} <= directions
+    neighbourhoods = {n for ns in NEIGHBOURHOODS.values() for n in ns}
+    assert count(lambda r: r["City"] in neighbourhoods) > 30
+    assert count(lambda r: re.fullmatch(r"\d{3}/\d{3}-\d{4}", r["LocalPhone"])) > 30
+    reworded = set(ATTRIBUTE_WORDINGS.values())
+    assert count(lambda r: reworded & set(r["Attributes"].split(", "))) > 100
+
+    negatives = json.loads(summary.manifest_path.read_text())["hard_negatives"]
+    assert len(negatives) == summary.hard_negatives == 2 * round(0.01 * 1500 / 2)
+    for h in negatives:
+        a = rows[(h["catalogue_dmo"], h["catalogue_key"])]
+        b = rows[(h["source_dmo"], h["source_key"])]
+        assert (
+            truth[(h["catalogue_dmo"], h["catalogue_key"])]
+            != truth[(h["source_dmo"], h["source_key"])]
+        )
+        assert "room" in a["Name"].casefold()  # "... Dining Room" (a typo spares 4 letters)
+        assert "caf" in b["Name"].casefold() and simplify(a["Name"]) != simplify(b["Name"])
+        assert re.match(r"\d+", a["Address1"].split("-")[-1]).group() == re.match(
+            r"\d+", b["Address1"].split("-")[-1]).group()  # fmt: skip
+        if a["LocalPhone"] and b["LocalPhone"]:
+            assert (
+                re.sub(r"\D", "", a["LocalPhone"])[-10:] == re.sub(r"\D", "", b["LocalPhone"])[-10:]
+            )
+        if a["Lat"] and b["Lat"]:
+            assert metres(a, b) < 60
 
 
 def test_snapshots_follow_the_manifest(dataset: GenerationSummary) -> None:

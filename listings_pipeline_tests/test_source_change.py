@@ -149,8 +149,9 @@ def test_a_renamed_column_holds_the_job_and_production_keeps_its_emails(
     assert cli.sql(emails) == [(N,)]
 
     # No other path promotes it either, and the text output names the hold and the way out.
+    # Exit 3: waiting for a person, as `run` (issue 18: promote exits 3 while anything waits).
     refused = cli("promote", "coast-csv")
-    assert refused.returncode == 1 and "not promoted: job 2: held (hold 1: source change:" in (
+    assert refused.returncode == 3 and "not promoted: job 2: held (hold 1: source change:" in (
         refused.stdout
     )
     listed = cli("review", "holds", "2")

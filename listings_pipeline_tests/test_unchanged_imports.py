@@ -136,7 +136,8 @@ def test_a_rejected_row_is_proposed_again_not_skipped(engine: Engine, tmp_path: 
 
     again = stage_job(engine, config, tmp_path, places())
     assert job(engine, again)["unchanged_of"] is None
-    assert kinds(engine, again)[rejected[0]] == "insert"
+    # staged again for a person (the matcher may now call it an uncertain match), not skipped
+    assert kinds(engine, again)[rejected[0]] in ("insert", "uncertain_match")
 
 
 def test_deletion_detection_runs_over_an_unchanged_import(engine: Engine, tmp_path: Path) -> None:

@@ -18,7 +18,9 @@ from pydantic import (
     model_validator,
 )
 
+from listings_pipeline.configs.cron import cron_problem
 from listings_pipeline.importing.options import ApiOptions, WebsiteOptions, WordPressOptions
+from listings_pipeline.promotion.columns import CLAIMABLE_FIELDS
 from listings_pipeline.transform.fields import COLLECTION_TARGETS
 from listings_pipeline.transform.targets import FLAT_TARGETS, LIST_TARGETS, validate_target
 
@@ -49,6 +51,18 @@ class SourceIdRule(Strict):
         return value
 
 
+class LimitSettings(Strict):
+    """Per-config overrides of the input limits (importing/limits.py has the defaults, the
+    LISTINGS_MAX_* settings override those); unset keys keep the setting."""
+
+    max_depth: int | None = Field(default=None, ge=2, le=200)  # json's recursion stays safe
+    max_record_bytes: int | None = Field(default=None, ge=1024)
+    max_field_bytes: int | None = Field(default=None, ge=64)
+    max_decompressed_bytes: int | None = Field(default=None, ge=1024)
+    max_compression_ratio: int | None = Field(default=None, ge=2)
+    max_errors: int | None = Field(default=None, ge=1)
+
+
 class ImportSettings(Strict):
     format: Literal["csv", "json", "jsonl", "xlsx"] | None = None
     delimiter: str = ","
@@ -64,6 +78,7 @@ class ImportSettings(Strict):
     api: ApiOptions | None = None
     wordpress: WordPressOptions | None = None
     website: WebsiteOptions | None = None
+    limits: LimitSettings = Field(default_factory=LimitSettings)
 
 
 class GeocodeSettings(Strict):
@@ -77,27 +92,35 @@ class GeocodeSettings(Strict):
 class MatchingSettings(Strict):
     """Fuzzy matching of rows that neither the bridge table nor the match hash linked.
 
-    A wrong automatic link is worse than a missed one: below `auto_threshold`, or with a
-    second candidate within `min_margin`, the best candidate is only suggested for review.
+    Candidates come from blocking keys; a Fellegi-Sunter model estimated per pair of sources
+    gives each the probability that it is the same place. A wrong automatic link is worse than
+    a missed one: below `auto_threshold`, or with a second candidate within `min_margin`, the
+    best candidate is only suggested for review (from `suggest_threshold` up).
     """
 
     enabled: bool = True
-    auto_threshold: float = Field(default=0.9, ge=0, le=1)
-    suggest_threshold: float = Field(default=0.7, ge=0, le=1)
+    auto_threshold: float = Field(default=0.99, ge=0, le=1)  # match probability
+    suggest_threshold: float = Field(default=0.2, ge=0, le=1)
     min_margin: float = Field(default=0.05, ge=0, le=1)
-    candidate_name_similarity: float = Field(default=0.5, gt=0, le=1)  # pg_trgm threshold
-    # Below this name similarity no automatic link, whatever else agrees: two businesses
-    # in one building share address, city and sometimes phone.
-    auto_min_name_similarity: float = Field(default=0.6, ge=0, le=1)
-    near_distance_m: float = Field(default=100, gt=0)  # closer than this: same place
+    # ... unless the best is this many bits (2^bits times) more likely than the second: near 1,
+    # probabilities cannot tell a branch at the same address and phone from one across town.
+    min_margin_bits: float = Field(default=10, gt=0)
+    # Below this name level no automatic link, whatever else agrees: two businesses in one
+    # building share address, coordinates and sometimes phone (levels: 0 different, 1 shares
+    # a word, 2 similar, 3 one name within the other, 4 same).
+    auto_min_name_level: int = Field(default=2, ge=0, le=4)
+    # A blocking key (name word, postcode, grid cell, phone...) that more listings or rows
+    # than this share finds no candidates: a placeholder or a chain's name is no evidence.
+    max_block_size: int = Field(default=50, ge=1)
+    max_candidates: int = Field(default=20, ge=1)  # per row, those sharing most keys
+    # Of those sharing only a grid cell or a postcode (neighbours, mostly): the nearest N.
+    max_weak_candidates: int = Field(default=5, ge=0)
     far_distance_m: float = Field(default=1000, gt=0)  # farther: never an automatic link
 
     @model_validator(mode="after")
     def _ordered(self) -> MatchingSettings:
         if self.suggest_threshold > self.auto_threshold:
             raise ValueError("suggest_threshold must not be above auto_threshold")
-        if self.near_distance_m >= self.far_distance_m:
-            raise ValueError("near_distance_m must be below far_distance_m")
         return self
 
 
@@ -363,8 +386,6 @@ class ClaimedRecords(Strict):
     @field_validator("fields")
     @classmethod
     def _fields(cls, value: list[str]) -> list[str]:
-        from listings_pipeline.promotion.policy import CLAIMABLE_FIELDS
-
         for name in value:
             if name not in CLAIMABLE_FIELDS:
                 raise ValueError(
@@ -441,8 +462,6 @@ class SourceConfig(Strict):
     def _cron(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        from listings_pipeline.orchestration.schedules import cron_problem
-
         problem = cron_problem(value)
         if problem is not None:
             raise ValueError(f"schedule {value!r} {problem}")

@@ -2,10 +2,12 @@
 a config (with an uploaded file for file sources); and the Dagster runs a config change may
 leave behind.
 
-Both kinds go through `orchestration.runner`, so every run is recorded in the Dagster instance
-exactly as if it had been launched from the Dagster UI. A `Launcher` keeps the last task of each
-source config in memory for the pages to show (the job tables stay the record of truth), and
-refuses a second task for a config while one runs in this process.
+Both kinds are submitted to the Dagster instance through `orchestration.runner` (queued,
+counted against the run limits, launched by the run launcher as a process of its own, never in
+the console's web process); a background thread only waits for the run and records its end.
+A `Launcher` keeps the last task of each source config in memory for the pages to show (the
+job tables stay the record of truth), and refuses a second task for a config while one runs in
+this process.
 
 Dagster and the orchestration package are imported where they are used: they take seconds
 to import, and most console requests never need them.
@@ -79,6 +81,7 @@ class Task:
 
     @property
     def stopped_at_review(self) -> bool:
+        """The run ended (successfully: a wait is not a failure) with rows waiting for review."""
         return bool(self.gate) and not self.gate["passed"]  # type: ignore[index]
 
 
@@ -172,8 +175,8 @@ def promotion_refusal(engine: Engine, job: dict[str, Any], launcher: Launcher) -
 def start_promotion(launcher: Launcher, job: dict[str, Any], username: str) -> Task:
     from listings_pipeline.orchestration.runner import promote_partition
 
-    def work(task: Task) -> None:
-        _record(task, promote_partition(task.slug))
+    def work(task: Task) -> None:  # this thread only waits: the run is a process of its own
+        _record(task, promote_partition(task.slug, task.job_id, trigger=f"console:{username}"))
 
     task = Task(job["slug"], "promote", username, job_id=job["id"])
     return launcher.start(task, work, lambda: None)
@@ -239,14 +242,14 @@ def start_run(
     """Import → transform → (gate) → promote of `slug` in the background, with `upload` as the
     input of a file source; the upload's directory is removed when the run ends (the raw
     store keeps the imported copy)."""
+    from listings_pipeline.job_runs import job_created_by_run
     from listings_pipeline.orchestration.runner import run_partition
-    from listings_pipeline.reports import job_for_run
 
-    def work(task: Task) -> None:
+    def work(task: Task) -> None:  # this thread only waits: the run is a process of its own
         outcome = run_partition(slug, upload, triggered_by=f"console:{username}")
         _record(task, outcome)
         with engine.connect() as conn:
-            task.job_id = job_for_run(conn, outcome.run_id)
+            task.job_id = job_created_by_run(conn, outcome.run_id)
 
     def cleanup() -> None:
         if upload is not None:
@@ -275,7 +278,7 @@ def partition_runs(slug: str) -> list[DagsterRunInfo]:
     """Runs of the partition that have not finished (queued, starting or running)."""
     import dagster as dg
 
-    from listings_pipeline.orchestration.runner import get_instance
+    from listings_pipeline.orchestration.instance import get_instance
 
     statuses = [dg.DagsterRunStatus[s] for s in _ACTIVE]
     with get_instance() as instance:
@@ -300,7 +303,7 @@ def cancel_waiting_runs(slug: str, run_ids: list[str], message: str) -> list[str
     never launches them. Runs that started meanwhile are left alone."""
     import dagster as dg
 
-    from listings_pipeline.orchestration.runner import get_instance
+    from listings_pipeline.orchestration.instance import get_instance
 
     if not run_ids:
         return []

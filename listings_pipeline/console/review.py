@@ -19,6 +19,7 @@ from listings_pipeline.console.queries import like_pattern
 from listings_pipeline.console.sql import queries
 from listings_pipeline.locks import SourceBusy
 from listings_pipeline.review import DecisionResult, ReviewError, decide
+from listings_pipeline.review.signals import signal_lines
 from listings_pipeline.settings import get_settings
 
 PAGE_SIZE = 50
@@ -268,6 +269,11 @@ class ReviewRow:
     @property
     def production_listing_id(self) -> int | None:
         return self.data["p_id"]
+
+    @property
+    def match_signals(self) -> list[tuple[str, str]]:
+        """What the matcher compared and found, for a suggested or fuzzy match."""
+        return signal_lines(self.data.get("match_signals"))
 
 
 @dataclass

@@ -30,8 +30,9 @@ def database_url() -> str:
     return url
 
 
-def get_engine() -> Engine:
-    url = database_url()
+def get_engine(url: str | None = None) -> Engine:
+    """The engine of `url` (any PostgreSQL URL), else of the database in use."""
+    url = _psycopg_url(url) if url else database_url()
     engine = _engines.get(url)
     if engine is None:
         engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)

@@ -13,7 +13,11 @@ from pathlib import Path
 
 from sqlalchemy import Engine, text
 
-SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
+# A checkout's sql/; an installed wheel carries the same files in the package (setup.py).
+_CHECKOUT_SQL = Path(__file__).resolve().parents[2] / "sql"
+SQL_DIR = (
+    _CHECKOUT_SQL if _CHECKOUT_SQL.is_dir() else Path(__file__).resolve().parents[1] / "migrations"
+)
 _LOCK_KEY = 7_231_001  # arbitrary, constant: pg_advisory_xact_lock key for migrations
 _NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
 

@@ -32,6 +32,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--overlap", type=float, default=0.2, help="share of each DMO's listings another DMO lists"
     )
+    parser.add_argument(
+        "--hard-negatives",
+        type=float,
+        default=0.01,
+        help="share of each DMO's listings that is a hotel's restaurant or café whose sibling"
+        " (same address and phone) a neighbouring DMO lists",
+    )
     parser.add_argument("--description-kb", type=float, default=10.0)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument(
@@ -60,6 +67,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             dmos=args.dmos,
             listings_per_dmo=args.listings_per_dmo,
             overlap=args.overlap,
+            hard_negatives=args.hard_negatives,
             description_kb=args.description_kb,
             seed=args.seed,
             snapshots=args.snapshots,

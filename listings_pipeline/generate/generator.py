@@ -26,6 +26,7 @@ from listings_pipeline.generate.output import (
     write_source_config,
 )
 from listings_pipeline.generate.places import (
+    CATEGORY_BY_KEY,
     CHANGE_KINDS,
     MAX_SNAPSHOTS,
     NAME_ATTEMPTS,
@@ -34,12 +35,13 @@ from listings_pipeline.generate.places import (
     blank_fields,
     bump,
     has_name_typo,
+    make_outlet,
     make_place,
     place_category,
     place_name,
     revision,
 )
-from listings_pipeline.generate.vocabulary import CITIES, DMOS, City, DmoSpec
+from listings_pipeline.generate.vocabulary import CITIES, DMOS, Category, City, DmoSpec
 
 DEFAULT_IMAGE_BASE_URL = "http://127.0.0.1:8765"
 CITY_LIST: tuple[City, ...] = tuple(CITIES.values())
@@ -55,6 +57,7 @@ _KIND_WEIGHTS = {
     "dates": 4,
 }
 _THREE_WAY_SHARE = 0.15
+_HOTEL = CATEGORY_BY_KEY["inn"]
 _DOUBLED_WORD = re.compile(
     r"\b(\w+) \1\b"
 )  # shared places that a third DMO lists as well, where one can
@@ -87,6 +90,7 @@ class GenerationSummary:
     seconds: float
     peak_rss_mb: float  # of the whole process, as reported by getrusage
     shared_places: int
+    hard_negatives: int = 0  # pairs of different places at one address and phone
 
     @property
     def records_per_second(self) -> float:
@@ -102,7 +106,8 @@ class GenerationSummary:
                 f" {', '.join(p.name for p in dmo.configs)}"
             )
         lines += [
-            f"  {self.shared_places} places listed by more than one DMO (truth: {self.truth_path})",
+            f"  {self.shared_places} places listed by more than one DMO (truth: {self.truth_path});"
+            f" {self.hard_negatives} hard negatives (a hotel's restaurant and its café)",
             f"  manifest: {self.manifest_path}",
             f"  {self.records_written} records, {self.bytes_written / 1e6:.1f} MB in"
             f" {self.seconds:.1f} s ({self.records_per_second:,.0f} records/s),"
@@ -151,6 +156,7 @@ class _World:
         self.place_city = array("H")
         self.name_attempt = array("B")
         self.names: set[bytes] = set()  # hashes of (city, name) in use
+        self.outlets: dict[int, tuple[int, str]] = {}  # outlet place id → (hotel, kind)
         self.catalogues = [
             _Catalogue(i + 1, spec, frozenset(_CITY_INDEX[c] for c in spec.cities))
             for i, spec in enumerate(specs)
@@ -160,11 +166,11 @@ class _World:
             for a in self.catalogues
         }
 
-    def new_place(self, city_index: int) -> int:
+    def new_place(self, city_index: int, category: Category | None = None) -> int:
         """A new place in the city, named unlike any other place there (unless even the
         street-qualified draws are all taken)."""
         place_id = len(self.place_city)
-        category = place_category(self.seed, place_id)
+        category = category or place_category(self.seed, place_id)
         for attempt in range(2 * NAME_ATTEMPTS):
             name = place_name(self.seed, place_id, attempt, category)
             key = hashlib.blake2b(f"{city_index}/{name.casefold()}".encode(), digest_size=8)
@@ -176,7 +182,20 @@ class _World:
         self.name_attempt.append(attempt)
         return place_id
 
+    def new_outlet(self, hotel: int, kind: str) -> int:
+        """A business in the hotel (a place of its own: its restaurant, its café)."""
+        place_id = len(self.place_city)
+        self.place_city.append(self.place_city[hotel])
+        self.name_attempt.append(0)
+        self.outlets[place_id] = (hotel, kind)
+        return place_id
+
     def place(self, place_id: int) -> Place:
+        if place_id in self.outlets:
+            hotel_id, kind = self.outlets[place_id]
+            hotel = make_place(self.seed, hotel_id, CITY_LIST[self.place_city[hotel_id]],
+                               self.name_attempt[hotel_id], _HOTEL)  # fmt: skip
+            return make_outlet(self.seed, place_id, hotel, kind)
         city = CITY_LIST[self.place_city[place_id]]
         return make_place(self.seed, place_id, city, self.name_attempt[place_id])
 
@@ -186,10 +205,13 @@ class _World:
 
 
 def _plan_initial(
-    world: _World, rng: Random, per_dmo: int, overlap: float
-) -> tuple[list[list[int]], set[int]]:
-    """Place ids for each DMO's first snapshot (shared places and its own, shuffled), and the
-    set of shared places.
+    world: _World, rng: Random, per_dmo: int, overlap: float, hard_negatives: float = 0.0
+) -> tuple[list[list[int]], set[int], list[tuple[int, int, int, int]]]:
+    """Place ids for each DMO's first snapshot (shared places and its own, shuffled), the set
+    of shared places, and the hard negatives: (DMO, its place, other DMO, its place) where the
+    first lists a hotel's restaurant and the other the same hotel's café (same address, phone
+    and coordinates; different places). About `hard_negatives` of each DMO's records are such
+    outlets.
 
     Shared places are created one at a time for the DMO furthest below its target, with the
     neighbour (a DMO covering a common city) furthest below its own; a DMO whose only
@@ -227,11 +249,27 @@ def _plan_initial(
         shared.add(place_id)
         for member in members:
             lists[member.dmo_id - 1].append(place_id)
+    negatives: list[tuple[int, int, int, int]] = []
+    per_pair = round(hard_negatives * per_dmo / 2)  # each DMO lists a restaurant and a café
+    for first in world.catalogues:
+        for _ in range(per_pair):
+            partners = [p for p in world.neighbours[first.dmo_id]
+                        if len(lists[p.dmo_id - 1]) < per_dmo]  # fmt: skip
+            if len(lists[first.dmo_id - 1]) >= per_dmo or not partners:
+                break
+            second = rng.choice(partners)
+            city = world.pick_city(rng, first.city_indexes & second.city_indexes)[0]
+            hotel = world.new_place(city, _HOTEL)
+            restaurant = world.new_outlet(hotel, "restaurant")
+            cafe = world.new_outlet(hotel, "cafe")
+            lists[first.dmo_id - 1].append(restaurant)
+            lists[second.dmo_id - 1].append(cafe)
+            negatives.append((first.dmo_id, restaurant, second.dmo_id, cafe))
     for catalogue, places in zip(world.catalogues, lists, strict=True):
         for city in world.pick_city(rng, catalogue.city_indexes, per_dmo - len(places)):
             places.append(world.new_place(city))
         rng.shuffle(places)
-    return lists, shared
+    return lists, shared, negatives
 
 
 def _change_kinds(rng: Random, seed: int, catalogue: _Catalogue, i: int) -> list[str]:
@@ -309,6 +347,7 @@ def _validate(
     dmos: int,
     listings_per_dmo: int,
     overlap: float,
+    hard_negatives: float,
     description_kb: float,
     snapshots: int,
     shares: dict[str, float],
@@ -324,6 +363,8 @@ def _validate(
         raise GenerateError(
             f"snapshots must be between 1 (the initial one) and {MAX_SNAPSHOTS}, got {snapshots}"
         )
+    if not 0 <= hard_negatives <= 0.2:
+        raise GenerateError(f"hard_negatives must be between 0 and 0.2, got {hard_negatives}")
     for name, value in {"overlap": overlap, **shares}.items():
         if not 0 <= value <= 1:
             raise GenerateError(f"{name} must be between 0 and 1, got {value}")
@@ -347,12 +388,16 @@ def generate(
     removed_share: float = 0.03,
     formats: Sequence[str] = FORMATS,
     image_base_url: str = DEFAULT_IMAGE_BASE_URL,
+    hard_negatives: float = 0.01,
 ) -> GenerationSummary:
     """Write `snapshots` successive exports of `dmos` DMOs into `out_dir` (which must be
     empty or absent): `dmo-<id>/snapshot-<n>.<format>`, `configs/<slug>-<format>.yaml`,
     `truth.csv` and `manifest.json`. The same arguments always give the same bytes.
 
     `overlap`: share of each DMO's first snapshot that another DMO lists too.
+    `hard_negatives`: share of each DMO's first snapshot that is a hotel's restaurant whose
+    café (same address and phone, another place) a neighbouring DMO lists, or that café; the
+    pairs are in manifest.json's "hard_negatives".
     `new_share`, `changed_share`, `removed_share`: per later snapshot, as shares of the
     previous snapshot's record count.
     """
@@ -362,7 +407,8 @@ def generate(
         "removed_share": removed_share,
     }
     formats = tuple(dict.fromkeys(formats))
-    _validate(dmos, listings_per_dmo, overlap, description_kb, snapshots, shares, formats)
+    _validate(dmos, listings_per_dmo, overlap, hard_negatives, description_kb, snapshots, shares,
+              formats)  # fmt: skip
     out_dir = Path(out_dir)
     if out_dir.exists() and any(out_dir.iterdir()):
         raise GenerateError(f"{out_dir}: output directory is not empty; choose a new one")
@@ -370,7 +416,10 @@ def generate(
     started = time.perf_counter()
 
     world = _World(seed, DMOS[:dmos])
-    initial, shared = _plan_initial(world, Random(f"{seed}/plan"), listings_per_dmo, overlap)
+    initial, shared, negatives = _plan_initial(
+        world, Random(f"{seed}/plan"), listings_per_dmo, overlap, hard_negatives
+    )
+    outlet_keys: dict[tuple[int, int], str] = {}  # (DMO, outlet place) → its source key
     renderers = {
         c.dmo_id: DmoRenderer(seed, c.dmo_id, c.spec, image_base_url, description_kb)
         for c in world.catalogues
@@ -405,7 +454,10 @@ def generate(
                 snapshot: dict[str, object] = {"snapshot": n}
                 if n == 0:
                     for place_id in initial[catalogue.dmo_id - 1]:
-                        truth.add(catalogue.dmo_id, catalogue.add(place_id), place_id, 0)
+                        key = catalogue.add(place_id)
+                        truth.add(catalogue.dmo_id, key, place_id, 0)
+                        if place_id in world.outlets:
+                            outlet_keys[(catalogue.dmo_id, place_id)] = key
                     snapshot["shared_records"] = shared_records[catalogue.dmo_id]
                 else:
                     rng = Random(f"{seed}/snapshot/{n}/{catalogue.dmo_id}")
@@ -445,6 +497,7 @@ def generate(
                 "dmos": dmos,
                 "listings_per_dmo": listings_per_dmo,
                 "overlap": overlap,
+                "hard_negatives": hard_negatives,
                 "description_kb": description_kb,
                 "seed": seed,
                 "snapshots": snapshots,
@@ -454,6 +507,17 @@ def generate(
             },
             "truth": "truth.csv",
             "shared_places": len(shared),
+            # Different places a matcher must keep apart: a hotel's restaurant (catalogue)
+            # and its café (source), at the same address, with the same phone.
+            "hard_negatives": [
+                {
+                    "catalogue_dmo": a,
+                    "catalogue_key": outlet_keys[(a, pa)],
+                    "source_dmo": b,
+                    "source_key": outlet_keys[(b, pb)],
+                }
+                for a, pa, b, pb in negatives
+            ],  # fmt: skip
             "configs": {
                 str(dmo_id): [p.relative_to(out_dir).as_posix() for p in paths]
                 for dmo_id, paths in config_paths.items()
@@ -484,4 +548,5 @@ def generate(
         seconds=seconds,
         peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         shared_places=len(shared),
+        hard_negatives=len(negatives),
     )

@@ -8,6 +8,7 @@ number) leaves every other field byte-identical, as a real re-export would.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 import re
@@ -21,11 +22,15 @@ from listings_pipeline.generate.vocabulary import (
     ADJECTIVES,
     ANIMALS,
     AREA_CODES,
+    ATTRIBUTE_WORDINGS,
     CATEGORIES,
     CLOSERS,
     COAST_WORDS,
+    DIRECTIONS,
     FIRST_NAMES,
     LOCALITIES,
+    LOOSE_SUFFIXES,
+    NEIGHBOURHOODS,
     NOUNS,
     OPENERS,
     PHONE_FORMATS,
@@ -33,6 +38,7 @@ from listings_pipeline.generate.vocabulary import (
     SENTENCE_ENDS,
     SENTENCE_MIDDLES,
     SENTENCE_STARTS,
+    SLASH_PHONE_FORMAT,
     STREET_SUFFIXES,
     STREETS,
     SUFFIX_WEIGHTS,
@@ -179,6 +185,8 @@ class Place:
     hours: tuple[tuple[str, str], ...]  # (open, close) per weekday; ("", "") when closed
     dates: tuple[tuple[str, str], ...]  # (start, end) ISO dates
     attributes: tuple[str, ...]
+    direction: str = ""  # "West" in "10801 West Pico Boulevard"
+    neighbourhood: str = ""  # of the city, written by some sources instead of it
 
 
 def _slug_ascii(text: str) -> str:
@@ -238,9 +246,16 @@ def place_name(seed: int, place_id: int, attempt: int, category: Category | None
     return name
 
 
-def make_place(seed: int, place_id: int, city: City, name_attempt: int = 0) -> Place:
+CATEGORY_BY_KEY = {c.key: c for c in CATEGORIES}
+# A hotel's outlets: two businesses at the hotel's address, with its phone (hard negatives).
+OUTLETS = {"restaurant": "Dining Room", "cafe": "Café"}
+
+
+def make_place(
+    seed: int, place_id: int, city: City, name_attempt: int = 0, category: Category | None = None
+) -> Place:
     rng = Random(f"{seed}/place/{place_id}")
-    category = place_category(seed, place_id)
+    category = category or place_category(seed, place_id)
     name = place_name(seed, place_id, name_attempt, category)
     number = rng.choice((rng.randint(1, 99), rng.randint(100, 999), rng.randint(1000, 7999)))
     street = rng.choice(STREETS)
@@ -276,10 +291,38 @@ def make_place(seed: int, place_id: int, city: City, name_attempt: int = 0) -> P
         dates = (_season(rng),) if rng.random() < 0.75 else (_season(rng), _winter(rng))
     extras = rng.sample(category.attributes[1:], rng.randint(0, 3))
     attributes = (category.attributes[0], *extras)
+    # Drawn last: the fields above stay what they were before these existed.
+    direction = rng.choice(DIRECTIONS) if rng.random() < 0.12 else ""
+    neighbourhoods = NEIGHBOURHOODS.get(city.name, ())
+    neighbourhood = rng.choice(neighbourhoods) if neighbourhoods else ""
     return Place(
         place_id, city, category, name, number, street, suffix, unit, postal, lat, lng, phone,
-        domain, box, contact, founded, hours, dates, attributes,
+        domain, box, contact, founded, hours, dates, attributes, direction, neighbourhood,
     )  # fmt: skip
+
+
+def make_outlet(seed: int, place_id: int, hotel: Place, kind: str) -> Place:
+    """One of a hotel's outlets (OUTLETS): another business at the hotel's address, with its
+    phone, website and coordinates, named after it ("Salty Heron Inn Café")."""
+    category = CATEGORY_BY_KEY[kind]
+    rng = Random(f"{seed}/outlet/{place_id}")
+    opens, closes = category.hours
+    open_time, close_time = rng.choice(opens), rng.choice(closes)
+    hours = tuple(
+        ("", "") if rng.random() < closed else (open_time, close_time)
+        for closed in category.closed_days
+    )
+    extras = rng.sample(category.attributes[1:], rng.randint(0, 2))
+    return dataclasses.replace(
+        hotel,
+        place_id=place_id,
+        category=category,
+        name=f"{hotel.name} {OUTLETS[kind]}",
+        contact="",
+        hours=hours,
+        dates=(),
+        attributes=(category.attributes[0], *extras),
+    )
 
 
 def _revised(initial: T, rev: int, key: str, mutate: Callable[[T, Random], T]) -> T:
@@ -433,6 +476,12 @@ class DmoRenderer:
         # Formatting choices come from one stream that never depends on revisions, so an
         # unchanged field renders identically in every snapshot.
         style = self._stream("style", pid)
+        # What real guides of one city write differently (issue 17), from a stream of its own
+        # so the choices above keep their values.
+        variant = self._stream("variants", pid)
+        move_the, direction_form, loose_suffix, use_neighbourhood, slash_phone, reword = (
+            variant.random() for _ in range(6)
+        )
         gaps = blank_fields(self.seed, self.dmo_id, pid)
         record: dict[str, object] = {"ID": key}
 
@@ -452,6 +501,8 @@ class DmoRenderer:
             name = name[4:]
         elif not name.startswith("The ") and add_the:
             name = "The " + name
+        if name.startswith("The ") and move_the < 0.15:  # "Apple Pan, The"
+            name = f"{name[4:]}, The"
         if drop_apostrophes:
             name = name.replace("'", "")
         if revision(revs, "name") == 0 and has_name_typo(self.seed, self.dmo_id, pid):
@@ -465,10 +516,16 @@ class DmoRenderer:
         if style.random() < 0.15:
             suffix_style = style.choice(("full", "abbr", "abbr_dot"))
         suffix = place.suffix
-        if suffix_style != "full":
+        if loose_suffix < 0.1:  # "Blv.", "Av.", "Str."
+            suffix = LOOSE_SUFFIXES[suffix]
+        elif suffix_style != "full":
             suffix = STREET_SUFFIXES[suffix] + ("." if suffix_style == "abbr_dot" else "")
             suffix = suffix.replace("Way.", "Way")
-        address1 = f"{place.number} {place.street} {suffix}"
+        street = place.street
+        if place.direction:  # "West", "W." or "W"
+            forms = (place.direction, f"{place.direction[0]}.", place.direction[0])
+            street = f"{forms[int(direction_form * 3)]} {street}"
+        address1 = f"{place.number} {street} {suffix}"
         address2 = ""
         unit_mode = style.random()
         if place.unit and unit_mode < 0.6:
@@ -478,7 +535,10 @@ class DmoRenderer:
         if style.random() < 0.03:
             address1 = address1.upper()
         record["Address1"], record["Address2"] = address1, address2
-        record["City"] = place.city.name.upper() if style.random() < 0.03 else place.city.name
+        city = place.city.name
+        if place.neighbourhood and use_neighbourhood < 0.15:  # "North End" for "Halifax"
+            city = place.neighbourhood
+        record["City"] = city.upper() if style.random() < 0.03 else city
         state_style = spec.state_style if style.random() < 0.9 else style.choice(("code", "name"))
         province = place.city.province
         full, dotted = PROVINCES[province]
@@ -515,6 +575,8 @@ class DmoRenderer:
             place.phone, revision(revs, "phone"), self._key("phone", pid), _new_phone
         )
         phone = PHONE_FORMATS[phone_format].format(a=area, e=exchange, l=line)
+        if slash_phone < 0.05:  # "902/555-0101"
+            phone = SLASH_PHONE_FORMAT.format(a=area, e=exchange, l=line)
         record["LocalPhone"] = "" if "LocalPhone" in gaps else phone
         website_style = spec.website_style
         if style.random() < 0.1:
@@ -551,6 +613,8 @@ class DmoRenderer:
             self._key("attributes", pid),
             lambda value, rng: _new_attributes(value, rng, pool),
         )
+        if reword < 0.3:  # "Dining" for "Restaurants"
+            attributes = tuple(ATTRIBUTE_WORDINGS.get(a, a) for a in attributes)
         record["Attributes"] = ", ".join(attributes)
         record["Status"] = "inactive" if style.random() < 0.03 else "active"
         return record

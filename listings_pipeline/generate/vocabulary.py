@@ -205,6 +205,52 @@ PHONE_FORMATS = (
     "1-{a}-{e}-{l}",
 )
 
+# Written by a few records of every source instead of its own phone format (issue 17).
+SLASH_PHONE_FORMAT = "{a}/{e}-{l}"
+
+# What real sources write instead of the usual abbreviation (issue 17: "Blv.", "Av.").
+LOOSE_SUFFIXES = {
+    "Street": "Str.",
+    "Avenue": "Av.",
+    "Road": "Rd.",
+    "Drive": "Dr.",
+    "Lane": "Ln.",
+    "Boulevard": "Blv.",
+    "Court": "Ct.",
+    "Crescent": "Cres.",
+    "Place": "Pl.",
+    "Terrace": "Ter.",
+    "Way": "Way",
+}
+DIRECTIONS = ("North", "South", "East", "West")  # "West Pico Blvd" / "W. Pico Blvd"
+
+# Neighbourhoods a source may write instead of the city (issue 17: "West LA" / "Los Angeles").
+NEIGHBOURHOODS: dict[str, tuple[str, ...]] = {
+    "Halifax": ("Downtown Halifax", "North End", "South End", "West End", "Clayton Park"),
+    "Dartmouth": ("Downtown Dartmouth", "Woodside", "Cole Harbour"),
+    "Sydney": ("Downtown Sydney", "Whitney Pier"),
+    "Saint John": ("Uptown Saint John", "West Side"),
+    "Moncton": ("Downtown Moncton", "Lewisville"),
+    "Fredericton": ("Downtown Fredericton", "Northside"),
+    "Charlottetown": ("Downtown Charlottetown", "Brighton"),
+    "St. John's": ("Downtown St. John's", "The Battery", "Quidi Vidi"),
+}
+
+# Categories as other sources word them (issue 17): "Restaurants" / "Dining".
+ATTRIBUTE_WORDINGS = {
+    "Accommodations": "Lodging",
+    "Bed & Breakfast": "B&B",
+    "Restaurants": "Dining",
+    "Seafood": "Fish & Seafood",
+    "Cafés": "Coffee Shops",
+    "Coffee": "Coffee House",
+    "Breweries": "Craft Brewery",
+    "Wineries": "Wine Tasting",
+    "Free Wi-Fi": "WiFi",
+    "Pet Friendly": "Dogs Welcome",
+    "Takeout": "Take-out",
+}
+
 STREET_SUFFIXES = {  # full form → abbreviation (Canada Post style)
     "Street": "St",
     "Avenue": "Ave",

@@ -134,9 +134,11 @@ def process_images(
     }
     run = _Run(engine, settings, job_id, reusable, summary)
     groups = run.classify(rows)
-    if groups:
-        run.execute(groups)
-    run.flush()
+    try:
+        if groups:
+            run.execute(groups)
+    finally:  # also when stopped: what finished is recorded, a re-run continues from there
+        run.flush()
     summary.failed_by_reason = dict(sorted(run.reasons.items()))
     summary.elapsed_seconds = time.monotonic() - started
     log.info("images: %s", summary.as_metadata())
@@ -244,12 +246,22 @@ class _Run:
                         return
                     pending.add(pool.submit(self._work, downloader, *group))
 
-            fill()
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    self._collect(future.result())
+            try:
                 fill()
+                while pending:
+                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        self._collect(future.result())
+                    fill()
+            except BaseException:
+                # Stopped (Dagster's "Terminate" interrupts this thread): drop the queued
+                # downloads; those already running finish (each within its time limit) and
+                # are recorded with the rest.
+                running = [f for f in pending if not f.cancel()]
+                for future in wait(running).done:
+                    if future.exception() is None:
+                        self._collect(future.result())
+                raise
 
     def _collect(self, outcome: _Outcome) -> None:
         s = self.summary

@@ -20,6 +20,7 @@ from listings_pipeline.importing.raw_store import RawStore
 # Level 1: raw files are written once per import and 10 KB descriptions still shrink ~3x;
 # higher levels cost several times the CPU for a few percent.
 GZIP_LEVEL = 1
+_RECORD_KEY = b',"record":'
 # Lines are handed to a background thread in chunks of this size to be compressed, hashed and
 # stored (zlib and hashlib release the GIL), while the import parses the next records.
 CHUNK_BYTES = 1 << 20
@@ -30,13 +31,10 @@ def raw_prefix(environment: str, data_domain: str, dmo_id: int, day: date, job_i
     return f"{environment}/raw/{data_domain}/{dmo_id}/{day:%Y%m%d}/job-{job_id:06}"
 
 
-def dump_line(record: dict[str, Any]) -> bytes:
-    """One JSON line (UTF-8). orjson is several times faster than json; what it refuses
-    (integers beyond 64 bits, non-string keys, Decimal) goes through json as before."""
-    try:
-        return orjson.dumps(record) + b"\n"
-    except TypeError:  # orjson.JSONEncodeError is a TypeError
-        return json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+def raw_line(header: dict[str, Any], record_json: bytes) -> bytes:
+    """One line of a raw file: the import's keys, then "record" last (read_raw_lines relies on
+    it), from the record's JSON as `limits.encode_record` made it."""
+    return orjson.dumps(header)[:-1] + _RECORD_KEY + record_json + b"}\n"
 
 
 def load_line(line: bytes) -> Any:
@@ -157,9 +155,8 @@ class RawFileWriter:
         )
         self._gz = self._stack = self._sink = None
 
-    def write(self, rec_num: int, record: dict[str, Any]) -> int:
-        """Write one record; return the file_seq it went to."""
-        line = dump_line(record)
+    def write(self, rec_num: int, line: bytes) -> int:
+        """Write one record's line (`raw_line`); return the file_seq it went to."""
         if self._gz is not None and (
             self._count >= self.max_records or self._bytes + len(line) > self.max_bytes
         ):
@@ -191,9 +188,6 @@ class RawFileWriter:
         for raw in self.files:
             self.store.delete(raw.key)
         self.files = []
-
-
-_RECORD_KEY = b',"record":'
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,12 +2,18 @@
 
 Conservation: every input record becomes a line of a raw file or a row of
 pipeline.job_errors, so `records_total == written + failed` exactly.
+
+Every record of every connector passes the input limits here (`limits.encode_record`), and the
+import runs under the worker's memory watch: a bad record is an error row and the import goes
+on; an input that is bad throughout (no record readable, too many errors, memory) fails the
+job with one line naming it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -19,7 +25,16 @@ from listings_pipeline.db import load_queries
 from listings_pipeline.gil import quick_gil_handover
 from listings_pipeline.importing import unchanged
 from listings_pipeline.importing.connectors import ImportFailed, RecordProblem, iter_source
-from listings_pipeline.importing.raw_files import RawFile, RawFileWriter, dump_line, raw_prefix
+from listings_pipeline.importing.limits import (
+    RecordRefused,
+    clean_text,
+    encode_record,
+    preview,
+    resolve_limits,
+    setting_hint,
+)
+from listings_pipeline.importing.memory import MemoryLimitExceeded, MemoryWatch
+from listings_pipeline.importing.raw_files import RawFile, RawFileWriter, raw_line, raw_prefix
 from listings_pipeline.importing.raw_store import RawStore, get_raw_store
 from listings_pipeline.importing.source_id import SourceIdError, SourceIdRule
 from listings_pipeline.jobs import JobError, StageCounts, record_errors
@@ -27,6 +42,7 @@ from listings_pipeline.settings import get_settings
 
 Q = load_queries(__file__, "stage.sql")
 ERROR_BATCH = 500
+PROGRESS_EVERY = 5_000  # records between two progress lines
 
 
 @dataclass
@@ -56,6 +72,7 @@ def run_import(
     *,
     store: RawStore | None = None,
     today: date | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> ImportResult:
     """Import the source of `config` for job `job_id`. Raises ImportFailed if it cannot."""
     settings = get_settings()
@@ -93,6 +110,9 @@ def run_import(
     imported_at = datetime.now(UTC).isoformat(timespec="seconds")
     counts = StageCounts()
     pending: list[JobError] = []
+    first_problem: list[str] = []
+    limits = resolve_limits(config)
+    source = str(input_path or config.slug)
 
     with engine.begin() as conn:  # a retried import starts over: its old errors go
         conn.execute(text(Q["clear_import_errors"]), {"job_id": job_id})
@@ -104,58 +124,98 @@ def run_import(
             record_errors(conn, job_id, "import", pending)
         pending.clear()
 
+    def refuse(problem: RecordProblem, error_type: str) -> None:
+        message = f"{problem.locator}: {problem.message}"
+        if not first_problem:
+            first_problem.append(message)
+        pending.append(
+            JobError(
+                message=message,
+                record_id=problem.locator,
+                field_name=problem.field,
+                original=preview(problem.original),
+                error_type=error_type,
+            )
+        )
+        counts.failed += 1
+        if counts.failed > limits.max_errors:
+            raise ImportFailed(
+                f"{source}: stopped after {limits.max_errors:,} unreadable records"
+                f" ({setting_hint('max_errors')}); is it the right file and format? First:"
+                f" {first_problem[0]}"
+            )
+        if len(pending) >= ERROR_BATCH:
+            flush_errors()
+
     try:
-        for item in iter_source(config, input_path):
-            counts.total += 1
-            rec_num = counts.total
-            problem, error_type = item, "unreadable_record"
-            if not isinstance(item, RecordProblem):
+        with MemoryWatch(settings.worker_memory_mb):
+            for item in iter_source(config, input_path):
+                counts.total += 1
+                rec_num = counts.total
+                if progress is not None and rec_num % PROGRESS_EVERY == 0:
+                    progress(f"import: {rec_num:,} records read, {counts.failed:,} refused")
+                if isinstance(item, RecordProblem):
+                    refuse(item, "unreadable_record")
+                    continue
+                try:
+                    record_json = encode_record(item.data, limits)
+                except RecordRefused as err:
+                    message = f"field {err.field!r}: {err.message}" if err.field else err.message
+                    refuse(
+                        RecordProblem(item.locator, message, item.data, err.field),
+                        "record_refused",
+                    )
+                    continue
                 try:
                     sid = source_id(item.data)
                 except SourceIdError as err:
-                    problem = RecordProblem(item.locator, str(err), item.data, err.field)
-                    error_type = "missing_source_id"
-                else:
-                    if records_hash is not None:
-                        records_hash.update(dump_line({"source_id": sid, "record": item.data}))
-                    writer.write(
-                        rec_num,
-                        {
-                            "rec_num": rec_num,
-                            "dmo_id": config.dmo_id,
-                            "source_id": sid,
-                            "imported_at": imported_at,
-                            "imported_by": opts.imported_by,
-                            "locator": item.locator,
-                            "record": item.data,
-                        },
+                    refuse(
+                        RecordProblem(item.locator, str(err), item.data, err.field),
+                        "missing_source_id",
                     )
                     continue
-            pending.append(
-                JobError(
-                    message=f"{problem.locator}: {problem.message}",
-                    record_id=problem.locator,
-                    field_name=problem.field,
-                    original=problem.original,
-                    error_type=error_type,
-                )
-            )
-            counts.failed += 1
-            if len(pending) >= ERROR_BATCH:
-                flush_errors()
+                if records_hash is not None:
+                    records_hash.update(b"%d:%s\0%s\n" % (len(sid), sid.encode(), record_json))
+                header = {
+                    "rec_num": rec_num,
+                    "dmo_id": config.dmo_id,
+                    "source_id": sid,
+                    "imported_at": imported_at,
+                    "imported_by": opts.imported_by,
+                    "locator": clean_text(item.locator),
+                }
+                writer.write(rec_num, raw_line(header, record_json))
         files = writer.close()
         if pending:
             flush_errors()
+        if counts.total == 0:
+            raise ImportFailed(f"{source}: the source has no records")
+        if counts.failed == counts.total:
+            more = counts.failed - 1
+            raise ImportFailed(
+                f"{source}: no record could be read: {first_problem[0]}"
+                + (f" (and {more:,} more in the job's errors)" if more else "")
+            )
         if input_path is not None:  # the original upload is kept beside its raw files
             original = f"{prefix}-original{''.join(input_path.suffixes) or '.dat'}"
             if store.exists(original):
                 store.delete(original)
             store.put_file(input_path, original)
+    except MemoryLimitExceeded:
+        writer.abort()
+        raise ImportFailed(
+            f"{source}: stopped at record {counts.total:,}: the worker's memory passed its limit"
+            f" of {settings.worker_memory_mb:,} MB (LISTINGS_WORKER_MEMORY_MB); is the input"
+            " far larger than it looks (a workbook with huge shared strings)?"
+        ) from None
+    except ImportFailed:
+        writer.abort()
+        if pending:  # the errors seen so far explain the failure: keep them
+            flush_errors()
+        raise
     except BaseException:
         writer.abort()
         raise
-    if counts.total == 0:
-        raise ImportFailed(f"{input_path or config.slug}: the source has no records")
 
     base = None
     with engine.begin() as conn:  # all files registered together, or none
@@ -181,6 +241,10 @@ def run_import(
                 },
             )
     written = sum(f.record_count for f in files)
+    if progress is not None:
+        progress(
+            f"import: {counts.total:,} records read, {written:,} written to {len(files)} raw files"
+        )
     counts.extra = {
         "unchanged": base is not None,
         **({"unchanged_of": base} if base is not None else {}),

@@ -1,10 +1,14 @@
-"""The assets of a source partition: raw_file → staged_rows → promoted_listings (with the
-blocking `review_gate` check on staged_rows), and listing_images after promotion.
+"""The assets of a source partition: raw_file → staged_rows → promoted_listings (the
+`review_gate` check on staged_rows), and listing_images after any promotion.
+
+A job that waits for a reviewer is not a failure: the review_gate check warns (it does not
+fail), promoted_listings sees the gate closed, says what waits and where to decide it, tags the
+run `listings/review`, and ends without materialising; the run succeeds.
+promotion_after_review_sensor promotes once the gate clears.
 
 Retries: each asset has TRANSIENT_RETRY and runs its work in `transient_only()`, so network
-and database blips are retried with backoff while anything else fails at once. A run that
-resumes (a backfill, a re-execution, or `resume: true`) continues the partition's latest
-unfinished job from its failed stage instead of importing again.
+and database blips are retried with backoff while anything else fails at once. Which job a
+run works on, and whether it resumes, is decided by `listings_pipeline.job_runs`.
 """
 
 import contextlib
@@ -13,17 +17,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
-from pydantic import Field
 from sqlalchemy import Engine, text
 
-from listings_pipeline import pipeline, reports
+from listings_pipeline import job_runs, pipeline
 from listings_pipeline.db import load_queries
 from listings_pipeline.images import ImageSettings, ImageStoreError, process_images
 from listings_pipeline.importing.inbox import Inbox, InboxFile, InboxFileChanged, get_inbox
 from listings_pipeline.orchestration import metadata as md
 from listings_pipeline.orchestration.partitions import source_configs
-from listings_pipeline.orchestration.resources import ListingsResource, job_for_run
+from listings_pipeline.orchestration.resources import ListingsResource
 from listings_pipeline.orchestration.retries import TRANSIENT_RETRY, transient_only
+from listings_pipeline.orchestration.run_config import JOB_TAG, ImportRunConfig
 from listings_pipeline.review import review_rows
 
 GROUP = "listings"
@@ -33,39 +37,22 @@ OWNERS = ["team:data-engineering"]
 # and holding a database slot for a slow crawl would stall other partitions' transforms.
 POOL = "listings_db"
 BACKFILL_TAG = "dagster/backfill"  # set by Dagster on every run a backfill launches
+REVIEW_TAG = "listings/review"  # on a run that stopped at the review gate: what waits
 Q = load_queries(__file__, "assets.sql")
 
-
-class ImportRunConfig(dg.Config):
-    """Run config of raw_file: what to import, whether to resume, and who asked."""
-
-    input_path: str | None = Field(None, description="File to import (file sources).")
-    inbox_file: str | None = Field(
-        None, description="An uploads-inbox file (local path or S3 key); set by the inbox sensor."
-    )
-    inbox_fingerprint: str | None = Field(
-        None, description="The inbox file's fingerprint when it was listed."
-    )
-    resume: bool | None = Field(
-        None,
-        description="Continue the partition's latest unfinished job instead of importing again. "
-        "Unset: resume in backfills and re-executions, import afresh otherwise.",
-    )
-    trigger_type: str = "manual"
-    triggered_by: str = "dagster"
+Context = dg.AssetExecutionContext | dg.AssetCheckExecutionContext
 
 
-def wants_resume(config: ImportRunConfig, run: dg.DagsterRun) -> bool:
-    if config.resume is not None:
-        return config.resume
-    return run.parent_run_id is not None or BACKFILL_TAG in run.tags
-
-
-def _current_job(
-    context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext, engine: Engine
-) -> int:
+def _current_job(context: Context, engine: Engine) -> int:
+    run = context.run
+    tagged = run.tags.get(JOB_TAG)
     with engine.connect() as conn:
-        job_id = job_for_run(conn, context.partition_key, context.run)
+        job_id = job_runs.job_of_run(
+            conn,
+            context.partition_key,
+            (run.run_id, run.parent_run_id, run.root_run_id),
+            tagged_job=int(tagged) if tagged else None,
+        )
     if job_id is None:
         raise dg.Failure(
             description=f"partition {context.partition_key!r} has no job yet: "
@@ -113,13 +100,13 @@ def _move_done(
 
 @contextlib.contextmanager
 def _input_file(
-    inbox: Inbox | None, item: InboxFile | None, config: ImportRunConfig
+    inbox: Inbox | None, item: InboxFile | None, given: Path | None
 ) -> Iterator[Path | None]:
     if inbox is not None and item is not None:
         with inbox.local_copy(item) as path:
             yield path
     else:
-        yield Path(config.input_path) if config.input_path else None
+        yield given
 
 
 @dg.asset(
@@ -129,26 +116,27 @@ def _input_file(
     kinds={"python", "file"},
     retry_policy=TRANSIENT_RETRY,
     description="Imports the partition's source (its source_url, an uploaded file, or "
-    "`input_path`) into immutable gzip JSON-lines raw files registered in pipeline.files; "
-    "one new job in pipeline.jobs per run. A backfill or re-execution resumes the latest "
-    "unfinished job instead of importing again.",
+    "`input_path`; for a file source started without one, its newest earlier input) into "
+    "immutable gzip JSON-lines raw files registered in pipeline.files; one new job in "
+    "pipeline.jobs per run. A backfill or re-execution resumes the latest unfinished job "
+    "instead of importing again.",
 )
 def raw_file(
     context: dg.AssetExecutionContext, config: ImportRunConfig, listings: ListingsResource
 ) -> dg.MaterializeResult:
     slug = context.partition_key
     source = listings.config(slug)
+    run = context.run
     meta: dict[str, dg.MetadataValue] = {}
     with transient_only():
         engine = listings.engine()
         inbox = get_inbox() if config.inbox_file else None
-        with engine.connect() as conn:
-            own = reports.job_for_run(conn, context.run.run_id)  # set if this step is a retry
-        job_id: int | None = None
-        if own is not None and pipeline.stage_state(engine, own).get("import") == "completed":
-            job_id = own
-        elif own is None and wants_resume(config, context.run):
-            job_id = pipeline.resumable_job(engine, slug)
+        resume = job_runs.wants_resume(
+            config.resume,
+            reexecution=run.parent_run_id is not None,
+            backfill=BACKFILL_TAG in run.tags,
+        )
+        job_id = job_runs.job_to_continue(engine, slug, run.run_id, resume=resume)
         if job_id is not None:  # the import is done: report it, do not repeat it
             context.log.info(f"job {job_id}: import already completed; continuing that job")
             with engine.connect() as conn:
@@ -158,19 +146,25 @@ def raw_file(
                 meta.update(_move_done(context, inbox, item, job_id))
         else:
             item = _inbox_file(inbox, slug, config) if inbox is not None else None
-            with _input_file(inbox, item, config) as input_path:
-                if own is None:
-                    job_id = pipeline.start_job(
-                        engine,
-                        source,
-                        input_path=input_path,
-                        triggered_by=config.triggered_by,
-                        trigger_type=config.trigger_type,
-                        dagster_run_id=context.run.run_id,
-                    )
-                else:  # a retried step imports again into the job its first attempt made
-                    job_id = own
-                result = pipeline.import_stage(engine, job_id, source, input_path)
+            given = Path(config.input_path) if config.input_path else None
+            if given is None and item is None:
+                given = job_runs.find_input(engine, source)
+                if given is not None:
+                    context.log.info(f"no input file given: importing {given}")
+            with engine.connect() as conn:
+                own = job_runs.job_created_by_run(conn, run.run_id)  # a retried step's job
+            with _input_file(inbox, item, given) as input_path:
+                job_id = own or pipeline.start_job(
+                    engine,
+                    source,
+                    input_path=input_path,
+                    triggered_by=config.triggered_by,
+                    trigger_type=config.trigger_type,
+                    dagster_run_id=run.run_id,
+                )
+                result = pipeline.import_stage(
+                    engine, job_id, source, input_path, progress=context.log.info
+                )
                 read = pipeline.resolve_input(source, input_path)  # also the config's source_url
             meta.update(md.counts(result.counts))
             meta.update(md.timing(result.seconds, result.counts.total))
@@ -220,7 +214,7 @@ def staged_rows(
                 meta = md.stored_stage(conn, job_id, "transform")
             meta["resumed"] = dg.MetadataValue.bool(True)
         else:
-            result = pipeline.transform_stage(engine, job_id, source)
+            result = pipeline.transform_stage(engine, job_id, source, progress=context.log.info)
             meta = md.counts(result.counts)
             meta.update(md.timing(result.seconds, result.counts.total - result.resumed_from))
             meta["resumed"] = dg.MetadataValue.bool(result.resumed_from > 0)
@@ -232,36 +226,53 @@ def staged_rows(
     return dg.MaterializeResult(metadata={"job_id": dg.MetadataValue.int(job_id), **meta})
 
 
+def how_to_decide(gate: pipeline.GateResult, listings: ListingsResource) -> str:
+    """What a person does about a closed gate: where to review, which command decides."""
+    return (
+        f"Review it in the console: {listings.review_url(gate.job_id)} — or from a shell: "
+        f"`listings-pipeline review list {gate.job_id}`, then "
+        f"`listings-pipeline review approve {gate.job_id} --all` (or reject). Promotion starts "
+        "by itself once nothing waits."
+    )
+
+
 def review_gate(
     context: dg.AssetCheckExecutionContext, listings: ListingsResource
 ) -> dg.AssetCheckResult:
     with transient_only():
         engine = listings.engine()
         job_id = _current_job(context, engine)
-        result = pipeline.gate(engine, job_id)
+        gate = pipeline.gate(engine, job_id)
+    description = gate.describe()
+    if not gate.passed:
+        description = f"waiting for review: {description}\n{how_to_decide(gate, listings)}"
     return dg.AssetCheckResult(
-        passed=result.passed,
-        severity=dg.AssetCheckSeverity.ERROR,
-        description=result.describe(),
+        passed=gate.passed,
+        # Waiting for a person is the normal course of a review, not an error: WARN is shown
+        # as a warning, never as a failed run or a red check.
+        severity=dg.AssetCheckSeverity.WARN,
+        description=description,
         metadata={
             "job_id": dg.MetadataValue.int(job_id),
-            "waiting_total": dg.MetadataValue.int(sum(result.waiting.values())),
-            **{f"waiting_{k}": dg.MetadataValue.int(v) for k, v in result.waiting.items()},
+            "waiting_total": dg.MetadataValue.int(sum(gate.waiting.values())),
+            **{f"waiting_{k}": dg.MetadataValue.int(v) for k, v in gate.waiting.items()},
+            "review_page": dg.MetadataValue.url(listings.review_url(job_id)),
         },
     )
 
 
 # partitions_def on an asset check is a preview API in Dagster 1.13; it is what makes the
-# gate a per-partition check, so we use it knowingly and keep its warning out of every CLI run.
+# gate a per-partition check, so we use it knowingly and keep its warning out of every run.
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", category=dg.PreviewWarning)
     review_gate = dg.asset_check(
         asset=staged_rows,
-        blocking=True,
+        blocking=True,  # runs before promotion; WARN never fails the run or blocks
         partitions_def=source_configs,
-        description="Fails while any stage row of the partition's current job waits for a person; "
-        "promoted_listings does not run until reviewers decide (promotion_after_review_sensor "
-        "then starts promote_listings).",
+        description="Says whether anything of the partition's current job waits for a person "
+        "(rows to approve or reject, source-change holds), with a link to its review page. "
+        "A waiting job is a warning, not a failure; promoted_listings then waits, and "
+        "promotion_after_review_sensor starts promote_listings once reviewers decide.",
     )(review_gate)
 
 
@@ -273,24 +284,39 @@ with warnings.catch_warnings():
     kinds={"postgres"},
     pool=POOL,
     retry_policy=TRANSIENT_RETRY,
+    output_required=False,
     description="Promotes the approved stage rows of the partition's current job into the "
     "public tables (inserts, updates, soft deletes), one transaction per batch; an "
-    "interrupted promotion resumes with the next batch.",
+    "interrupted promotion resumes with the next batch. While the review gate is closed it "
+    "is not materialised and the run ends waiting for review (tag listings/review).",
 )
 def promoted_listings(
     context: dg.AssetExecutionContext, listings: ListingsResource
-) -> dg.MaterializeResult:
+) -> Iterator[dg.MaterializeResult]:
     source = listings.config(context.partition_key)
     with transient_only():
         engine = listings.engine()
         job_id = _current_job(context, engine)
+        gate = pipeline.gate(engine, job_id)
+        if not gate.passed:
+            total = sum(gate.waiting.values())
+            context.instance.add_run_tags(
+                context.run.run_id, {REVIEW_TAG: f"waiting: {total} rows, job {job_id}"}
+            )
+            context.log.info(f"waiting for review: {gate.describe()}")
+            context.log.info(how_to_decide(gate, listings))
+            return
         result = pipeline.promote_stage(
-            engine, job_id, source, promoted_by=f"dagster:{context.run.run_id[:8]}"
+            engine,
+            job_id,
+            source,
+            promoted_by=f"dagster:{context.run.run_id[:8]}",
+            progress=context.log.info,
         )
         with engine.connect() as conn:
             actions = md.stage_rows(conn, job_id, [])["actions_by_table"]
             errors = md.stage_errors(conn, job_id, "promote")
-    return dg.MaterializeResult(
+    yield dg.MaterializeResult(
         metadata={
             "job_id": dg.MetadataValue.int(job_id),
             "dagster/row_count": dg.MetadataValue.int(result.counts.extra.get("promoted_rows", 0)),
@@ -302,47 +328,64 @@ def promoted_listings(
     )
 
 
+class ImagesRunConfig(dg.Config):
+    slugs: list[str] = []  # only these sources; empty: every source
+
+
+# After any promotion, once (not per partition): image runs have no partition, so they never
+# take a source's run slot; dagster.yaml limits them by their own tag.
+IMAGES_AFTER_PROMOTION = (
+    dg.AutomationCondition.any_deps_updated().since_last_handled()
+    & ~dg.AutomationCondition.in_progress()
+).with_label("after a promotion")
+
+
 @dg.asset(
-    partitions_def=source_configs,
     deps=[promoted_listings],
     group_name=GROUP,
     owners=OWNERS,
     kinds={"python", "image"},
     retry_policy=TRANSIENT_RETRY,
-    automation_condition=dg.AutomationCondition.eager(),
+    automation_condition=IMAGES_AFTER_PROMOTION,
     description="Downloads, verifies and stores resized WebP/JPEG variants of the images of "
-    "the listings promoted by the partition's latest promoted job. Runs by itself after each "
-    "promotion (automation condition), outside the import runs, so slow image hosts never "
-    "hold up a source; a broken image is recorded (pipeline.image_assets) and never fails "
-    "the run.",
+    "the listings each source's latest promotion wrote. Runs by itself after promotions, "
+    "outside the sources' runs (its own concurrency limit), so slow image hosts never hold up "
+    "a source; a broken image is recorded (pipeline.image_assets) and never fails the run; "
+    "'Terminate' stops it between downloads.",
 )
 def listing_images(
-    context: dg.AssetExecutionContext, listings: ListingsResource
+    context: dg.AssetExecutionContext, config: ImagesRunConfig, listings: ListingsResource
 ) -> dg.MaterializeResult:
+    totals: dict[str, int] = {}
+    reasons: dict[str, int] = {}
+    jobs: list[int] = []
     with transient_only(also=(ImageStoreError,)):  # the store refusing writes may recover
         engine = listings.engine()
         with engine.connect() as conn:
-            job_id = conn.execute(
-                text(Q["latest_promoted_job"]), {"slug": context.partition_key}
-            ).scalar()
-        if job_id is None:
-            raise dg.Failure(
-                description=f"partition {context.partition_key!r} has no promoted job yet",
-                allow_retries=False,
+            due = conn.execute(text(Q["latest_promoted_jobs"]), {"slugs": config.slugs}).all()
+        for job in due:
+            summary = process_images(engine, job_id=job.id, settings=ImageSettings.from_env())
+            values = summary.as_metadata()
+            for reason, n in values.pop("failed_by_reason").items():
+                reasons[reason] = reasons.get(reason, 0) + n
+            for key in ("images", "downloaded", "stored", "skipped_unchanged", "failed"):
+                totals[key] = totals.get(key, 0) + values[key]
+            context.log.info(
+                f"images of {job.slug} (job {job.id}): {summary.stored} stored, "
+                f"{summary.failed} failed, {summary.skipped_unchanged} unchanged"
             )
-        summary = process_images(engine, job_id=job_id, settings=ImageSettings.from_env())
+            jobs.append(job.id)
         with engine.connect() as conn:
-            failed_preview = md.failed_images(conn, job_id)
-    values = summary.as_metadata()
-    by_reason = values.pop("failed_by_reason")
+            previews = [(j, md.failed_images(conn, j).value) for j in jobs]
+    failed_preview = "\n\n".join(f"**job {j}**\n\n{text_}" for j, text_ in previews)
     return dg.MaterializeResult(
         metadata={
-            "job_id": dg.MetadataValue.int(job_id),
-            "dagster/row_count": dg.MetadataValue.int(summary.stored),
-            **{k: md.value(v) for k, v in values.items()},
+            "jobs": dg.MetadataValue.json(jobs),
+            "dagster/row_count": dg.MetadataValue.int(totals.get("stored", 0)),
+            **{k: dg.MetadataValue.int(v) for k, v in totals.items()},
             "failed_by_reason": md.md_table(
-                ["reason", "images"], sorted(by_reason.items()), "No image failed."
+                ["reason", "images"], sorted(reasons.items()), "No image failed."
             ),
-            "failed_preview": failed_preview,
+            "failed_preview": dg.MetadataValue.md(failed_preview or "No promoted job yet."),
         }
     )

@@ -1,38 +1,49 @@
-"""The resource assets use to reach the database and the source configs."""
+"""The resources assets and sensors use: the catalogue database and the source configs, and the
+notifier for alerts. Their settings are fields, shown in the UI and overridable per run or test."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import dagster as dg
-from sqlalchemy import Connection, Engine, text
+from pydantic import Field
+from sqlalchemy import Engine
 
 from listings_pipeline.configs import ConfigError, SourceConfig, load_config
-from listings_pipeline.db import get_engine, load_queries
+from listings_pipeline.db import get_engine
 from listings_pipeline.db.migrate import upgrade
-from listings_pipeline.settings import get_settings
 
-Q = load_queries(__file__, "resources.sql")
 _migrated: set[str] = set()
 
 
 class ListingsResource(dg.ConfigurableResource):
-    """Database (LISTINGS_DATABASE_URL or the embedded server) and config directory."""
+    """The catalogue database and the source config directory."""
+
+    config_dir: str = Field(description="Directory of the source config YAML files, one per slug.")
+    database_url: str | None = Field(
+        None,
+        description="The catalogue's PostgreSQL; unset: LISTINGS_DATABASE_URL, else the "
+        "embedded server under LISTINGS_HOME.",
+    )
+    console_url: str = Field(
+        "http://127.0.0.1:8000",
+        description="Base URL of the pipeline console, for links to its review pages.",
+    )
 
     def engine(self) -> Engine:
-        engine = get_engine()
+        engine = get_engine(self.database_url)
         key = str(engine.url)
         if key not in _migrated:  # migrations run automatically before any run
             upgrade(engine)
             _migrated.add(key)
         return engine
 
-    def config_dir(self) -> Path:
-        return get_settings().config_dir
+    def configs_path(self) -> Path:
+        return Path(self.config_dir)
 
     def config(self, slug: str) -> SourceConfig:
         """The partition's config; a missing or invalid file fails the step without retries."""
-        path = self.config_dir() / f"{slug}.yaml"
+        path = self.configs_path() / f"{slug}.yaml"
         if not path.exists():
             raise dg.Failure(
                 description=f"no source config for partition {slug!r}: {path} does not exist"
@@ -45,19 +56,5 @@ class ListingsResource(dg.ConfigurableResource):
         except ConfigError as err:
             raise dg.Failure(description=str(err), allow_retries=False) from err
 
-
-JOB_TAG = "listings/job_id"  # a run started for one particular job (promotion after review)
-
-
-def job_for_run(conn: Connection, slug: str, run: dg.DagsterRun | None) -> int | None:
-    """The job this run was started for (JOB_TAG), or the job it (or the run it re-executes)
-    created, else the partition's latest job."""
-    tagged = run.tags.get(JOB_TAG) if run else None
-    if tagged is not None:
-        return conn.execute(text(Q["tagged_job"]), {"slug": slug, "job_id": int(tagged)}).scalar()
-    run_ids = [r for r in ((run.run_id, run.root_run_id, run.parent_run_id) if run else ()) if r]
-    if run_ids:
-        job_id = conn.execute(text(Q["job_of_runs"]), {"slug": slug, "runs": run_ids}).scalar()
-        if job_id is not None:
-            return job_id
-    return conn.execute(text(Q["latest_job"]), {"slug": slug}).scalar()
+    def review_url(self, job_id: int) -> str:
+        return f"{self.console_url.rstrip('/')}/pipeline/jobs/{job_id}/review"

@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 
 from croniter import CroniterBadDateError, croniter
 
+from listings_pipeline.configs.cron import cron_problem
 from listings_pipeline.configs.model import SLUG
 
 _CURSOR_FORMAT = 1
@@ -69,21 +70,6 @@ class _Seen:
 
 def run_key(slug: str, scheduled_for: datetime) -> str:
     return f"{slug}:{scheduled_for.astimezone(UTC).isoformat()}"
-
-
-def cron_problem(cron: str) -> str | None:
-    """Why `cron` cannot schedule a config (to follow "schedule 'x' "), or None if it can."""
-    fields = cron.split()
-    alias = len(fields) == 1 and fields[0].startswith("@")
-    # croniter also reads a 6th (seconds) field; sensors tick too rarely to honour it.
-    if not alias and len(fields) != 5:
-        return (
-            "must have 5 fields (minute hour day-of-month month day-of-week)"
-            " or be an alias such as @daily"
-        )
-    if not croniter.is_valid(cron):
-        return "is not a valid cron expression"
-    return None
 
 
 def due_runs(

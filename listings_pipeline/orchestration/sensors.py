@@ -1,13 +1,14 @@
 """Sensors: what starts runs without a person.
 
 * source_configs_sensor — one partition per active config (added, removed), pipeline.configs
-  kept in step, and each config's run when its cron schedule is due.
+  kept in step, and the runs of configs whose cron the loaded schedules do not cover yet (a
+  config added or re-timed since the code location loaded; see schedule_defs).
 * uploads_inbox_sensor — a file dropped in the uploads inbox of a config starts one run of
   that config's partition with that file (raw_file moves it to `done/` once imported).
 * inbox_failure_sensor — a file whose run failed before its import completed is moved to
   `failed/` with the reason beside it, so the inbox holds only files still to import.
-* promotion_after_review_sensor — when reviewers decide the last waiting row of a job,
-  starts promote_listings for it.
+* promotion_after_review_sensor — when the review gate of a waiting job clears (every row
+  decided, every hold accepted: `pipeline.gate`), starts promote_listings for it.
 
 A broken config, an unreadable inbox or a config that no longer exists is reported in the
 sensor's log (Dagster UI → Automation → the sensor → its ticks) and starts nothing.
@@ -15,25 +16,25 @@ sensor's log (Dagster UI → Automation → the sensor → its ticks) and starts
 
 import hashlib
 import json
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 import dagster as dg
-from sqlalchemy import text
 
+from listings_pipeline import job_runs
 from listings_pipeline.configs import SourceConfig, load_configs
 from listings_pipeline.configs.loader import config_paths
 from listings_pipeline.configs.model import SLUG
 from listings_pipeline.configs.sync import config_hash, sync_all
-from listings_pipeline.db import load_queries
 from listings_pipeline.importing.inbox import InboxFile, get_inbox
+from listings_pipeline.orchestration.asset_jobs import pipeline_job, promotion_job
 from listings_pipeline.orchestration.assets import find_inbox_file
-from listings_pipeline.orchestration.jobs import pipeline_job, promotion_job
 from listings_pipeline.orchestration.partitions import source_configs
-from listings_pipeline.orchestration.resources import JOB_TAG, ListingsResource
+from listings_pipeline.orchestration.resources import ListingsResource
+from listings_pipeline.orchestration.run_config import JOB_TAG, TRIGGER_TAG, import_run_config
 from listings_pipeline.orchestration.schedules import ScheduledConfig, evaluate_tick
 from listings_pipeline.pipeline import FILE_SOURCES
 
-Q = load_queries(__file__, "sensors.sql")
 INTERVAL = 30  # seconds between ticks of each sensor
 INBOX_MIN_AGE = 10.0  # seconds a local upload must be unchanged before it is imported
 WILL_RETRY_TAG = "dagster/will_retry"  # Dagster sets it on a failed run it is about to retry
@@ -47,6 +48,11 @@ def _split_cursor(cursor: str | None) -> tuple[str | None, str | None]:
         return None, None
 
 
+class _Job:
+    def __init__(self, job_id: int, slug: str) -> None:
+        self.id, self.slug = job_id, slug
+
+
 def _seen(cursor: str | None) -> set[str]:
     """A sensor cursor holding a JSON list of keys already requested; unreadable: empty."""
     try:
@@ -55,18 +61,33 @@ def _seen(cursor: str | None) -> set[str]:
         return set()
 
 
-@dg.sensor(
-    job=pipeline_job,
-    minimum_interval_seconds=INTERVAL,
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Keeps one partition per active source config (adds new, removes deleted), "
-    "syncs pipeline.configs, and starts each config's run when its cron schedule is due. "
-    "A config file that cannot be read is reported here and keeps its partition.",
-)
-def source_configs_sensor(
-    context: dg.SensorEvaluationContext, listings: ListingsResource
+def make_source_configs_sensor(loaded_crons: Mapping[str, str]) -> dg.SensorDefinition:
+    """The sensor, knowing which crons the loaded schedules run (slug → cron)."""
+
+    @dg.sensor(
+        name="source_configs_sensor",
+        job=pipeline_job,
+        minimum_interval_seconds=INTERVAL,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="Keeps one partition per active source config (adds new, removes "
+        "deleted) and syncs pipeline.configs; starts the cron runs of configs added or "
+        "re-timed since the code location loaded (the others have their own schedule). "
+        "A config file that cannot be read is reported here and keeps its partition.",
+    )
+    def source_configs_sensor(
+        context: dg.SensorEvaluationContext, listings: ListingsResource
+    ) -> dg.SensorResult:
+        return _sync_configs(context, listings, loaded_crons)
+
+    return source_configs_sensor
+
+
+def _sync_configs(
+    context: dg.SensorEvaluationContext,
+    listings: ListingsResource,
+    loaded_crons: Mapping[str, str],
 ) -> dg.SensorResult:
-    config_dir = listings.config_dir()
+    config_dir = listings.configs_path()
     configs, errors = load_configs(config_dir)
     for message in errors:  # a broken file is reported, never a crash loop
         context.log.warning(message)
@@ -85,7 +106,17 @@ def source_configs_sensor(
             deactivated = sync_all(conn, configs, unreadable=unreadable)
         if deactivated:
             context.log.info(f"configs no longer present, deactivated: {deactivated}")
-    scheduled = [ScheduledConfig(slug, c.schedule, hashes[slug]) for slug, c in active.items()]
+    # A loaded schedule runs its config; this sensor runs only crons no schedule covers (every
+    # active config still gets its partition).
+    scheduled = []
+    for slug, c in active.items():
+        uncovered = c.schedule if loaded_crons.get(slug) != c.schedule else None
+        if uncovered and changed:
+            context.log.info(
+                f"{slug}: schedule {uncovered!r} is run by this sensor until the code location"
+                " is reloaded (then by its own schedule)"
+            )
+        scheduled.append(ScheduledConfig(slug, uncovered, hashes[slug]))
     scheduled += [ScheduledConfig(slug, None, "unreadable") for slug in sorted(keep)]
     tick = evaluate_tick(
         scheduled,
@@ -109,8 +140,8 @@ def source_configs_sensor(
         dg.RunRequest(
             run_key=run.run_key,
             partition_key=run.slug,
-            run_config=_raw_file_config(trigger_type="schedule", triggered_by="schedule"),
-            tags={"listings/trigger": "schedule", "listings/config_version": run.config_version},
+            run_config=import_run_config(trigger_type="schedule", triggered_by="schedule"),
+            tags={TRIGGER_TAG: "schedule", "listings/config_version": run.config_version},
         )
         for run in tick.schedule.runs
     ]
@@ -119,10 +150,6 @@ def source_configs_sensor(
         dynamic_partitions_requests=requests,
         cursor=json.dumps({"configs": fingerprint, "tick": tick.cursor}),
     )
-
-
-def _raw_file_config(**values: object) -> dict:
-    return {"ops": {"raw_file": {"config": values}}}
 
 
 def inbox_run_key(item: InboxFile) -> str:
@@ -162,7 +189,7 @@ def uploads_inbox_sensor(
         return dg.SkipReason(message)
     if not slugs:
         return dg.SkipReason("no file waits in the uploads inbox")
-    configs, _ = load_configs(listings.config_dir())
+    configs, _ = load_configs(listings.configs_path())
     requested = _seen(context.cursor)
     still_waiting: set[str] = set()
     runs: list[dg.RunRequest] = []
@@ -185,13 +212,13 @@ def uploads_inbox_sensor(
                 dg.RunRequest(
                     run_key=key,
                     partition_key=slug,
-                    run_config=_raw_file_config(
+                    run_config=import_run_config(
                         inbox_file=item.location,
                         inbox_fingerprint=item.fingerprint,
                         trigger_type="upload",
                         triggered_by=f"inbox:{item.name}",
                     ),
-                    tags={"listings/trigger": "upload", "listings/inbox_file": item.name},
+                    tags={TRIGGER_TAG: "upload", "listings/inbox_file": item.name},
                 )
             )
     return dg.SensorResult(
@@ -237,18 +264,17 @@ def inbox_failure_sensor(context: dg.RunFailureSensorContext) -> None:
     minimum_interval_seconds=INTERVAL,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Starts promote_listings for a job stopped at the review gate as soon as its "
-    "last waiting row is decided (once per job).",
+    "gate clears: every row decided, every hold accepted (once per job).",
 )
 def promotion_after_review_sensor(
     context: dg.SensorEvaluationContext, listings: ListingsResource
 ) -> dg.SensorResult | dg.SkipReason:
-    with listings.engine().connect() as conn:
-        ready = conn.execute(text(Q["reviewed_jobs"])).all()
+    ready = [_Job(job_id, slug) for job_id, slug in job_runs.cleared_jobs(listings.engine())]
     if not ready:
         return dg.SkipReason("no reviewed job waits for promotion")
     requested = _seen(context.cursor)
     partitions = set(context.instance.get_dynamic_partitions(source_configs.name))
-    config_dir = listings.config_dir()
+    config_dir = listings.configs_path()
     runs = []
     for job in ready:
         if str(job.id) in requested:
@@ -264,7 +290,7 @@ def promotion_after_review_sensor(
             dg.RunRequest(
                 run_key=f"promote:{job.id}",
                 partition_key=job.slug,
-                tags={JOB_TAG: str(job.id), "listings/trigger": "review"},
+                tags={JOB_TAG: str(job.id), TRIGGER_TAG: "review"},
             )
         )
     # Remember only jobs still waiting: the cursor stays as small as the review queue.

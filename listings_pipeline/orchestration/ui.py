@@ -9,16 +9,15 @@ import signal
 import subprocess
 import sys
 
+import dagster as dg
 import psutil
 
-from listings_pipeline.orchestration.runner import REPO_ROOT, prepare_dagster_home
+from listings_pipeline.orchestration.instance import WORKSPACE_YAML, prepare_dagster_home
 
 
 def dagster_dev_command(port: int, host: str = "127.0.0.1") -> list[str]:
     return [
-        sys.executable, "-m", "dagster", "dev",
-        "-m", "listings_pipeline.definitions",
-        "--working-directory", str(REPO_ROOT),
+        sys.executable, "-m", "dagster", "dev", "-w", str(WORKSPACE_YAML),
         "-h", host, "-p", str(port),
     ]  # fmt: skip
 
@@ -32,7 +31,8 @@ def serve_dagster(port: int = 3000, console_port: int | None = 8000) -> int:
     """Run `dagster dev` (and the console) in their own process groups (`dagster dev` may
     ignore SIGINT when started from a non-interactive shell) and stop both, with everything
     under them, on Ctrl-C or SIGTERM. Returns when `dagster dev` exits."""
-    env = {**os.environ, "DAGSTER_HOME": str(prepare_dagster_home())}
+    prepare_dagster_home()  # sets DAGSTER_HOME and Dagster's storage URL in os.environ
+    env = dict(os.environ)
     procs = [subprocess.Popen(dagster_dev_command(port), env=env, start_new_session=True)]
     print(f"Dagster UI: http://127.0.0.1:{port}  (DAGSTER_HOME={env['DAGSTER_HOME']})", flush=True)
     if console_port is not None:
@@ -44,6 +44,10 @@ def serve_dagster(port: int = 3000, console_port: int | None = 8000) -> int:
     def stop(*_: object) -> None:
         for proc in procs:
             stop_process_tree(proc.pid)
+        # The daemon is gone: say so at once, so a CLI run submitted now launches itself
+        # instead of waiting for the stale heartbeat to age out.
+        with contextlib.suppress(Exception), dg.DagsterInstance.get() as instance:
+            instance.wipe_daemon_heartbeats()
 
     signal.signal(signal.SIGTERM, lambda *a: stop())
     try:

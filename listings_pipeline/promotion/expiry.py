@@ -16,8 +16,8 @@ from sqlalchemy import Connection, Engine, text
 from listings_pipeline.configs.model import SourceConfig
 from listings_pipeline.db import load_queries
 from listings_pipeline.locks import source_lock
-from listings_pipeline.promotion.promote import NOTIFY_CHUNK, ensure_batch_tables
-from listings_pipeline.promotion.promote import Q as PROMOTE
+from listings_pipeline.promotion.batch import NOTIFY_CHUNK, ensure_batch_tables
+from listings_pipeline.promotion.batch import Q as PROMOTE
 
 Q = load_queries(__file__, "expiry.sql")
 # promote.sql's history statements, around the archive / restore update.

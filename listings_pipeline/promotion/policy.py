@@ -10,39 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from listings_pipeline.promotion.columns import CLAIMABLE_FIELDS, SOURCE_COLUMNS
+
 if TYPE_CHECKING:
     from listings_pipeline.configs.model import PromotionSettings
-
-# Production table → the columns promotion writes from the source (collections by name).
-SOURCE_COLUMNS: dict[str, tuple[str, ...]] = {
-    "listings": ("name", "google_place_id", "listing_status", "listing_visible", "attributes"),
-    "locations": (
-        "address1", "address2", "region", "city", "state", "zip", "country", "lat", "lng",
-    ),
-    "listing_info": (
-        "description", "info_status", "info_visible", "images", "opening_dates", "opening_hours",
-    ),
-    "contact_info": (
-        "name", "email", "local_phone", "international_phone", "website_url", "socials",
-    ),
-}  # fmt: skip
-
-# Config names (the mapping-target vocabulary; collections by their table) → (table, column).
-COLLECTIONS = {
-    "listing_images": ("listing_info", "images"),
-    "opening_dates": ("listing_info", "opening_dates"),
-    "opening_hours": ("listing_info", "opening_hours"),
-    "bridge_attributes_listings": ("listings", "attributes"),
-}
-CLAIMABLE_FIELDS: dict[str, tuple[str, str]] = {
-    **{
-        f"{table}.{column}": (table, column)
-        for table, columns in SOURCE_COLUMNS.items()
-        for column in columns
-        if (table, column) not in COLLECTIONS.values()
-    },
-    **COLLECTIONS,
-}
 
 
 @dataclass(frozen=True)

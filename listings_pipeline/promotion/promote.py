@@ -21,6 +21,8 @@ from listings_pipeline.configs.model import ReviewSettings
 from listings_pipeline.db import load_queries
 from listings_pipeline.jobs import StageCounts
 from listings_pipeline.locks import source_lock
+from listings_pipeline.promotion.batch import NOTIFY_CHUNK, ensure_batch_tables
+from listings_pipeline.promotion.expiry import archive_expired
 from listings_pipeline.promotion.policy import PromotionPolicy
 from listings_pipeline.review.holds import accept_command, blocking_holds
 from listings_pipeline.transform.stage import RESTAGE_STEPS, collection_flags, redo_rows, row_step
@@ -32,7 +34,6 @@ log = logging.getLogger(__name__)
 Q = load_queries(__file__, "promote.sql")
 BATCH_ROWS = 1000
 CHANNEL = "listings_changes"
-NOTIFY_CHUNK = 500  # listing ids per notification: ≤ ~6.5 KB, under PostgreSQL's 8000 bytes
 STEPS = (
     "allocate_ids",
     "collect_targets",
@@ -172,12 +173,6 @@ def recheck_new_listings(conn: Connection, job_id: int, config: SourceConfig | N
     return len(ids)
 
 
-def ensure_batch_tables(conn: Connection) -> None:
-    """The per-batch temp tables of this connection (created once, emptied at every commit)."""
-    if not conn.execute(text(Q["batch_tables_exist"])).scalar_one():
-        conn.connection.driver_connection.execute(Q["create_batch_tables"])
-
-
 def promote_job(
     engine: Engine,
     job_id: int,
@@ -300,8 +295,6 @@ def _promote_locked(
         step_seconds["analyze"] = time.perf_counter() - t0
     archived: dict[str, int] = {}
     if config is not None and config.promotion.expiry is not None:
-        from listings_pipeline.promotion.expiry import archive_expired
-
         t0 = time.perf_counter()
         archived = archive_expired(engine, config, promoted_by=promoted_by).as_dict()
         step_seconds["expiry"] = time.perf_counter() - t0

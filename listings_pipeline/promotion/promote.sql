@@ -568,11 +568,10 @@ WHERE job_id = :job_id AND target_table = 'listings' GROUP BY 1;
 SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = 'public.listings'::regclass;
 
 -- name: clean_name_indexes
--- The trigram name indexes take new listings into their pending lists (cheap inserts,
--- migrations 054 and 055); fuzzy matching would scan those lists on every lookup, so a
--- promotion merges them into the indexes once, at its end.
-SELECT gin_clean_pending_list('pipeline.idx_listing_name_keys_trgm'::regclass),
-       gin_clean_pending_list('public.idx_listings_name_trgm'::regclass);
+-- The trigram name index takes new listings into its pending list (cheap inserts, migration
+-- 054); a search would scan that list on every lookup, so a promotion merges it into the index
+-- once, at its end.
+SELECT gin_clean_pending_list('public.idx_listings_name_trgm'::regclass);
 
 -- name: analyze_written
 ANALYZE public.listings, public.locations, public.listing_info, public.contact_info,

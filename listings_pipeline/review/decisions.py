@@ -3,7 +3,8 @@
 Overrides: `skip` turns the change into nothing; `force_overwrite` lets the source overwrite
 fields a person edited in production (and lifts claim policies); `accept_match` takes the
 suggested listing of an uncertain match as the match, `reject_match` makes the row a new
-listing — both decide the row's actions again with the transform's own statements. Used by the
+listing — both decide the row's actions again with the transform's own statements, and both
+are kept as labelled pairs the matcher learns from (pipeline.match_labels). Used by the
 CLI, the Dagster approval job and the console. A decision that cannot be taken changes nothing
 and says why.
 """
@@ -138,9 +139,11 @@ def decide(
                     f"rows {_ids_text(unsuited)} of job {job_id} are not uncertain matches with"
                     f" a suggested listing; {override} applies to those only"
                 )
+            accept = override == "accept_match"
             conn.execute(
-                text(Q["settle_match"]), {"ids": ids, "accept": override == "accept_match"}
+                text(Q["record_match_labels"]), {"ids": ids, "accept": accept, "reviewer": reviewer}
             )
+            conn.execute(text(Q["settle_match"]), {"ids": ids, "accept": accept})
             mapped = conn.execute(text(Q["mapped_targets"]), {"job_id": job_id}).scalars()
             recompute_actions(conn, job_id, ids, list(mapped))
         decided = list(

@@ -22,6 +22,20 @@ WHERE s.job_id = :job_id
        OR s.reviewed_at IS NOT NULL OR s.promote_status <> 'pending')
 ORDER BY s.id;
 
+-- name: record_match_labels
+-- A reviewer's accept_match / reject_match is a labelled pair for the matcher of this pair of
+-- sources (transform/match_model.py): the next estimate learns from it. Only pairs the
+-- model compared (match_signals has their levels).
+INSERT INTO pipeline.match_labels (dmo_id, other_dmo_id, job_id, stage_id, listing_id, levels,
+                                   is_match, decided_by)
+SELECT s.dmo_id, coalesce((s.match_signals ->> 'other_dmo')::INT, 0), s.job_id, s.id,
+       s.match_candidate_id, s.match_signals -> 'levels', :accept, :reviewer
+FROM stage.listings_flat s
+WHERE s.id = ANY(CAST(:ids AS INT[])) AND s.match_candidate_id IS NOT NULL
+  AND s.match_signals ? 'levels'
+ON CONFLICT (stage_id, listing_id) DO UPDATE
+SET is_match = EXCLUDED.is_match, decided_by = EXCLUDED.decided_by, decided_at = now();
+
 -- name: settle_match
 -- accept_match: the suggested listing is the match; reject_match: the row is a new listing.
 -- The candidate stays recorded either way.
@@ -58,10 +72,22 @@ SELECT change_kind AS kind, review_status AS status, count(*) AS n
 FROM stage.listings_flat WHERE job_id = :job_id GROUP BY 1, 2 ORDER BY 1, 2;
 
 -- name: rows
-SELECT id, rec_num, source_id, change_kind, review_status, review_reason, ok_to_promote,
-       listing_name, loc_city, listing_internal_id, match_method, match_score, match_candidate_id,
-       duplicate_of, listing_action, listing_info_action, validation_errors, promote_status
-FROM stage.listings_flat
-WHERE job_id = :job_id AND (CAST(:status AS TEXT) IS NULL OR review_status = :status)
-  AND (CAST(:kind AS TEXT) IS NULL OR change_kind = :kind)
-ORDER BY id LIMIT :limit OFFSET :offset;
+-- With the suggested listing of an uncertain match beside the row (name, address, city, a
+-- phone) and what the matcher saw (match_signals).
+SELECT s.id, s.rec_num, s.source_id, s.change_kind, s.review_status, s.review_reason,
+       s.ok_to_promote, s.listing_name, s.loc_address1, s.loc_city,
+       coalesce(s.ci_local_phone, s.ci_international_phone) AS phone, s.listing_internal_id,
+       s.match_method, s.match_score, s.match_candidate_id, s.match_signals, s.duplicate_of,
+       s.listing_action, s.listing_info_action, s.validation_errors, s.promote_status,
+       c.name AS candidate_name, cl.address1 AS candidate_address1, cl.city AS candidate_city,
+       (SELECT coalesce(ci.local_phone, ci.international_phone)
+        FROM public.listing_info li JOIN public.contact_info ci ON ci.id = li.contact_info_id
+        WHERE li.listing_id = c.id
+          AND coalesce(ci.local_phone, ci.international_phone) IS NOT NULL
+        ORDER BY li.id LIMIT 1) AS candidate_phone
+FROM stage.listings_flat s
+LEFT JOIN public.listings c ON c.id = s.match_candidate_id AND s.match_method = 'suggested'
+LEFT JOIN public.locations cl ON cl.id = c.location_id
+WHERE s.job_id = :job_id AND (CAST(:status AS TEXT) IS NULL OR s.review_status = :status)
+  AND (CAST(:kind AS TEXT) IS NULL OR s.change_kind = :kind)
+ORDER BY s.id LIMIT :limit OFFSET :offset;

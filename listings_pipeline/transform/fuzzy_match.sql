@@ -1,136 +1,354 @@
--- Fuzzy matching of a job's stage rows that the bridge table and the match hash left
--- unlinked (seed 002 "Smart Deduplication"), in one statement for the whole job.
---
--- Candidates (each path uses an index from sql/011_fuzzy_match.sql or 055):
---   similar name (pg_trgm on the stored name key without spaces, pipeline.listing_name_keys;
---   threshold set by the caller),
---   same phone (pipeline.phone_key), same street address in the same city.
--- Signals, each 0..1:
---   name     trigram similarity of the names, also with spaces removed (Harbourview/Harbour View)
---   address  trigram similarity of the expanded addresses; 0 when the house numbers differ
---   city     1 when equal, else trigram similarity
---   phone    1 when a contact of the listing has the same number, 0 when all differ
---   distance 1 within :near_m, 0 beyond :far_m, linear between
--- Score: weighted mean. name .5, address .3 and city .2 always count (a side without the
--- value counts as 0.5: unknown); phone .2 and distance .2 count only when both sides have them.
--- Automatic link ('fuzzy') only when: score >= :auto, no second candidate within :margin,
--- name >= :min_name, same city, not farther than :far_m, the listing has no listing_info of
--- this DMO yet (else it belongs to another record of this source), no other row of the job
--- links to it and it is no other row's best candidate. Otherwise, from :suggest up:
--- 'suggested'. Rows below :suggest are left as they are (match_method 'none').
-WITH src AS (
-    SELECT s.id,
-           s.dmo_id,
-           pipeline.fuzzy_name(s.listing_name) AS name_key,
-           replace(pipeline.fuzzy_name(s.listing_name), ' ', '') AS compact_key,
-           a.address_key,
-           substring(a.address_key FROM '\m\d+[a-z]?\M') AS house_number,
-           pipeline.match_key(s.loc_city) AS city_key,
-           coalesce(pipeline.phone_key(s.ci_international_phone),
-                    pipeline.phone_key(s.ci_local_phone)) AS phone_key,
-           s.loc_lat AS lat,
-           s.loc_lng AS lng
-    FROM stage.listings_flat AS s
-    CROSS JOIN LATERAL (SELECT pipeline.normalize_address(s.loc_address1) AS address_key) AS a
-    WHERE s.job_id = :job_id
-      AND s.listing_internal_id IS NULL
-      AND s.duplicate_of IS NULL
-      AND s.listing_action IS DISTINCT FROM 'delete'
-      AND s.listing_info_action IS DISTINCT FROM 'delete'
-      AND pipeline.fuzzy_name(s.listing_name) IS NOT NULL
+-- Fuzzy matching of a job's stage rows that the bridge table and the match hash left unlinked
+-- (seed 002 "Smart Deduplication"), set-based, in steps over temporary tables (fuzzy.py runs
+-- them in order, in the caller's transaction):
+--   sources     the rows to match, with their comparison values and blocking keys
+--   candidates  listings sharing a blocking key (migration 086) or a phone number, ignoring any
+--               key that more than :max_block listings or rows share; at most :max_candidates
+--               per row, those sharing the most telling keys first
+--   profiles    the comparison values of each candidate listing, computed once per listing
+--   pairs       each (row, listing) with its comparison levels (match_model.COMPARISONS)
+--   patterns    the distinct level patterns per pair of sources: fuzzy.py estimates the model
+--               (EM) and writes each pattern's weight into match_weights
+--   decide      the best candidate per row: linked ('fuzzy') or suggested for review
+
+-- name: reset
+DROP TABLE IF EXISTS match_src, match_cand, match_prod, match_pairs, match_weights;
+
+-- name: merge_keys
+-- Keys that promotions added since wait in the GIN index's pending list, which every search
+-- would scan: merge them once, here.
+SELECT gin_clean_pending_list('pipeline.idx_listing_match_profiles_keys'::regclass);
+
+-- name: sources
+CREATE TEMP TABLE match_src ON COMMIT DROP AS
+SELECT s.id AS stage_id,
+       s.dmo_id,
+       p.name_key,
+       p.compact,
+       p.tokens,
+       p.address_key,
+       p.numbers,
+       p.street,
+       p.city_key,
+       p.postcode,
+       coalesce(pipeline.match_phone(s.ci_international_phone),
+                pipeline.match_phone(s.ci_local_phone)) AS phone,
+       s.loc_lat AS lat,
+       s.loc_lng AS lng,
+       coalesce(c.categories, '{}') AS categories,
+       pipeline.web_host(s.ci_website_url) AS host,
+       p.keys
+FROM stage.listings_flat AS s
+CROSS JOIN LATERAL pipeline.match_profile(s.listing_name, s.loc_address1, s.loc_city, s.loc_zip,
+                                          s.loc_lat, s.loc_lng, true) AS p
+CROSS JOIN LATERAL (
+    SELECT array_agg(DISTINCT w) AS categories
+    FROM jsonb_array_elements_text(CASE jsonb_typeof(s.attributes) WHEN 'array'
+                                                                   THEN s.attributes END) AS a,
+         pipeline.category_words(a) AS w
+) AS c
+WHERE s.job_id = :job_id
+  AND s.listing_internal_id IS NULL
+  AND s.duplicate_of IS NULL
+  AND s.listing_action IS DISTINCT FROM 'delete'
+  AND s.listing_info_action IS DISTINCT FROM 'delete'
+  AND p.name_key IS NOT NULL;
+
+-- name: candidates
+-- A row keeps its :max_candidates listings sharing the most telling keys, nearest first; of
+-- those sharing only a grid cell or a postcode (weak: a neighbour, most often) the nearest
+-- :max_weak. Most candidate pairs were such neighbours, each compared in full.
+CREATE TEMP TABLE match_cand ON COMMIT DROP AS
+WITH src_keys AS (
+    SELECT k.key, count(*) AS rows
+    FROM match_src AS s
+    CROSS JOIN LATERAL unnest(s.keys) AS k(key)
+    GROUP BY k.key
 ),
-candidates AS (
-    SELECT DISTINCT src.id AS stage_id, c.listing_id
-    FROM src
+-- One index probe per distinct key, reading at most :max_block + 1 listings of it.
+key_hits AS (
+    SELECT k.key, h.listing_id, h.lat, h.lng, count(*) OVER (PARTITION BY k.key) AS listings
+    FROM src_keys AS k
     CROSS JOIN LATERAL (
-        (SELECT k.listing_id
-         FROM pipeline.listing_name_keys AS k
-         WHERE k.compact_key % src.compact_key
-         ORDER BY similarity(k.compact_key, src.compact_key) DESC, k.listing_id
-         LIMIT 50)
-        UNION
-        SELECT li.listing_id
-        FROM public.contact_info AS ci
-        JOIN public.listing_info AS li ON li.contact_info_id = ci.id
-        WHERE src.phone_key IS NOT NULL
-          AND (pipeline.phone_key(ci.international_phone) = src.phone_key
-               OR pipeline.phone_key(ci.local_phone) = src.phone_key)
-        UNION
-        SELECT l.id
-        FROM public.locations AS lo
-        JOIN public.listings AS l ON l.location_id = lo.id
-        WHERE src.address_key IS NOT NULL
-          AND pipeline.normalize_address(lo.address1) = src.address_key
-          AND pipeline.match_key(lo.city) = src.city_key
-    ) AS c
+        SELECT mp.listing_id, mp.lat, mp.lng FROM pipeline.listing_match_profiles AS mp
+        WHERE mp.keys @> ARRAY[k.key] LIMIT :max_block + 1
+    ) AS h
+    WHERE k.rows <= :max_block
 ),
--- The comparison keys of each candidate listing, computed once per listing (a listing is a
--- candidate of many rows, and the keys' regular expressions were most of the matching time).
-prod AS MATERIALIZED (
-    SELECT l.id AS listing_id,
-           n.name_key,
-           replace(n.name_key, ' ', '') AS compact_key,
-           a.address_key,
-           substring(a.address_key FROM '\m\d+[a-z]?\M') AS house_number,
-           pipeline.match_key(lo.city) AS city_key,
-           lo.lat,
-           lo.lng
-    FROM (SELECT DISTINCT listing_id FROM candidates) AS c
-    JOIN public.listings AS l ON l.id = c.listing_id
-    LEFT JOIN public.locations AS lo ON lo.id = l.location_id
-    CROSS JOIN LATERAL (SELECT pipeline.fuzzy_name(l.name) AS name_key) AS n
-    CROSS JOIN LATERAL (SELECT pipeline.normalize_address(lo.address1) AS address_key) AS a
+src_phones AS (
+    SELECT phone, count(*) AS rows FROM match_src WHERE phone IS NOT NULL GROUP BY phone
 ),
--- Materialized: the score and the rules below read each signal more than once.
-signals AS MATERIALIZED (
-    SELECT c.stage_id,
-           c.listing_id,
-           greatest(similarity(src.name_key, p.name_key),
-                    similarity(src.compact_key, p.compact_key)) AS name_s,
-           CASE
-               WHEN src.address_key IS NULL OR p.address_key IS NULL THEN NULL
-               WHEN src.house_number IS DISTINCT FROM p.house_number THEN 0
-               ELSE similarity(src.address_key, p.address_key)
-           END AS address_s,
-           CASE
-               WHEN src.city_key = '' OR p.city_key = '' THEN NULL
-               WHEN src.city_key = p.city_key THEN 1
-               ELSE similarity(src.city_key, p.city_key)
-           END AS city_s,
-           CASE WHEN src.phone_key IS NOT NULL THEN info.phone_equal::INT END AS phone_s,
-           pipeline.distance_m(src.lat, src.lng, p.lat, p.lng) AS distance,
-           coalesce(info.has_dmo_info, false) AS has_dmo_info
-    FROM candidates AS c
-    JOIN src ON src.id = c.stage_id
-    JOIN prod AS p ON p.listing_id = c.listing_id
-    LEFT JOIN LATERAL (
-        SELECT bool_or(coalesce(pipeline.phone_key(ci.international_phone),
-                                pipeline.phone_key(ci.local_phone)) = src.phone_key)
-                   AS phone_equal,
-               bool_or(li.dmo_id = src.dmo_id) AS has_dmo_info
-        FROM public.listing_info AS li
-        LEFT JOIN public.contact_info AS ci ON ci.id = li.contact_info_id
-        WHERE li.listing_id = c.listing_id
-    ) AS info ON true
-),
-scored AS (
-    SELECT g.*,
-           (0.5 * g.name_s
-            + 0.3 * coalesce(g.address_s, 0.5)
-            + 0.2 * coalesce(g.city_s, 0.5)
-            + coalesce(0.2 * g.phone_s, 0)
-            + coalesce(0.2 * d.geo_s, 0))
-           / (1.0 + CASE WHEN g.phone_s IS NULL THEN 0 ELSE 0.2 END
-                  + CASE WHEN d.geo_s IS NULL THEN 0 ELSE 0.2 END) AS score
-    FROM signals AS g
+phone_hits AS (
+    SELECT 'p:' || p.phone AS key, h.listing_id, mp.lat, mp.lng,
+           count(*) OVER (PARTITION BY p.phone) AS listings
+    FROM src_phones AS p
     CROSS JOIN LATERAL (
-        -- greatest/least skip NULLs: test the distance first
-        SELECT CASE WHEN g.distance IS NOT NULL
-                    THEN greatest(0, least(1, (:far_m - g.distance) / (:far_m - :near_m)))
-               END AS geo_s
-    ) AS d
+        SELECT DISTINCT li.listing_id
+        FROM (SELECT ci.id FROM public.contact_info AS ci
+              WHERE pipeline.phone_key(ci.international_phone) = p.phone
+              UNION
+              SELECT ci.id FROM public.contact_info AS ci
+              WHERE pipeline.phone_key(ci.local_phone) = p.phone) AS c
+        JOIN public.listing_info AS li ON li.contact_info_id = c.id
+        LIMIT :max_block + 1
+    ) AS h
+    LEFT JOIN pipeline.listing_match_profiles AS mp ON mp.listing_id = h.listing_id
+    WHERE p.rows <= :max_block
 ),
--- Listings other rows of the job already link to (bridge, match hash, deletions).
+hits AS (
+    SELECT key, listing_id, lat, lng FROM key_hits WHERE listings <= :max_block
+    UNION ALL
+    SELECT key, listing_id, lat, lng FROM phone_hits WHERE listings <= :max_block
+),
+-- How telling the keys a row shares with a listing are: a phone or the whole name much more
+-- than a grid cell.
+pairs AS (
+    SELECT s.stage_id, h.listing_id,
+           sum(CASE left(k.key, 2) WHEN 'p:' THEN 4 WHEN 'c:' THEN 4 WHEN 'a:' THEN 3
+                                   WHEN 'n:' THEN 2 ELSE 1 END) AS strength,
+           -- squared degrees of latitude: enough to order by
+           max((s.lat::FLOAT8 - h.lat::FLOAT8) ^ 2
+               + ((s.lng::FLOAT8 - h.lng::FLOAT8) * cos(radians(s.lat::FLOAT8))) ^ 2) AS nearness
+    FROM match_src AS s
+    CROSS JOIN LATERAL (
+        SELECT unnest(s.keys)
+        UNION ALL
+        SELECT 'p:' || s.phone WHERE s.phone IS NOT NULL
+    ) AS k(key)
+    JOIN hits AS h ON h.key = k.key
+    GROUP BY s.stage_id, h.listing_id
+),
+ranked AS (
+    SELECT p.*,
+           row_number() OVER w AS n,
+           count(*) FILTER (WHERE p.strength >= 2) OVER (PARTITION BY p.stage_id) AS strong
+    FROM pairs AS p
+    WINDOW w AS (PARTITION BY p.stage_id ORDER BY p.strength DESC, p.nearness NULLS LAST,
+                 p.listing_id)
+)
+SELECT stage_id, listing_id, strength
+FROM ranked
+WHERE n <= :max_candidates AND (strength >= 2 OR n - strong <= :max_weak);
+
+-- name: profiles
+-- The stored comparison values of each candidate listing (migration 086), with its phones,
+-- websites, DMOs and category words, each read once per listing.
+CREATE TEMP TABLE match_prod ON COMMIT DROP AS
+WITH ids AS (SELECT DISTINCT listing_id FROM match_cand),
+info AS (
+    SELECT li.listing_id,
+           array_agg(DISTINCT v.phone) FILTER (WHERE v.phone IS NOT NULL) AS phones,
+           array_agg(DISTINCT v.host) FILTER (WHERE v.host IS NOT NULL) AS hosts,
+           array_agg(DISTINCT li.dmo_id) AS dmos
+    FROM ids
+    JOIN public.listing_info AS li ON li.listing_id = ids.listing_id
+    LEFT JOIN public.contact_info AS ci ON ci.id = li.contact_info_id
+    CROSS JOIN LATERAL (VALUES (pipeline.match_phone(ci.international_phone),
+                                pipeline.web_host(ci.website_url)),
+                               (pipeline.match_phone(ci.local_phone), NULL)) AS v(phone, host)
+    GROUP BY li.listing_id
+),
+-- the words of each attribute once (there are far fewer attributes than listings)
+attribute_words AS MATERIALIZED (
+    SELECT at.id, w FROM public.attributes AS at, pipeline.category_words(at.name) AS w
+),
+cats AS (
+    SELECT b.listing_id, array_agg(DISTINCT aw.w) AS categories
+    FROM ids
+    JOIN public.bridge_attributes_listings AS b ON b.listing_id = ids.listing_id
+    JOIN attribute_words AS aw ON aw.id = b.attribute_id
+    GROUP BY b.listing_id
+)
+SELECT ids.listing_id,
+       coalesce(p.name_key, '') AS name_key,
+       coalesce(p.compact, '') AS compact,
+       coalesce(p.tokens, '{}') AS tokens,
+       p.address_key,
+       coalesce(p.numbers, '{}') AS numbers,
+       p.street,
+       p.city_key,
+       p.postcode,
+       p.lat,
+       p.lng,
+       coalesce(info.phones, '{}') AS phones,
+       coalesce(info.hosts, '{}') AS hosts,
+       coalesce(info.dmos, '{}') AS dmos,
+       coalesce(cats.categories, '{}') AS categories
+FROM ids
+JOIN pipeline.listing_match_profiles AS p ON p.listing_id = ids.listing_id
+LEFT JOIN info ON info.listing_id = ids.listing_id
+LEFT JOIN cats ON cats.listing_id = ids.listing_id;
+
+-- name: pairs
+-- Levels per comparison (-1: a side has no value), in match_model.COMPARISONS order. Inline
+-- expressions over stored values, the costlier ones (similarity, words compared one by one with
+-- Levenshtein) only where the cheap ones leave the level open.
+CREATE TEMP TABLE match_pairs ON COMMIT DROP AS
+SELECT c.stage_id,
+       c.listing_id,
+       coalesce((SELECT min(d) FROM unnest(p.dmos) AS d WHERE d <> s.dmo_id), 0) AS other_dmo,
+       s.dmo_id = ANY(p.dmos) AS has_dmo_info,
+       ARRAY[
+           -- name: same / one within the other / similar / shares a word / different
+           CASE
+               WHEN e.same_name THEN 4
+               -- "The Grill at the Harbour Hotel" / "Harbour Hotel": a business at a place,
+               -- not the place
+               WHEN e.tenant THEN 1
+               WHEN e.ta > 0 AND e.tb > 0 AND (w.ua = 0 OR w.ub = 0) THEN 3
+               WHEN length(s.compact) >= 5 AND length(p.compact) >= 5
+                    AND (strpos(s.compact, p.compact) > 0 OR strpos(p.compact, s.compact) > 0)
+                   THEN 3
+               WHEN w.name_s >= 0.5 AND NOT (w.ua > 0 AND w.ub > 0) THEN 2
+               WHEN w.name_s >= 0.3 OR w.ua < e.ta OR w.ub < e.tb THEN 1
+               ELSE 0
+           END,
+           -- address: same / similar (same number) / same street, a number missing / different
+           CASE
+               WHEN s.address_key IS NULL OR p.address_key IS NULL THEN -1
+               WHEN s.address_key = p.address_key THEN 3
+               WHEN e.same_number AND w.street_s >= 0.7 THEN 3
+               WHEN e.same_number AND w.street_s >= 0.35 THEN 2
+               WHEN (cardinality(s.numbers) = 0 OR cardinality(p.numbers) = 0)
+                    AND w.street_s >= 0.6 THEN 1
+               ELSE 0
+           END,
+           CASE
+               WHEN s.city_key IS NULL OR p.city_key IS NULL THEN -1
+               WHEN s.city_key = p.city_key THEN 2
+               WHEN similarity(s.city_key, p.city_key) >= 0.5 THEN 1
+               ELSE 0
+           END,
+           CASE
+               WHEN s.postcode IS NULL OR p.postcode IS NULL THEN -1
+               WHEN s.postcode = p.postcode THEN 2
+               WHEN left(s.postcode, 3) = left(p.postcode, 3) THEN 1
+               ELSE 0
+           END,
+           -- a number several candidates share (a switchboard, a placeholder) tells nothing
+           CASE
+               WHEN s.phone IS NULL OR cardinality(p.phones) = 0 THEN -1
+               WHEN e.same_phone THEN
+                   CASE WHEN count(*) FILTER (WHERE e.same_phone) OVER (PARTITION BY c.stage_id) = 1
+                        THEN 1 ELSE -1 END
+               ELSE 0
+           END,
+           CASE
+               WHEN e.distance IS NULL THEN -1
+               WHEN e.distance <= 50 THEN 4
+               WHEN e.distance <= 150 THEN 3
+               WHEN e.distance <= 500 THEN 2
+               WHEN e.distance <= 2000 THEN 1
+               ELSE 0
+           END,
+           CASE
+               WHEN cardinality(s.categories) = 0 OR cardinality(p.categories) = 0 THEN -1
+               WHEN s.categories && p.categories THEN 1
+               ELSE 0
+           END,
+           CASE
+               WHEN s.host IS NULL OR cardinality(p.hosts) = 0 THEN -1
+               WHEN s.host = ANY(p.hosts) THEN 1
+               ELSE 0
+           END
+       ]::SMALLINT[] AS levels,
+       w.name_s,
+       w.street_s,
+       e.distance,
+       s.phone
+FROM match_cand AS c
+JOIN match_src AS s ON s.stage_id = c.stage_id
+JOIN match_prod AS p ON p.listing_id = c.listing_id
+CROSS JOIN LATERAL (
+    SELECT s.name_key = p.name_key OR s.compact = p.compact AS same_name,
+           -- one name is "<business> at <the other>"
+           coalesce(strpos(s.name_key, ' at ') > 0 AND strpos(p.name_key, ' at ') = 0
+                    AND strpos(replace(substring(s.name_key FROM ' at (.*)$'), ' ', ''),
+                               p.compact) > 0
+                    OR strpos(p.name_key, ' at ') > 0 AND strpos(s.name_key, ' at ') = 0
+                       AND strpos(replace(substring(p.name_key FROM ' at (.*)$'), ' ', ''),
+                                  s.compact) > 0, false) AS tenant,
+           cardinality(s.tokens) AS ta,
+           cardinality(p.tokens) AS tb,
+           s.numbers && p.numbers AS same_number,
+           coalesce(s.phone = ANY(p.phones), false) AS same_phone,
+           pipeline.metres_between(s.lat, s.lng, p.lat, p.lng) AS distance
+    -- OFFSET 0 here and below: computed once per pair. Pulled up, each use in the levels
+    -- would compute it again (the distance, an inlined haversine, 14 times per pair).
+    OFFSET 0
+) AS e
+CROSS JOIN LATERAL (
+    SELECT CASE WHEN e.same_name THEN 1
+                ELSE greatest(similarity(s.name_key, p.name_key), similarity(s.compact, p.compact))
+           END AS name_s,
+           -- words of each name with no counterpart in the other (pipeline.tokens_match: equal,
+           -- a typo, an abbreviation); not needed when the names are the same
+           CASE WHEN e.same_name THEN NULL
+                WHEN s.tokens <@ p.tokens THEN 0
+                ELSE (SELECT count(*) FROM unnest(s.tokens) AS t
+                      WHERE t <> ALL(p.tokens)
+                        AND NOT EXISTS (SELECT FROM unnest(p.tokens) AS u
+                                        WHERE pipeline.tokens_match(t, u)))
+           END AS ua,
+           CASE WHEN e.same_name THEN NULL
+                WHEN p.tokens <@ s.tokens THEN 0
+                ELSE (SELECT count(*) FROM unnest(p.tokens) AS t
+                      WHERE t <> ALL(s.tokens)
+                        AND NOT EXISTS (SELECT FROM unnest(s.tokens) AS u
+                                        WHERE pipeline.tokens_match(t, u)))
+           END AS ub,
+           CASE WHEN s.street IS NOT NULL AND p.street IS NOT NULL
+                THEN CASE WHEN s.street = p.street THEN 1 ELSE similarity(s.street, p.street) END
+           END AS street_s
+    OFFSET 0
+) AS w;
+
+-- name: patterns
+SELECT dmo_id, other_dmo, levels, count(*) AS n, count(DISTINCT stage_id) AS rows
+FROM match_pairs JOIN match_src USING (stage_id)
+GROUP BY dmo_id, other_dmo, levels;
+
+-- name: pattern_rows
+SELECT dmo_id, other_dmo, count(DISTINCT stage_id) AS n
+FROM match_pairs JOIN match_src USING (stage_id)
+GROUP BY dmo_id, other_dmo;
+
+-- name: labels
+SELECT other_dmo_id, levels, is_match
+FROM pipeline.match_labels
+WHERE dmo_id = :dmo_id AND other_dmo_id = ANY(CAST(:others AS INT[]));
+
+-- name: save_model
+INSERT INTO pipeline.match_models (dmo_id, other_dmo_id, params, pairs, labels, trained_at)
+VALUES (:dmo_id, :other_dmo_id, CAST(:params AS JSONB), :pairs, :labels, now())
+ON CONFLICT (dmo_id, other_dmo_id) DO UPDATE
+SET params = EXCLUDED.params, pairs = EXCLUDED.pairs, labels = EXCLUDED.labels,
+    trained_at = EXCLUDED.trained_at;
+
+-- name: weights
+CREATE TEMP TABLE match_weights ON COMMIT DROP AS
+SELECT (e ->> 'other')::INT AS other_dmo,
+       ARRAY(SELECT jsonb_array_elements_text(e -> 'levels')::SMALLINT) AS levels,
+       (e ->> 'weight')::FLOAT8 AS weight,
+       (e ->> 'probability')::FLOAT8 AS probability
+FROM jsonb_array_elements(CAST(:weights AS JSONB)) AS e;
+
+-- name: decide
+-- Automatic link ('fuzzy') only when: probability >= :auto; no second candidate within
+-- :margin nor itself above :auto, unless the best is :margin_bits more likely (2^bits times:
+-- probabilities near 1 cannot tell a chain's branch at the same address and phone from one
+-- across town with only the name and the chain's website); the names agree at least at level :min_name_level (two
+-- businesses in one building share address, phone and coordinates, never their name); in
+-- another city only if postcode, phone or coordinates agree; something besides the name says
+-- where it is (a same name 500 m away is a chain's other branch as often as not); not farther
+-- than :far_m; the listing has no listing_info of this DMO yet (else it belongs to another
+-- record of this source); no other row of the job links to it and it is no other row's
+-- confident best candidate. Otherwise, from :suggest up: 'suggested'. Below: left as it is.
+WITH scored AS (
+    SELECT p.*, w.weight, w.probability
+    FROM match_pairs AS p
+    JOIN match_weights AS w ON w.other_dmo = p.other_dmo AND w.levels = p.levels
+),
 taken AS (
     SELECT DISTINCT o.listing_internal_id AS listing_id
     FROM stage.listings_flat AS o
@@ -139,23 +357,33 @@ taken AS (
 ranked AS (
     SELECT s.*,
            row_number() OVER w AS rank,
-           lead(s.score) OVER w AS second_score
+           lead(s.probability) OVER w AS second_probability,
+           lead(s.weight) OVER w AS second_weight,
+           count(*) OVER (PARTITION BY s.stage_id) AS candidates
     FROM scored AS s
-    WINDOW w AS (PARTITION BY s.stage_id ORDER BY s.score DESC, s.listing_id)
+    WINDOW w AS (PARTITION BY s.stage_id ORDER BY s.weight DESC, s.listing_id)
 ),
 best AS (
-    SELECT r.*, count(*) OVER (PARTITION BY r.listing_id) AS rows_for_listing
+    -- Rows that claim the listing confidently; a weak suggestion elsewhere does not count.
+    SELECT r.*, count(*) FILTER (WHERE r.probability >= :auto)
+                    OVER (PARTITION BY r.listing_id) AS rows_for_listing
     FROM ranked AS r
-    WHERE r.rank = 1 AND r.score >= :suggest
+    WHERE r.rank = 1 AND r.probability >= :suggest
 ),
 decided AS (
-    SELECT b.stage_id,
-           b.listing_id,
-           round(b.score::NUMERIC, 4) AS score,
-           (b.score >= :auto
-            AND coalesce(b.second_score, 0) <= b.score - :margin
-            AND b.name_s >= :min_name
-            AND coalesce(b.city_s, 0) = 1
+    SELECT b.*,
+           (b.probability >= :auto
+            AND ((coalesce(b.second_probability, 0) <= b.probability - :margin
+                  AND coalesce(b.second_probability, 0) < :auto)
+                 OR b.weight - b.second_weight >= :margin_bits)
+            AND b.levels[1] >= :min_name_level
+            -- another city (or a neighbourhood for it): only if postcode, phone or
+            -- coordinates say it is the same place
+            AND (b.levels[3] <> 0 OR b.levels[4] = 2 OR b.levels[5] = 1 OR b.levels[6] >= 3)
+            -- the place itself: a similar address, the postcode, the phone, within 150 m, or
+            -- (no coordinates to tell) the city
+            AND (b.levels[2] >= 2 OR b.levels[4] = 2 OR b.levels[5] = 1 OR b.levels[6] >= 3
+                 OR (b.levels[3] = 2 AND b.levels[6] = -1))
             AND coalesce(b.distance, 0) <= :far_m
             AND NOT b.has_dmo_info
             AND b.rows_for_listing = 1
@@ -167,13 +395,29 @@ updated AS (
     SET listing_internal_id = CASE WHEN d.auto THEN d.listing_id END,
         match_candidate_id = CASE WHEN d.auto THEN NULL ELSE d.listing_id END,
         match_method = CASE WHEN d.auto THEN 'fuzzy' ELSE 'suggested' END,
-        match_score = d.score,
+        match_score = round(d.probability::NUMERIC, 4),
+        match_signals = jsonb_build_object(
+            'levels', jsonb_build_object(
+                'name', d.levels[1], 'address', d.levels[2], 'city', d.levels[3],
+                'postcode', d.levels[4], 'phone', d.levels[5], 'distance', d.levels[6],
+                'category', d.levels[7], 'website', d.levels[8]),
+            'name_similarity', round(d.name_s::NUMERIC, 3),
+            'street_similarity', round(d.street_s::NUMERIC, 3),
+            'distance_m', round(d.distance::NUMERIC),
+            'phone', d.phone,
+            'weight', round(d.weight::NUMERIC, 2),
+            'probability', round(d.probability::NUMERIC, 6),
+            'second_probability', round(d.second_probability::NUMERIC, 6),
+            'candidates', d.candidates,
+            'other_dmo', d.other_dmo,
+            'auto', d.auto),
         updated_at = now()
     FROM decided AS d
     WHERE s.id = d.stage_id
     RETURNING d.auto
 )
-SELECT (SELECT count(*) FROM src) AS considered,
+SELECT (SELECT count(*) FROM match_src) AS considered,
+       (SELECT count(*) FROM match_pairs) AS pairs,
        count(*) FILTER (WHERE auto) AS fuzzy,
        count(*) FILTER (WHERE NOT auto) AS suggested
-FROM updated
+FROM updated;

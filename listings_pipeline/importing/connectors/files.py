@@ -1,8 +1,11 @@
-"""File connectors: CSV, JSON (an array, or one under a key path) and JSON lines.
+"""File connectors: CSV, JSON (an array, or one under a key path) and JSON lines, each plain
+or gzip-compressed.
 
-Files are streamed: only the current record is held in memory, JSON included (ijson).
-A record that cannot be read becomes a `RecordProblem` naming its line; a file that cannot be
-read at all (missing, empty, wrong encoding given, broken JSON, bad header) is `ImportFailed`.
+Files are streamed within the input limits (importing/limits.py): only the current record is
+held, and no line, field or record beyond its limit is ever held whole. A record that cannot
+be read becomes a `RecordProblem` naming its line; a file that cannot be read at all (missing,
+empty, not text, wrong encoding given, a compression bomb, a bad header, JSON whose records
+cannot be reached) is `ImportFailed`.
 """
 
 from __future__ import annotations
@@ -10,21 +13,25 @@ from __future__ import annotations
 import codecs
 import csv
 import json
-import sys
+from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-import ijson
+import orjson
 
 from listings_pipeline.configs.model import SourceConfig
 from listings_pipeline.importing.connectors import ImportFailed, RecordProblem, SourceRecord
-
-csv.field_size_limit(sys.maxsize)  # 10 KB descriptions are normal; 128 KB is csv's default cap
+from listings_pipeline.importing.connectors.inputs import (
+    detect_encoding,
+    open_binary,
+    open_text,
+    open_utf8,
+)
+from listings_pipeline.importing.connectors.json_scan import JsonStructureError, scan_records
+from listings_pipeline.importing.limits import InputLimits, preview, resolve_limits, setting_hint
 
 NEWLINE = b"\n"
-# Bytes that Windows-1252 leaves undefined: a file holding one is not cp1252.
-_CP1252_UNDEFINED = (b"\x81", b"\x8d", b"\x8f", b"\x90", b"\x9d")
 
 
 def require_file(path: Path | None, source: str) -> Path:
@@ -37,48 +44,24 @@ def require_file(path: Path | None, source: str) -> Path:
     return path
 
 
-def detect_encoding(path: Path, configured: str) -> str:
-    """The codec to read `path` with. `auto`: UTF-32/UTF-16 if the file starts with their BOM;
-    UTF-8 (BOM stripped) if the whole file decodes as UTF-8; else Windows-1252 (Excel's
-    "CSV" on Windows; a superset of Latin-1's printable characters); else Latin-1, which
-    decodes any byte."""
-    if configured.lower() != "auto":
-        try:
-            name = codecs.lookup(configured).name
-        except LookupError as err:
-            raise ImportFailed(f"{path}: unknown encoding {configured!r}") from err
-        return "utf-8-sig" if name == "utf-8" else name
-    with path.open("rb") as fh:
-        head = fh.read(4)
-        if head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
-            return "utf-32"
-        if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-            return "utf-16"
-        fh.seek(0)
-        decoder = codecs.getincrementaldecoder("utf-8")()
-        utf8 = cp1252 = True
-        while (utf8 or cp1252) and (chunk := fh.read(1 << 18)):
-            if utf8:
-                try:
-                    decoder.decode(chunk)
-                except UnicodeDecodeError:
-                    utf8 = False
-            if cp1252 and any(byte in chunk for byte in _CP1252_UNDEFINED):
-                cp1252 = False
-        if utf8:
-            try:
-                decoder.decode(b"", final=True)
-            except UnicodeDecodeError:
-                utf8 = False
-    return "utf-8-sig" if utf8 else "cp1252" if cp1252 else "latin-1"
+def column_names(header: list[Any], where: str) -> list[str]:
+    """Header cells as column names: stripped, blanks named col<N>, duplicates refused."""
+    names = [str(h).strip() if h is not None else "" for h in header]
+    names = [name or f"col{i}" for i, name in enumerate(names, start=1)]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise ImportFailed(f"{where}: duplicate column names {dupes}")
+    return names
 
 
-def _not_encoded(path: Path, encoding: str, err: UnicodeDecodeError) -> ImportFailed:
+def _not_encoded(
+    path: Path, encoding: str, err: UnicodeDecodeError, limits: InputLimits
+) -> ImportFailed:
     """The error for a file that is not in its configured encoding, naming the first bad line
     (text files are decoded in blocks, so the decoder's own position is no use)."""
     decoder = codecs.getincrementaldecoder(encoding)()
     line, where = 1, "end of file"
-    with path.open("rb") as fh:
+    with open_binary(path, limits) as fh:
         while chunk := fh.read(1 << 16):
             try:
                 decoder.decode(chunk)
@@ -93,23 +76,66 @@ def _not_encoded(path: Path, encoding: str, err: UnicodeDecodeError) -> ImportFa
     )
 
 
-def column_names(header: list[Any], where: str) -> list[str]:
-    """Header cells as column names: stripped, blanks named col<N>, duplicates refused."""
-    names = [str(h).strip() if h is not None else "" for h in header]
-    names = [name or f"col{i}" for i, name in enumerate(names, start=1)]
-    dupes = sorted({n for n in names if names.count(n) > 1})
-    if dupes:
-        raise ImportFailed(f"{where}: duplicate column names {dupes}")
-    return names
+class _RecordOverflow(Exception):
+    """The lines of one CSV record passed max_record_bytes (an opening quote never closed)."""
 
 
-def _tap(fh: Any, lines: list[str]) -> Iterator[str]:
-    """Hand lines to the csv reader and keep those of the current record in `lines`, so a
-    record that cannot be parsed is still recorded as the text it was (a generator: a
-    class with __next__ costs twice as much per line)."""
-    for line in fh:
-        lines.append(line)
-        yield line
+class _Lines:
+    """The lines of a CSV file for csv.reader, within the limits.
+
+    Keeps the lines of the current record (a record that cannot be parsed is recorded as the
+    text it was); a line longer than max_record_bytes is skipped without being held and
+    handed on as an empty line, its record refused; lines can be read again (`push_back`).
+    A class, not a generator: raising `_RecordOverflow` must not end the iteration."""
+
+    def __init__(self, fh: IO[str], limit: int) -> None:
+        self.fh = fh
+        self.limit = limit
+        self.line = 0  # number of the last line handed out
+        self.record: list[str] = []
+        self.size = 0
+        self.overlong: int | None = None  # a line of the current record that was skipped
+        self._again: deque[str] = deque()
+
+    def start_record(self) -> None:
+        self.record.clear()
+        self.size = 0
+        self.overlong = None
+
+    def push_back(self, lines: list[str]) -> None:
+        self._again.extendleft(reversed(lines))
+        self.line -= len(lines)
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        if self._again:
+            line = self._again.popleft()
+        else:
+            line = self.fh.readline(self.limit + 1)
+            if not line:
+                raise StopIteration
+            if len(line) > self.limit and line[-1] not in "\r\n":
+                while (rest := self.fh.readline(1 << 16)) and rest[-1] not in "\r\n":
+                    pass
+                self.line += 1
+                self.overlong = self.overlong or self.line
+                return "\n"
+        self.line += 1
+        self.record.append(line)
+        self.size += len(line)
+        if self.size > self.limit:
+            raise _RecordOverflow
+        return line
+
+
+def _csv_reason(err: Exception, limits: InputLimits) -> str:
+    if isinstance(err, _RecordOverflow):
+        return f"record longer than {limits.max_record_bytes:,} characters"
+    if "field larger than field limit" in str(err):
+        return f"a field longer than {limits.max_record_bytes:,} characters"
+    return str(err)
 
 
 def read_csv(
@@ -117,35 +143,63 @@ def read_csv(
 ) -> Iterator[SourceRecord | RecordProblem]:
     path = require_file(input_path, config.slug)
     opts = config.import_
+    limits = resolve_limits(config)
     for name in ("delimiter", "quotechar"):
         if len(getattr(opts, name)) != 1:
             raise ImportFailed(f"{config.slug}: import.{name} must be one character")
-    encoding = detect_encoding(path, opts.encoding)
-    with path.open("r", encoding=encoding, newline="") as fh:
-        record_lines: list[str] = []
-        reader = csv.reader(
-            _tap(fh, record_lines), delimiter=opts.delimiter, quotechar=opts.quotechar, strict=True
-        )
+    encoding = detect_encoding(path, opts.encoding, limits, "CSV text")
+    # The record's limit, not the field's: a field over max_field_bytes is refused later,
+    # naming it; this one bounds what an opening quote that never closes can swallow.
+    # Process-wide in the csv module: the limit of the config being read.
+    csv.field_size_limit(limits.max_record_bytes)
+    with open_text(path, encoding, limits) as fh:
+        lines = _Lines(fh, limits.max_record_bytes)
+        reader = csv.reader(lines, delimiter=opts.delimiter, quotechar=opts.quotechar, strict=True)
         header: list[str] | None = None
         while True:
-            start = reader.line_num + 1  # a quoted field may span lines: name the first
-            record_lines.clear()
+            start = lines.line + 1  # a quoted field may span lines: name the first
+            lines.start_record()
             try:
                 row = next(reader)
             except StopIteration:
                 break
             except UnicodeDecodeError as err:
-                raise _not_encoded(path, encoding, err) from err
-            except csv.Error as err:
-                # The reader resumes at the next line; only this record is lost.
-                lines = f"line {start}" + (f"-{reader.line_num}" if reader.line_num > start else "")
+                raise _not_encoded(path, encoding.name, err, limits) from err
+            except (csv.Error, _RecordOverflow) as err:
+                reason = _csv_reason(err, limits)
+                span = f"line {start}" + (f"-{lines.line}" if lines.line > start else "")
                 if header is None and opts.skip_header:
-                    raise ImportFailed(f"{path}: {lines}: cannot parse the header: {err}") from err
-                yield RecordProblem(
-                    f"{path.name} {lines}",
-                    f"cannot parse CSV: {err}",
-                    original="".join(record_lines),
+                    message = f"{path}: {span}: cannot parse the header: {reason}"
+                    raise ImportFailed(message) from None
+                runaway = (
+                    not isinstance(err, csv.Error)
+                    or "field limit" in reason
+                    or ("unexpected end of data" in reason)
                 )
+                if runaway and len(lines.record) > 1:
+                    # An opening quote that never closes swallows the lines after it: refuse
+                    # its line, and read the lines it swallowed again as records of their own.
+                    first, swallowed = lines.record[0], lines.record[1:]
+                    lines.push_back(swallowed)
+                    yield RecordProblem(
+                        f"{path.name} line {start}",
+                        f"cannot parse CSV: {reason} after a quote opened on this line (lines"
+                        f" {start}-{start + len(swallowed)}); reading resumes on line {start + 1}",
+                        original=first,
+                    )
+                    continue
+                original = "".join(lines.record)
+                yield RecordProblem(f"{path.name} {span}", f"cannot parse CSV: {reason}", original)
+                continue
+            if lines.overlong is not None:
+                where = f"line {lines.overlong}"
+                reason = (
+                    f"line longer than {limits.max_record_bytes:,} characters"
+                    f" ({setting_hint('max_record_bytes')})"
+                )
+                if header is None and opts.skip_header:
+                    raise ImportFailed(f"{path}: {where}: cannot read the header: {reason}")
+                yield RecordProblem(f"{path.name} {where}", reason)
                 continue
             if not any(cell.strip() for cell in row):
                 continue  # blank line
@@ -170,88 +224,74 @@ def read_csv(
         raise ImportFailed(f"{path}: no header row (only blank lines)")
 
 
-class _Utf8Reader:
-    """ijson parses UTF-8 bytes: re-encode a file that is in another encoding."""
+def _parse_json(data: bytes, limits: InputLimits) -> tuple[Any, str | None]:
+    """(value, None), or (None, why). orjson first; json reads what orjson refuses but is
+    still JSON to Python (NaN, Infinity) and says precisely what is wrong with the rest."""
+    try:
+        return orjson.loads(data), None
+    except orjson.JSONDecodeError as err:
+        try:
+            return json.loads(data), None
+        except UnicodeDecodeError as bad:
+            return None, f"not valid UTF-8 (byte 0x{bad.object[bad.start]:02x})"
+        except RecursionError:
+            return None, (
+                f"nested deeper than {limits.max_depth} levels ({setting_hint('max_depth')})"
+            )
+        except ValueError:
+            return None, f"not valid JSON: {err}"
 
-    def __init__(self, fh: IO[str]) -> None:
-        self._fh = fh
 
-    def read(self, size: int = -1) -> bytes:
-        return self._fh.read(size).encode("utf-8")
+def _json_record(
+    data: bytes, locator: str, where: str, limits: InputLimits
+) -> SourceRecord | RecordProblem:
+    value, why = _parse_json(data, limits)
+    if why is not None:
+        return RecordProblem(locator, f"{where}{why}", original=preview(data))
+    if isinstance(value, dict):
+        return SourceRecord(value, locator)
+    return RecordProblem(locator, f"{where}record is not a JSON object", original=preview(value))
 
 
 def read_json(
     config: SourceConfig, input_path: Path | None
 ) -> Iterator[SourceRecord | RecordProblem]:
     path = require_file(input_path, config.slug)
-    records_path = config.import_.records_path
-    prefix = records_path or ""
-    encoding = detect_encoding(path, config.import_.encoding)
-    found: list[str] = []  # the JSON type at records_path, once seen
-
-    def watch(events: Iterator[tuple[str, str, Any]]) -> Iterator[tuple[str, str, Any]]:
-        for event in events:
-            if not found and event[0] == prefix and event[1] != "map_key":
-                found.append(event[1])
-            yield event
-
-    with path.open("rb") if encoding == "utf-8-sig" else path.open("r", encoding=encoding) as fh:
-        if encoding == "utf-8-sig" and fh.read(3) != codecs.BOM_UTF8:
-            fh.seek(0)
-        stream = fh if encoding == "utf-8-sig" else _Utf8Reader(fh)
-        events = watch(ijson.parse(stream, use_float=True))
-        items = ijson.items(events, f"{prefix}.item" if prefix else "item")
+    limits = resolve_limits(config)
+    encoding = detect_encoding(path, config.import_.encoding, limits, "JSON text")
+    with open_utf8(path, encoding, limits) as fh:
         try:
-            for i, item in enumerate(items, start=1):
-                locator = f"{path.name} record {i}"
-                if isinstance(item, dict):
-                    yield SourceRecord(item, locator)
+            for item in scan_records(fh, limits, config.import_.records_path):
+                locator = f"{path.name} record {item.number}"
+                where = f"line {item.line}: " if item.line > 1 else ""
+                if item.data is None:
+                    yield RecordProblem(locator, f"{where}{item.problem}")
                 else:
-                    yield RecordProblem(locator, "record is not a JSON object", original=item)
-        except ijson.JSONError as err:
-            raise ImportFailed(f"{path}: not valid JSON: {err}") from err
-        except UnicodeDecodeError as err:
-            raise _not_encoded(path, encoding, err) from err
-    if not found:
-        where = f"records_path {records_path!r} not found" if records_path else "no JSON value"
-        raise ImportFailed(f"{path}: {where}")
-    if found[0] not in ("start_array", "null"):
-        what = {"start_map": "an object"}.get(found[0], f"a {found[0]}")
-        hint = "set import.records_path" if records_path is None else "check import.records_path"
-        raise ImportFailed(
-            f"{path}: expected an array of records at {records_path or 'the top level'},"
-            f" found {what} ({hint})"
-        )
+                    yield _json_record(item.data, locator, where, limits)
+        except JsonStructureError as err:
+            raise ImportFailed(f"{path}: {err}") from None
 
 
 def read_jsonl(
     config: SourceConfig, input_path: Path | None
 ) -> Iterator[SourceRecord | RecordProblem]:
     path = require_file(input_path, config.slug)
-    encoding = detect_encoding(path, config.import_.encoding)
-    with path.open("r", encoding=encoding) as fh:
+    limits = resolve_limits(config)
+    encoding = detect_encoding(path, config.import_.encoding, limits, "JSON lines")
+    limit = limits.max_record_bytes
+    with open_utf8(path, encoding, limits) as fh:
         line_no = 0
-        while True:
-            try:
-                line = fh.readline()
-            except UnicodeDecodeError as err:
-                raise _not_encoded(path, encoding, err) from err
-            if not line:
-                return
+        while line := fh.readline(limit + 1):
             line_no += 1
-            if not line.strip():
-                continue
             locator = f"{path.name} line {line_no}"
-            try:
-                item = json.loads(line)
-            except json.JSONDecodeError as err:
+            if len(line) > limit and not line.endswith(NEWLINE):
+                while (rest := fh.readline(1 << 16)) and not rest.endswith(NEWLINE):
+                    pass
                 yield RecordProblem(
                     locator,
-                    f"not valid JSON (column {err.colno}): {err.msg}",
-                    original=line.rstrip("\r\n"),
+                    f"line longer than {limit:,} bytes ({setting_hint('max_record_bytes')})",
+                    original=preview(line[:4096]),
                 )
                 continue
-            if isinstance(item, dict):
-                yield SourceRecord(item, locator)
-            else:
-                yield RecordProblem(locator, "record is not a JSON object", original=item)
+            if line.strip():
+                yield _json_record(line.rstrip(b"\r\n"), locator, "", limits)
