@@ -9,6 +9,8 @@ fresh embedded PostgreSQL (a temporary LISTINGS_HOME), through the domain functi
 * first       import, transform, promote of DMO 1's first export
 * unchanged   the same export again, checking that it writes nothing to public
 * changed     DMO 1's next export: 1% of the records changed, 0.5% removed (deletions approved)
+* dlt         the peer (benchmarks/dlt_peer.py): dlt's `merge` of the same export into the same
+              PostgreSQL, first load and the same export again (optional `[bench]` extra)
 * matching    DMO 2's first export, 20% of whose places DMO 1 lists too: precision and recall
               of the listings matched across DMOs against the generator's truth.csv (first run),
               its hard negatives linked; and before it, the same export imported and
@@ -109,6 +111,11 @@ def _worker(spec: dict[str, Any]) -> dict[str, Any]:
     elif stage == "promote":
         result = pipeline.promote_stage(engine, spec["job_id"], config, promoted_by="bench")
         out.update(records=result.counts.total, counts=_counts(result.counts))
+    elif stage == "dlt":
+        from benchmarks.dlt_peer import load
+
+        url = engine.url.render_as_string(hide_password=False)
+        out.update(load(input_path, url, Path(spec["dir"])))
     else:
         raise ValueError(f"unknown stage {stage!r}")
     if stage in ("transform", "promote"):  # where the stage's time went
@@ -334,7 +341,7 @@ def matching_quality(
     }
 
 
-PARTS = ("floor", "first", "unchanged", "changed", "matching")
+PARTS = ("floor", "first", "unchanged", "dlt", "changed", "matching")
 # Per-step seconds reported (the stage's step_seconds): transform steps are wall time in the
 # flushing thread, overlapping "map" (Python); promotion steps are one after the other.
 STEP_PROFILES = (
@@ -368,6 +375,17 @@ def measure(size: int, data: Dataset, parts: Iterable[str] = PARTS, echo: Any = 
             }
             u = run["unchanged"]
             echo(f"  unchanged re-import {_e2e(u):.2f} s ({_stages(u)})")
+        if "dlt" in parts:  # its own schema, so the order of parts does not matter
+            pipelines = db.home / "dlt"
+            run["dlt"] = {
+                "first": db.run("dlt", input=export, dir=pipelines),
+                "unchanged": db.run("dlt", input=export, dir=pipelines),
+            }
+            d = run["dlt"]
+            echo(
+                f"  dlt merge: first {d['first']['seconds']:.2f} s,"
+                f" unchanged {d['unchanged']['seconds']:.2f} s"
+            )
         if "changed" in parts:
             changed = data.export(1, 1)
             run["changed"] = pipeline_run(db, config1, changed)
@@ -465,6 +483,10 @@ def summarize(size: int, runs: list[dict]) -> dict[str, Any]:
             if part == "matching" and "nomatch" in run:
                 nomatch = run["nomatch"]["transform"]
                 add("no-match DMO 2: transform", nomatch["seconds"], floor, nomatch, n, nbytes)
+        for load in ("first", "unchanged") if "dlt" in run else ():
+            d = run["dlt"][load]
+            label = f"dlt merge: {load}"
+            add(label, d["seconds"], floor, d, d["records"], run["input_bytes"])
     table = []
     for row in rows.values():
         s = _median(row.seconds)

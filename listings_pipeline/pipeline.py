@@ -304,7 +304,9 @@ def _promote_locked(
         raise PromotionRefused(f"review gate: {checked.describe()}")
     with engine.connect() as conn:
         approved = conn.execute(text(Q["approved_rows"]), {"job_id": job_id}).scalar_one()
-    if approved == 0:
+        unchanged = conn.execute(text(Q["unchanged_of"]), {"job_id": job_id}).scalar()
+    # An unchanged job (importing/unchanged.py) has nothing to write; promoting it completes it.
+    if approved == 0 and unchanged is None:
         raise PromotionRefused(f"job {job_id}: no row is approved for promotion")
     with engine.begin() as conn:
         jobs.start_stage(conn, job_id, "promote")
@@ -331,7 +333,8 @@ def _promote_locked(
         review = jobs.StageCounts(total=result.counts.total)
         jobs.finish_stage(conn, job_id, "review", review, job_status="running")
         jobs.finish_stage(conn, job_id, "promote", result.counts, job_status="running")
-        jobs.set_job_counts(conn, job_id, result.counts)
+        if unchanged is None:  # an unchanged job's records are counted by its transform
+            jobs.set_job_counts(conn, job_id, result.counts)
         jobs.finish_job(conn, job_id, "completed")
     return result
 

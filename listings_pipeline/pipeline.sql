@@ -12,6 +12,9 @@ SELECT name::text AS name, status FROM pipeline.job_stages WHERE job_id = :job_i
 -- name: approved_rows
 SELECT count(*) FROM stage.listings_flat WHERE job_id = :job_id AND ok_to_promote;
 
+-- name: unchanged_of
+SELECT unchanged_of FROM pipeline.jobs WHERE id = :job_id;
+
 -- name: resumable_job
 -- The latest job of the source, if its import completed and it did not finish.
 SELECT j.id FROM pipeline.jobs j

@@ -22,6 +22,9 @@ def job_summary(conn: Connection, job_id: int, *, errors: int = 10) -> dict[str,
         "slug": job["slug"],
         "status": job["status"],
         "stage": job["current_stage"],
+        # the same input as job `unchanged_of`: no record staged or written again
+        "unchanged": job["unchanged_of"] is not None,
+        "unchanged_of": job["unchanged_of"],
         "error": job["error_message"],
         "actions": {r.kind: r.n for r in conn.execute(text(Q["kinds"]), params)},
         "matched_other_sources": conn.execute(text(Q["matched"]), params).scalar_one(),
@@ -38,6 +41,11 @@ def format_summary(summary: dict[str, Any]) -> str:
         f"job {summary['job_id']} ({summary['slug']}): {summary['status']}"
         f" at stage {summary['stage']}"
     ]
+    if summary["unchanged"]:
+        lines.append(
+            f"  unchanged: the same input as job {summary['unchanged_of']};"
+            " no record was staged again"
+        )
     if summary["error"]:
         lines.append(f"  error: {summary['error']}")
     actions = summary["actions"]

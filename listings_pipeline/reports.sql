@@ -2,7 +2,7 @@
 SELECT j.id, j.slug, j.status, j.current_stage::text AS current_stage, j.error_message,
        j.records_total, j.records_new, j.records_updated, j.records_deleted,
        j.records_duplicates, j.records_unchanged, j.records_failed, j.records_warning,
-       j.dagster_run_id
+       j.dagster_run_id, j.unchanged_of
 FROM pipeline.jobs j WHERE j.id = :job_id;
 
 -- name: kinds

@@ -95,8 +95,15 @@ def test_unchanged_reimport_writes_nothing_to_public(engine: Engine, tmp_path: P
     job = run_once(engine, config, path)
     pipeline.promote_stage(engine, job, config, promoted_by="test")
     before = public_state(engine)
-    job = run_once(engine, config, path)
+    # The same records in another order (another file): every record is staged as a skip.
+    reordered = write_csv(tmp_path / "b.csv", [place(i) for i in range(7, 0, -1)])
+    job = run_once(engine, config, reordered)
     assert {r[2] for r in stage_rows(engine, job)} == {"skip"}
+    pipeline.promote_stage(engine, job, config, promoted_by="test")
+    assert public_state(engine) == before
+    # The same file again is an unchanged import (issue 19): no stage row at all.
+    job = run_once(engine, config, reordered)
+    assert stage_rows(engine, job) == []
     pipeline.promote_stage(engine, job, config, promoted_by="test")
     assert public_state(engine) == before
 

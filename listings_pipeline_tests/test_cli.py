@@ -90,14 +90,28 @@ def test_run_twice_second_is_all_skip_and_public_unchanged(cli: Cli, tmp_path: P
     info_before = cli.sql("SELECT id, updated_at FROM public.listing_info ORDER BY id")
     assert len(before) == 3
 
-    second = cli("run", "coast-csv", "--input", str(data), "--json")
+    # The same records in another file (reordered): every record is a skip.
+    reordered = write_csv(tmp_path / "coast-2.csv", [place(i) for i in range(3, 0, -1)])
+    second = cli("run", "coast-csv", "--input", str(reordered), "--json")
     assert second.returncode == 0, second.stderr
     assert json.loads(second.stdout)["actions"] == {"skip": 3}
     assert cli.sql("SELECT id, name, updated_at FROM public.listings ORDER BY id") == before
     assert cli.sql("SELECT id, updated_at FROM public.listing_info ORDER BY id") == info_before
 
-    text_out = cli("run", "coast-csv", "--input", str(data))
+    shuffled = write_csv(tmp_path / "coast-3.csv", [place(i) for i in (2, 1, 3)])
+    text_out = cli("run", "coast-csv", "--input", str(shuffled))
     assert "rows by action: skip 3" in text_out.stdout
+    assert "review gate: passed" in text_out.stdout
+
+    # The same file again is an unchanged import (issue 19): no row staged, the report says so.
+    third = cli("run", "coast-csv", "--input", str(shuffled), "--json")
+    assert third.returncode == 0, third.stderr
+    unchanged = json.loads(third.stdout)
+    assert (unchanged["unchanged"], unchanged["actions"]) == (True, {})
+    assert unchanged["records"]["unchanged"] == 3 and unchanged["status"] == "completed"
+    assert cli.sql("SELECT id, name, updated_at FROM public.listings ORDER BY id") == before
+    text_out = cli("run", "coast-csv", "--input", str(shuffled))
+    assert f"unchanged: the same input as job {unchanged['unchanged_of']}" in text_out.stdout
     assert "review gate: passed" in text_out.stdout
 
 

@@ -17,7 +17,7 @@ from dagster._core.execution.plan.instance_concurrency_context import InstanceCo
 from dagster._core.instance.ref import InstanceRef
 from dagster._core.test_utils import create_run_for_test
 from PIL import Image
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from listings_pipeline.definitions import defs
 from listings_pipeline.orchestration.assets import POOL
@@ -94,11 +94,15 @@ def test_backfill_resumes_the_failed_transform_without_importing_again(
     assert job_row(engine, 1) == ("completed", "promote", None)
     assert count(engine, "public.listings") == 5
 
-    # A plain new run imports afresh: a new job with its own raw file.
+    # A plain new run is a new job, not a resume. Of the same file it is an unchanged import
+    # (issue 19): the first job's raw file stands in, none is stored again.
     fresh = execute(instance, "listings_pipeline", SLUG, import_config(csv))
     assert fresh.success
     assert materialization(fresh, "raw_file")["resumed"] is False
-    assert count(engine, "pipeline.jobs") == 2 and count(engine, "pipeline.files") == 2
+    assert count(engine, "pipeline.jobs") == 2 and count(engine, "pipeline.files") == 1
+    with engine.connect() as conn:
+        unchanged_of = conn.execute(text("SELECT unchanged_of FROM pipeline.jobs WHERE id = 2"))
+        assert unchanged_of.scalar_one() == 1
 
 
 def test_reexecution_from_failure_continues_the_same_job(

@@ -60,12 +60,21 @@ def test_first_import_inserts_and_second_is_all_skip(engine: Engine, tmp_path: P
     assert count(engine, "pipeline.bridge_source_target") == 10
     before = snapshot(engine)
 
-    job2 = run_once(engine, config, path)
+    # The same records in another file (reordered): all skip. The same file again is an
+    # unchanged import (issue 19) that stages no record. Neither changes production.
+    reordered = write_csv(tmp_path / "b.csv", [place(i) for i in range(5, 0, -1)])
+    job2 = run_once(engine, config, reordered)
     assert set(actions(engine, job2).values()) == {"skip"}
     pipeline.promote_stage(engine, job2, config, promoted_by="test")
     assert snapshot(engine) == before
     with pytest.raises(pipeline.PromotionRefused, match="already promoted"):
         pipeline.promote_stage(engine, job2, config, promoted_by="test")
+    job3 = run_once(engine, config, reordered)
+    assert actions(engine, job3) == {}
+    pipeline.promote_stage(engine, job3, config, promoted_by="test")
+    assert snapshot(engine) == before
+    with pytest.raises(pipeline.PromotionRefused, match="already promoted"):
+        pipeline.promote_stage(engine, job3, config, promoted_by="test")
 
 
 def test_cross_dmo_match_update_duplicate_and_deletion(engine: Engine, tmp_path: Path) -> None:

@@ -1,6 +1,6 @@
 -- name: prunable_jobs
 -- Jobs whose stage rows may go: none of those kept below, and still having rows.
-WITH kept AS (
+WITH kept_jobs AS (
     -- unfinished: still running, or waiting for review
     SELECT id FROM pipeline.jobs WHERE status IN ('pending', 'running', 'review')
     UNION ALL
@@ -20,6 +20,13 @@ WITH kept AS (
     SELECT id FROM pipeline.jobs
     WHERE coalesce(finished_at, started_at, enqueued_at)
           >= localtimestamp - make_interval(days => CAST(:keep_days AS int))
+), kept AS (
+    SELECT id FROM kept_jobs
+    UNION ALL
+    -- the base of a kept unchanged job: its rows stand in for that job's records
+    -- (importing/unchanged.py)
+    SELECT j.unchanged_of FROM pipeline.jobs j JOIN kept_jobs k ON k.id = j.id
+    WHERE j.unchanged_of IS NOT NULL
 )
 SELECT j.id AS job_id, j.slug, j.status,
        coalesce(j.finished_at, j.started_at, j.enqueued_at) AS finished_at

@@ -30,7 +30,10 @@ SELECT :job_id, count(*), jsonb_build_object(
     'dates', count(opening_dates_content_hash),
     'hours', count(opening_hours_content_hash),
     'attributes', count(attributes_content_hash))
-FROM stage.listings_flat WHERE job_id = :job_id AND rec_num IS NOT NULL
+FROM stage.listings_flat
+-- an unchanged job's records are its base's rows (importing/unchanged.py)
+WHERE job_id = (SELECT coalesce(unchanged_of, id) FROM pipeline.jobs WHERE id = :job_id)
+  AND rec_num IS NOT NULL
 ON CONFLICT (job_id) DO UPDATE SET records = EXCLUDED.records, filled = EXCLUDED.filled
 RETURNING records, filled;
 

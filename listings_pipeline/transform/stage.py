@@ -432,6 +432,65 @@ def _match_and_geocode(engine: Engine, job_id: int, config: SourceConfig) -> dic
     return counts
 
 
+def _job_level(conn: Connection, job_id: int, config: SourceConfig, *, seen_job: int) -> bool:
+    """Deletion detection and the review flags over the job, once its rows are staged: what
+    the source lists (the rows of `seen_job`) was seen now, what it no longer lists missed an
+    import and may be proposed for deletion. Returns whether the import was partial (then
+    nothing is missed)."""
+    import_failures = conn.execute(text(Q["import_failures"]), {"job_id": job_id}).scalar_one()
+    conn.execute(text(Q["clear_deletions"]), {"job_id": job_id})
+    params = {"job_id": job_id, "seen_job": seen_job, "slug": config.slug}
+    conn.execute(text(Q["job_seen"]), params)
+    if not import_failures:  # a partial import must never look like missing listings
+        grace = config.promotion.grace_period
+        conn.execute(text(Q["job_missed"]), params)
+        conn.execute(
+            text(Q["job_deletions"]),
+            {
+                **params,
+                "dmo_id": config.dmo_id,
+                "grace_imports": grace.imports,
+                "grace_days": grace.days,
+            },
+        )
+    conn.execute(
+        text(row_step("review_flags", "stage.listings_flat", _JOB_ROWS)),
+        {"job_id": job_id, "require_review": list(config.review.require_review)},
+    )
+    return import_failures > 0
+
+
+def _transform_unchanged(
+    engine: Engine, job_id: int, config: SourceConfig, base: int, started: float
+) -> TransformResult:
+    """An unchanged job (importing/unchanged.py): no record is staged again; the base job's rows
+    stand in for them. Deletion detection runs over those rows, so the job proposes exactly the
+    deletions a full transform of the same input would: none, unless a grace period (seed 002)
+    ran out since, or a reviewer rejected a deletion the base proposed (it is proposed again)."""
+    with engine.begin() as conn:
+        import_partial = _job_level(conn, job_id, config, seen_job=base)
+        row = conn.execute(text(Q["stand_in_counts"]), {"job_id": job_id, "base": base})
+        row = row.mappings().one()
+    counts = StageCounts(**{k: row[k] for k in StageCounts().as_params()})
+    counts.extra = {
+        "unchanged": True,
+        "unchanged_of": base,
+        "waiting_for_review": row["waiting"],
+        "matched_other_sources": 0,
+        "uncertain_matches": 0,
+        "deletions_skipped_partial_import": import_partial,
+        "reused_rows": 0,
+    }
+    seconds = time.perf_counter() - started
+    return TransformResult(
+        counts=counts,
+        seconds=seconds,
+        resumed_from=0,
+        step_seconds={"job_level": round(seconds, 3)},
+        missing_sources=None,
+    )
+
+
 @quick_gil_handover
 def run_transform(
     engine: Engine,
@@ -442,6 +501,10 @@ def run_transform(
     hooks: list[BatchHook] | None = None,
 ) -> TransformResult:
     started = time.perf_counter()
+    with engine.connect() as conn:
+        base = conn.execute(text(Q["unchanged_of"]), {"job_id": job_id}).scalar()
+    if base is not None:
+        return _transform_unchanged(engine, job_id, config, base, started)
     store = store or get_raw_store()
     mapper = Mapper(config)
     with engine.connect() as conn:
@@ -462,10 +525,7 @@ def run_transform(
 
     job_started = time.perf_counter()
     job_counts = _match_and_geocode(engine, job_id, config)
-    import_partial = False
     with engine.begin() as conn:
-        import_failures = conn.execute(text(Q["import_failures"]), {"job_id": job_id}).scalar_one()
-        import_partial = import_failures > 0
         missing = mapper.missing_sources() if done == 0 else None
         if missing:  # only a pass over every record can tell a field is never present
             record_errors(
@@ -482,25 +542,7 @@ def run_transform(
                 ],
             )
         conn.execute(text(Q["job_duplicates"]), {"job_id": job_id})
-        conn.execute(text(Q["clear_deletions"]), {"job_id": job_id})
-        conn.execute(text(Q["job_seen"]), {"job_id": job_id, "slug": config.slug})
-        if not import_partial:  # a partial import must never look like missing listings
-            grace = config.promotion.grace_period
-            conn.execute(text(Q["job_missed"]), {"job_id": job_id, "slug": config.slug})
-            conn.execute(
-                text(Q["job_deletions"]),
-                {
-                    "job_id": job_id,
-                    "dmo_id": config.dmo_id,
-                    "slug": config.slug,
-                    "grace_imports": grace.imports,
-                    "grace_days": grace.days,
-                },
-            )
-        conn.execute(
-            text(row_step("review_flags", "stage.listings_flat", _JOB_ROWS)),
-            {"job_id": job_id, "require_review": list(config.review.require_review)},
-        )
+        import_partial = _job_level(conn, job_id, config, seen_job=job_id)
         row = conn.execute(text(Q["job_counts"]), {"job_id": job_id}).mappings().one()
     batcher.step_seconds["job_level"] = time.perf_counter() - job_started
     counts = StageCounts(**{k: row[k] for k in StageCounts().as_params()})
@@ -508,6 +550,7 @@ def run_transform(
         "waiting_for_review": row["waiting"],
         "matched_other_sources": row["matched"],
         "uncertain_matches": row["uncertain"],
+        "unchanged": False,
         "deletions_skipped_partial_import": import_partial,
         "reused_rows": stager.reused,
         **batcher.hook_counts,

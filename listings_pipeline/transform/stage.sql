@@ -33,10 +33,30 @@ ANALYZE batch_rows (id, dmo_id, source_id, reuse_id, listing_match_hash, listing
 
 -- name: previous_job
 -- The job whose rows an unchanged record may reuse: the source's latest earlier job whose
--- transform completed.
-SELECT max(j.id) FROM pipeline.jobs j
+-- transform completed (for an unchanged job, the job whose rows stand in for it).
+SELECT coalesce(j.unchanged_of, j.id) FROM pipeline.jobs j
 JOIN pipeline.job_stages s ON s.job_id = j.id AND s.name = 'transform' AND s.status = 'completed'
-WHERE j.slug = :slug AND j.id < :job_id;
+WHERE j.slug = :slug AND j.id < :job_id
+ORDER BY j.id DESC LIMIT 1;
+
+-- name: unchanged_of
+SELECT unchanged_of FROM pipeline.jobs WHERE id = :job_id;
+
+-- name: stand_in_counts
+-- An unchanged job's records are its base job's (importing/unchanged.py): counted from the
+-- base's rows as the job's transform would have found them, all unchanged; deletions are the
+-- job's own rows.
+SELECT b.total, 0 AS new, 0 AS updated, o.deleted, b.duplicates,
+       b.total - b.duplicates - b.failed AS unchanged, b.failed, b.warning,
+       o.waiting, 0 AS matched, 0 AS uncertain
+FROM (SELECT count(*) AS total,
+             count(*) FILTER (WHERE change_kind = 'duplicate') AS duplicates,
+             count(*) FILTER (WHERE change_kind = 'error') AS failed,
+             count(*) FILTER (WHERE validation_warnings IS NOT NULL) AS warning
+      FROM stage.listings_flat WHERE job_id = :base AND rec_num IS NOT NULL) b,
+     (SELECT count(*) FILTER (WHERE change_kind = 'delete') AS deleted,
+             count(*) FILTER (WHERE review_status = 'pending') AS waiting
+      FROM stage.listings_flat WHERE job_id = :job_id) o;
 
 -- name: reusable_rows
 -- Rows of that job with the same source_id and record_hash (rows whose values are not the
@@ -412,13 +432,14 @@ DELETE FROM stage.listings_flat WHERE job_id = :job_id AND rec_num IS NULL;
 -- name: job_seen
 -- Seed 002 grace period, per source config: what this import lists is the config's and was
 -- seen now (a listing_info another config of the DMO brought in becomes this one's too).
+-- :seen_job is the job itself, or for an unchanged job the job whose rows stand in for it.
 INSERT INTO pipeline.source_listing_info AS m (slug, listing_info_id, source_id, first_job_id,
                                                last_seen_job_id, last_seen_at)
 SELECT DISTINCT ON (s.listing_info_internal_id) :slug, s.listing_info_internal_id, s.source_id,
        :job_id, :job_id, now()
 FROM stage.listings_flat s
 JOIN public.listing_info li ON li.id = s.listing_info_internal_id
-WHERE s.job_id = :job_id AND s.rec_num IS NOT NULL
+WHERE s.job_id = :seen_job AND s.rec_num IS NOT NULL
 ORDER BY s.listing_info_internal_id, s.rec_num
 ON CONFLICT (slug, listing_info_id) DO UPDATE
 SET source_id = EXCLUDED.source_id, last_seen_job_id = :job_id, last_seen_at = now(),
@@ -465,7 +486,8 @@ WHERE m.slug = :slug AND li.dmo_id = :dmo_id
   AND m.missed_imports >= :grace_imports
   AND coalesce(m.last_seen_at, '-infinity') <= now() - make_interval(days => :grace_days)
   AND NOT EXISTS (SELECT 1 FROM stage.listings_flat s
-                  WHERE s.job_id = :job_id AND s.listing_info_internal_id = li.id)
+                  WHERE s.listing_info_internal_id = li.id
+                    AND (s.job_id = :job_id OR (s.job_id = :seen_job AND s.rec_num IS NOT NULL)))
   AND NOT EXISTS (SELECT 1 FROM pipeline.source_listing_info o
                   JOIN pipeline.configs c ON c.slug = o.slug AND c.active
                   WHERE o.listing_info_id = li.id AND o.slug <> :slug AND o.missed_imports = 0);
