@@ -1,9 +1,12 @@
-"""Small builders for tests: CSV files and configs."""
+"""Small builders for tests: CSV files, configs, a console without accounts."""
 
 from __future__ import annotations
 
 import csv
 from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, text
 
 from listings_pipeline.configs import SourceConfig
 
@@ -72,3 +75,23 @@ def place(i: int, **overrides: str) -> dict[str, str]:
     }
     row.update(overrides)
     return row
+
+
+AUTH_TABLES = (
+    "auth.users, auth.sessions, auth.api_tokens, auth.user_roles, auth.login_throttle,"
+    " auth.login_devices"
+)
+
+
+def clear_accounts(engine: Engine) -> None:
+    """`engine` empties public/pipeline/stage; console accounts live in auth."""
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {AUTH_TABLES}"))
+
+
+def fresh_console(engine: Engine) -> Any:
+    """The console app over `engine`, with no accounts, sessions or tokens yet."""
+    from listings_pipeline.console import create_app
+
+    clear_accounts(engine)
+    return create_app(engine_factory=lambda: engine)

@@ -16,9 +16,9 @@ from sqlalchemy import Engine, text
 
 from listings_pipeline.catalogue.claims import claim
 from listings_pipeline.cli import main
-from listings_pipeline.console import add_user, create_app, grant_role
+from listings_pipeline.console import add_user, grant_role
 from listings_pipeline.console.users import create_api_token
-from listings_pipeline_tests.helpers import csv_config, place
+from listings_pipeline_tests.helpers import csv_config, fresh_console, place
 from listings_pipeline_tests.review_helpers import listing, run_job
 
 PASSWORD = "correct horse battery"
@@ -52,14 +52,7 @@ V1_COLUMNS = [
 
 @pytest.fixture
 def app(engine: Engine, config_dir: Path) -> Any:
-    with engine.begin() as conn:
-        conn.execute(
-            text(
-                "TRUNCATE auth.users, auth.sessions, auth.api_tokens, auth.user_roles,"
-                " auth.login_throttle, auth.login_devices"
-            )
-        )
-    return create_app(engine_factory=lambda: engine)
+    return fresh_console(engine)
 
 
 def _token(engine: Engine, username: str, role: str) -> dict[str, str]:

@@ -23,6 +23,7 @@ from listings_pipeline.console.users import (
     users_cli,
 )
 from listings_pipeline_tests.conftest import count, write_config
+from listings_pipeline_tests.helpers import clear_accounts
 
 PASSWORD = "correct horse battery"
 BUILTIN_ROLES = ("super_admin", "pipeline_viewer", "pipeline_reviewer", "catalogue_reader")
@@ -31,13 +32,8 @@ BUILTIN_ROLES = ("super_admin", "pipeline_viewer", "pipeline_reviewer", "catalog
 @pytest.fixture
 def db(engine: Engine) -> Engine:
     """`engine` empties public/pipeline/stage; accounts live in auth and are emptied here."""
+    clear_accounts(engine)
     with engine.begin() as conn:
-        conn.execute(
-            text(
-                "TRUNCATE auth.users, auth.sessions, auth.api_tokens, auth.user_roles,"
-                " auth.login_throttle, auth.login_devices"
-            )
-        )
         conn.execute(
             text("DELETE FROM auth.roles WHERE NOT (name = ANY(:keep))"),
             {"keep": list(BUILTIN_ROLES)},

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
 from listings_pipeline import pipeline
-from listings_pipeline.console import add_user, create_app, grant_role
+from listings_pipeline.console import add_user, grant_role
 from listings_pipeline.console.users import create_api_token
 from listings_pipeline.orchestration import metadata
 from listings_pipeline.promotion.promote import PromotionRefused
@@ -22,7 +22,7 @@ from listings_pipeline.review import decide
 from listings_pipeline.review.holds import decide_holds
 from listings_pipeline.review.quality import quality_distribution
 from listings_pipeline_tests.conftest import count
-from listings_pipeline_tests.helpers import csv_config, place
+from listings_pipeline_tests.helpers import csv_config, fresh_console, place
 from listings_pipeline_tests.review_helpers import stage_job
 
 SPARSE = {"Email": "", "Phone": "", "Image1": "", "Attributes": "", "MonOpen": "", "MonClose": ""}
@@ -77,14 +77,7 @@ def test_a_job_without_scores(engine: Engine, tmp_path: Path) -> None:
 
 @pytest.fixture
 def app(engine: Engine, config_dir: Path) -> Any:
-    with engine.begin() as conn:
-        conn.execute(
-            text(
-                "TRUNCATE auth.users, auth.sessions, auth.api_tokens, auth.user_roles,"
-                " auth.login_throttle, auth.login_devices"
-            )
-        )
-    return create_app(engine_factory=lambda: engine)
+    return fresh_console(engine)
 
 
 def test_job_page_and_api_show_the_distribution(app: Any, engine: Engine, tmp_path: Path) -> None:
