@@ -125,7 +125,7 @@ def run_demo(echo: Callable[[str], None] = print, reset: bool = True) -> None:
 
     echo("\n== 2. Tourism Nova Scotia sends its export; 3 of its places are Halifax's too,")
     echo("      spelled differently. Confident matches link to the existing listings; an")
-    echo("      uncertain one waits for a reviewer with the candidate shown.")
+    echo("      uncertain one would wait for a reviewer with the candidate shown.")
     summary = _run(engine, NOVA_SCOTIA, data / "dmo-2/snapshot-0.csv", echo)
     if not summary["gate"]["passed"]:
         _review_matches(engine, summary["job_id"], echo)
