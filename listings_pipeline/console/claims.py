@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field
+from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
 from listings_pipeline.catalogue import claims
@@ -73,6 +74,20 @@ def _back(form: Any, listing_id: int, outcome: str) -> str:
     return f"/pipeline/listings/{listing_id}?{urlencode({'claim': outcome})}"
 
 
+def _claim_or_unclaim(
+    engine: Engine, principal: Principal, listing_id: int, take: bool, own: bool, note: str | None
+) -> claims.ClaimState:
+    """The page and the JSON API: one claim or unclaim, its refusals as 404/409."""
+    try:
+        if take:
+            return claims.claim(engine, listing_id, by=principal.username, own=own, note=note)
+        return claims.unclaim(engine, listing_id, by=principal.username, note=note)
+    except claims.ListingNotFound as err:
+        raise HTTPException(404, f"Listing {listing_id} does not exist.") from err
+    except claims.ClaimError as err:
+        raise HTTPException(409, str(err)) from err
+
+
 async def _change(request: Request, principal: Principal, listing_id: int, take: bool) -> Response:
     form = await request.form()
     note = form.get("note")
@@ -81,15 +96,7 @@ async def _change(request: Request, principal: Principal, listing_id: int, take:
     engine = engine_of(request)
 
     def run() -> Response:
-        try:
-            if take:
-                state = claims.claim(engine, listing_id, by=principal.username, own=own, note=note)
-            else:
-                state = claims.unclaim(engine, listing_id, by=principal.username, note=note)
-        except claims.ListingNotFound as err:
-            raise HTTPException(404, f"Listing {listing_id} does not exist.") from err
-        except claims.ClaimError as err:
-            raise HTTPException(409, str(err)) from err
+        state = _claim_or_unclaim(engine, principal, listing_id, take, own, note)
         outcome = ("claimed" if take else "unclaimed") if state.changed else "unchanged"
         return RedirectResponse(_back(form, listing_id, outcome), status_code=303)
 
@@ -135,18 +142,8 @@ _CLAIM_ERRORS: dict[int | str, dict[str, Any]] = {
 def _api_change(
     request: Request, principal: Principal, listing_id: int, body: ClaimIn | None, take: bool
 ) -> dict[str, Any]:
-    engine = engine_of(request)
-    note = body.note if body else None
-    try:
-        if take:
-            own = body.own if body else False
-            state = claims.claim(engine, listing_id, by=principal.username, own=own, note=note)
-        else:
-            state = claims.unclaim(engine, listing_id, by=principal.username, note=note)
-    except claims.ListingNotFound as err:
-        raise HTTPException(404, f"Listing {listing_id} does not exist.") from err
-    except claims.ClaimError as err:
-        raise HTTPException(409, str(err)) from err
+    own, note = (body.own, body.note) if body else (False, None)
+    state = _claim_or_unclaim(engine_of(request), principal, listing_id, take, own, note)
     return state.as_dict()
 
 
