@@ -59,6 +59,7 @@ STEPS = (
     "soft_delete",
     "upsert_bridge",
     "upsert_source_listing_info",
+    "write_creates",
     "write_history",
     "notify_changes",
 )
@@ -87,6 +88,7 @@ HISTORY_STEPS = (
     "collect_targets",
     "lock_targets",
     "states_before",
+    "write_creates",
     "write_history",
 )
 

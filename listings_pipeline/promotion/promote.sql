@@ -355,14 +355,17 @@ WHERE t.replace
 ORDER BY t.info_id, e.n;  -- ids in a fixed order, as every child insert
 
 -- name: replace_opening_dates
--- The collection hash lives on its rows, so a kept collection keeps its old hash.
+-- The collection hash lives on its rows, so a kept collection keeps its old hash. A
+-- listing_info this batch inserts has no rows to clear (no delete probe per new row).
 WITH targets AS (
-    SELECT s.listing_info_internal_id AS info_id, s.dates, s.opening_dates_content_hash, s.imported_from
+    SELECT s.listing_info_internal_id AS info_id, s.dates, s.opening_dates_content_hash, s.imported_from,
+           s.listing_info_action IS DISTINCT FROM 'insert' AS existing
     FROM stage.listings_flat s JOIN promote_rows k ON k.stage_id = s.id
     WHERE s.id = ANY(:ids) AND s.opening_dates_action IN ('insert', 'update')
       AND (s.opening_dates_action = 'insert' OR s.force_overwrite OR NOT 'opening_dates' = ANY(k.info_keep))
 ), cleared AS (
-    DELETE FROM public.opening_dates d USING targets t WHERE d.listing_info_id = t.info_id
+    DELETE FROM public.opening_dates d USING targets t
+    WHERE d.listing_info_id = t.info_id AND t.existing
 )
 INSERT INTO public.opening_dates (listing_info_id, start_date, end_date, opening_dates_content_hash,
                                   imported_from, promoted_at, promoted_by)
@@ -373,13 +376,16 @@ CROSS JOIN LATERAL jsonb_array_elements(coalesce(t.dates, '[]')) WITH ORDINALITY
 ORDER BY t.info_id, d.n;
 
 -- name: replace_opening_hours
+-- As replace_opening_dates.
 WITH targets AS (
-    SELECT s.listing_info_internal_id AS info_id, s.hours, s.opening_hours_content_hash, s.imported_from
+    SELECT s.listing_info_internal_id AS info_id, s.hours, s.opening_hours_content_hash, s.imported_from,
+           s.listing_info_action IS DISTINCT FROM 'insert' AS existing
     FROM stage.listings_flat s JOIN promote_rows k ON k.stage_id = s.id
     WHERE s.id = ANY(:ids) AND s.opening_hours_action IN ('insert', 'update')
       AND (s.opening_hours_action = 'insert' OR s.force_overwrite OR NOT 'opening_hours' = ANY(k.info_keep))
 ), cleared AS (
-    DELETE FROM public.opening_hours h USING targets t WHERE h.listing_info_id = t.info_id
+    DELETE FROM public.opening_hours h USING targets t
+    WHERE h.listing_info_id = t.info_id AND t.existing
 )
 INSERT INTO public.opening_hours (listing_info_id, day_id, open_time, close_time,
                                   opening_hours_content_hash, imported_from, promoted_at, promoted_by)
@@ -442,21 +448,63 @@ WHERE s.id = ANY(:ids) AND s.rec_num IS NOT NULL AND s.listing_info_internal_id 
 ORDER BY s.listing_info_internal_id, s.id
 ON CONFLICT (slug, listing_info_id) DO NOTHING;
 
--- name: write_history
--- One version per production row that really changed (a kept manual edit is not a change).
--- The states after the batch are read here, once, set-based, and never stored; OFFSET 0
--- keeps each diff computed once although both the filter and the insert use it. A new row's
--- diff (pipeline.state_diff with no old state: its non-null fields) is written out here, as
--- the function is not inlined and its call costs a third of the diff time of a first import.
--- A new listing_info's description (~10 KB, half the cost of a first import's history) is
--- marked "elided" instead of copied: until it first changes it is the row's current value, and
--- that change keeps it as "old" (history.sql states_as_of reads it back so).
+-- name: write_creates
+-- Version 1 of every row this batch inserted: its non-null fields, each {"old": null, "new":
+-- value}. The states are read once, set-based (pipeline.row_states, as for every version) and
+-- turned into the create's fields before they meet promote_targets, so the join carries the
+-- small version instead of the row (a 10 KB description made it spill to disk). A new
+-- listing_info's description (~10 KB, half the cost of a first import's history) is marked
+-- "elided" instead of copied: until it first changes it is the row's current value, and that
+-- change keeps it as "old" (history.sql states_as_of reads it back so).
 WITH ids AS (
     SELECT array_agg(target_id) FILTER (WHERE target_table = 'listings') AS listings,
            array_agg(target_id) FILTER (WHERE target_table = 'locations') AS locations,
            array_agg(target_id) FILTER (WHERE target_table = 'listing_info') AS infos,
            array_agg(target_id) FILTER (WHERE target_table = 'contact_info') AS contacts
-    FROM promote_targets
+    FROM promote_targets WHERE is_new
+), created AS MATERIALIZED (
+    SELECT r.target_table, r.target_id,
+           (SELECT coalesce(jsonb_object_agg(n.key, CASE
+                       WHEN r.target_table = 'listing_info' AND n.key = 'description'
+                       THEN '{"old": null, "elided": true}'
+                       ELSE jsonb_build_object('old', NULL, 'new', n.value) END), '{}')
+            FROM jsonb_each(r.state) AS n WHERE n.value <> 'null') AS changes
+    FROM ids
+    CROSS JOIN LATERAL pipeline.row_states(ids.listings, ids.locations, ids.infos,
+                                           ids.contacts) AS r
+), written AS (
+    INSERT INTO pipeline.listing_history (target_table, target_id, listing_id, version,
+                                          change_type, changes, job_id, stage_id, reviewer,
+                                          change_reason)
+    SELECT c.target_table, c.target_id, t.listing_id,
+           coalesce((SELECT max(h.version) FROM pipeline.listing_history h
+                     WHERE h.target_table = c.target_table AND h.target_id = c.target_id), 0) + 1,
+           'create', c.changes, t.job_id, t.stage_id, t.reviewer,
+           concat_ws('; ', coalesce(t.reason, 'new in the source'),
+               CASE WHEN s.match_method = 'reviewer' THEN 'reviewer accepted the suggested match' END,
+               CASE WHEN s.force_overwrite THEN 'reviewer overrode manual edits' END,
+               s.review_note)
+    FROM created c
+    JOIN promote_targets t ON t.target_table = c.target_table AND t.target_id = c.target_id
+    LEFT JOIN stage.listings_flat s ON s.id = t.stage_id
+    WHERE c.changes <> '{}'
+    RETURNING target_table, target_id
+)
+UPDATE promote_targets t SET change_type = 'create'
+FROM written w WHERE w.target_table = t.target_table AND w.target_id = t.target_id;
+
+-- name: write_history
+-- One version per existing production row that really changed (a kept manual edit is not a
+-- change; new rows: write_creates). The states after the batch are read here, once,
+-- set-based, and never stored; OFFSET 0 keeps each diff computed once although both the
+-- filter and the insert use it. (A row staged as existing but gone from production has no
+-- state before: its version lists its fields as a create's does.)
+WITH ids AS (
+    SELECT array_agg(target_id) FILTER (WHERE target_table = 'listings') AS listings,
+           array_agg(target_id) FILTER (WHERE target_table = 'locations') AS locations,
+           array_agg(target_id) FILTER (WHERE target_table = 'listing_info') AS infos,
+           array_agg(target_id) FILTER (WHERE target_table = 'contact_info') AS contacts
+    FROM promote_targets WHERE NOT is_new
 ), changed AS (
     SELECT t.target_table, t.target_id, t.listing_id, t.stage_id, t.job_id, t.reviewer,
            t.reason, d.changes, pipeline.change_type(t.before, r.state) AS kind,
