@@ -17,6 +17,7 @@ from sqlalchemy import Engine, text
 from listings_pipeline.db import get_engine, reset_engine
 from listings_pipeline.db.embedded import stop
 from listings_pipeline.db.migrate import upgrade
+from listings_pipeline_tests.helpers import clear_accounts
 
 _TRUNCATE = """
 DO $$
@@ -55,9 +56,11 @@ def migrated_engine(listings_home: Path) -> Engine:
 
 @pytest.fixture
 def engine(migrated_engine: Engine) -> Engine:
-    """The migrated database, emptied of all rows."""
+    """The migrated database, emptied of all rows, console accounts included (a user an earlier
+    test made would otherwise scope a later test's `--reviewer` of the same name)."""
     with migrated_engine.begin() as conn:
         conn.connection.driver_connection.execute(_TRUNCATE)
+    clear_accounts(migrated_engine)
     return migrated_engine
 
 
