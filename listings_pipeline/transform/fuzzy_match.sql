@@ -37,7 +37,9 @@ SELECT s.id AS stage_id,
        s.loc_lng AS lng,
        coalesce(c.categories, '{}') AS categories,
        pipeline.web_host(s.ci_website_url) AS host,
-       p.keys
+       p.keys,
+       k.core,
+       k.kinds
 FROM stage.listings_flat AS s
 CROSS JOIN LATERAL pipeline.match_profile(s.listing_name, s.loc_address1, s.loc_city, s.loc_zip,
                                           s.loc_lat, s.loc_lng, true) AS p
@@ -47,6 +49,7 @@ CROSS JOIN LATERAL (
                                                                    THEN s.attributes END) AS a,
          pipeline.category_words(a) AS w
 ) AS c
+CROSS JOIN LATERAL pipeline.name_kinds(p.tokens) AS k
 WHERE s.job_id = :job_id
   AND s.listing_internal_id IS NULL
   AND s.duplicate_of IS NULL
@@ -173,9 +176,12 @@ SELECT ids.listing_id,
        coalesce(info.phones, '{}') AS phones,
        coalesce(info.hosts, '{}') AS hosts,
        coalesce(info.dmos, '{}') AS dmos,
-       coalesce(cats.categories, '{}') AS categories
+       coalesce(cats.categories, '{}') AS categories,
+       k.core,
+       k.kinds
 FROM ids
 JOIN pipeline.listing_match_profiles AS p ON p.listing_id = ids.listing_id
+CROSS JOIN LATERAL pipeline.name_kinds(p.tokens) AS k
 LEFT JOIN info ON info.listing_id = ids.listing_id
 LEFT JOIN cats ON cats.listing_id = ids.listing_id;
 
@@ -199,7 +205,12 @@ SELECT c.stage_id,
                WHEN length(s.compact) >= 5 AND length(p.compact) >= 5
                     AND (strpos(s.compact, p.compact) > 0 OR strpos(p.compact, s.compact) > 0)
                    THEN 3
+               -- the same but for words of one kind of business ("Dong Hai Grill" / "Dong
+               -- Hai Restaurant"); not when each names a kind the other does not (a hotel's
+               -- "Peninsula Hotel Cafe" / "Peninsula Hotel Restaurant": two businesses)
+               WHEN w.core_ua = 0 AND w.core_ub = 0 AND NOT w.kinds_differ THEN 3
                WHEN w.name_s >= 0.5 AND NOT (w.ua > 0 AND w.ub > 0) THEN 2
+               WHEN (w.core_ua = 0 OR w.core_ub = 0) AND NOT w.kinds_differ THEN 2
                WHEN w.name_s >= 0.3 OR w.ua < e.ta OR w.ub < e.tb THEN 1
                ELSE 0
            END,
@@ -299,7 +310,22 @@ CROSS JOIN LATERAL (
            END AS ub,
            CASE WHEN s.street IS NOT NULL AND p.street IS NOT NULL
                 THEN CASE WHEN s.street = p.street THEN 1 ELSE similarity(s.street, p.street) END
-           END AS street_s
+           END AS street_s,
+           -- core words (pipeline.name_kinds) of each name with no counterpart in the other's;
+           -- NULL when neither name has a word of a kind of business, or a core is empty
+           CASE WHEN e.same_name OR cardinality(s.core) = 0 OR cardinality(p.core) = 0
+                     OR (cardinality(s.core) = e.ta AND cardinality(p.core) = e.tb) THEN NULL
+                ELSE (SELECT count(*) FROM unnest(s.core) AS t
+                      WHERE NOT EXISTS (SELECT FROM unnest(p.core) AS u
+                                        WHERE pipeline.tokens_match(t, u)))
+           END AS core_ua,
+           CASE WHEN e.same_name OR cardinality(s.core) = 0 OR cardinality(p.core) = 0
+                     OR (cardinality(s.core) = e.ta AND cardinality(p.core) = e.tb) THEN NULL
+                ELSE (SELECT count(*) FROM unnest(p.core) AS t
+                      WHERE NOT EXISTS (SELECT FROM unnest(s.core) AS u
+                                        WHERE pipeline.tokens_match(t, u)))
+           END AS core_ub,
+           NOT s.kinds <@ p.kinds AND NOT p.kinds <@ s.kinds AS kinds_differ
     OFFSET 0
 ) AS w;
 
@@ -364,26 +390,40 @@ ranked AS (
     WINDOW w AS (PARTITION BY s.stage_id ORDER BY s.weight DESC, s.listing_id)
 ),
 best AS (
-    -- Rows that claim the listing confidently; a weak suggestion elsewhere does not count.
-    SELECT r.*, count(*) FILTER (WHERE r.probability >= :auto)
-                    OVER (PARTITION BY r.listing_id) AS rows_for_listing
+    -- Rows that claim the listing confidently; a weak suggestion elsewhere, or a row known to
+    -- be farther than :far_m from it, does not count.
+    SELECT r.*, count(*) FILTER (WHERE r.probability >= :auto
+                                   AND coalesce(r.distance, 0) <= :far_m)
+                    OVER (PARTITION BY r.listing_id) AS rows_for_listing,
+           rival.probability AS rival_probability,
+           rival.weight AS rival_weight
     FROM ranked AS r
+    -- The best of the other candidates that could be this place: one known to be farther
+    -- than :far_m never could (a chain's branch across town with the same name is no doubt
+    -- about the one at the address, however sure its name makes it).
+    LEFT JOIN LATERAL (
+        SELECT o.probability, o.weight FROM ranked AS o
+        WHERE o.stage_id = r.stage_id AND o.rank > 1 AND coalesce(o.distance, 0) <= :far_m
+        ORDER BY o.rank LIMIT 1
+    ) AS rival ON true
     WHERE r.rank = 1 AND r.probability >= :suggest
 ),
 decided AS (
     SELECT b.*,
            (b.probability >= :auto
-            AND ((coalesce(b.second_probability, 0) <= b.probability - :margin
-                  AND coalesce(b.second_probability, 0) < :auto)
-                 OR b.weight - b.second_weight >= :margin_bits)
+            AND ((coalesce(b.rival_probability, 0) <= b.probability - :margin
+                  AND coalesce(b.rival_probability, 0) < :auto)
+                 OR b.weight - b.rival_weight >= :margin_bits)
             AND b.levels[1] >= :min_name_level
             -- another city (or a neighbourhood for it): only if postcode, phone or
             -- coordinates say it is the same place
             AND (b.levels[3] <> 0 OR b.levels[4] = 2 OR b.levels[5] = 1 OR b.levels[6] >= 3)
             -- the place itself: a similar address, the postcode, the phone, within 150 m, or
-            -- (no coordinates to tell) the city
-            AND (b.levels[2] >= 2 OR b.levels[4] = 2 OR b.levels[5] = 1 OR b.levels[6] >= 3
-                 OR (b.levels[3] = 2 AND b.levels[6] = -1))
+            -- (no coordinates to tell) the city; postcode and city only where the addresses
+            -- do not disagree (a bank's branches share both)
+            AND (b.levels[2] >= 2 OR b.levels[5] = 1 OR b.levels[6] >= 3
+                 OR (b.levels[2] <> 0
+                     AND (b.levels[4] = 2 OR (b.levels[3] = 2 AND b.levels[6] = -1))))
             AND coalesce(b.distance, 0) <= :far_m
             AND NOT b.has_dmo_info
             AND b.rows_for_listing = 1
