@@ -118,3 +118,62 @@ def test_a_postcode_does_not_place_a_branch_at_another_address(
     got = outcome(engine, job)
     assert got["1"][0] is None
     assert got["2"] == ("Steel City Books", None, "fuzzy")
+
+
+def test_a_branch_of_an_institution_is_not_the_institution(engine: Engine, tmp_path: Path) -> None:
+    """One name within the other, same address and coordinates: but one is a branch of the
+    other (a library's downtown branch). A question for a person, not a link."""
+    run_job(engine, GUIDE_1, tmp_path / "g1", [
+        row("lib", "Downtown Branch Carnegie Library of Pittsburgh", "612 Smithfield St.",
+            "Pittsburgh", lat="40.44200", lng="-79.99800"),
+    ])  # fmt: skip
+    job = stage_job(engine, GUIDE_2, tmp_path / "g2", [
+        row("1", "Carnegie Library of Pittsburgh", "612 Smithfield Street", "Pittsburgh",
+            lat="40.44201", lng="-79.99801"),
+    ])  # fmt: skip
+
+    linked, _suggested, method = outcome(engine, job)["1"]
+    assert linked is None
+    assert method in ("suggested", "none")
+
+
+def test_the_office_block_next_door_is_no_rival(engine: Engine, tmp_path: Path) -> None:
+    """Same address and coordinates as the place, another name: it could never be linked, so
+    it leaves no doubt about the place of the same name (min_margin 0.9 and min_margin_bits
+    30: any rival that could be linked would leave it to a person)."""
+    block = {"address": "500 Grant St.", "city": "Pittsburgh", "lat": "40.43900",
+             "lng": "-79.99600"}  # fmt: skip
+    run_job(engine, GUIDE_1, tmp_path / "g1", [
+        row("a", "The Carlton", **block),
+        row("b", "BNY Mellon Center", **block),
+    ])  # fmt: skip
+    job = stage_job(engine, _configured(GUIDE_2, min_margin=0.9, min_margin_bits=30),
+                    tmp_path / "g2", [
+        row("1", "Carlton, The", "500 Grant Street", "Pittsburgh", lat="40.43901",
+            lng="-79.99601"),
+    ])  # fmt: skip
+
+    assert outcome(engine, job)["1"] == ("The Carlton", None, "fuzzy")
+
+
+def test_the_best_candidate_is_one_that_could_be_the_place(engine: Engine, tmp_path: Path) -> None:
+    """A chain's branch 8 km away shares the record's name and (a central booking line) its
+    phone; the branch 80 m away shares its name. However much the model likes the far one, a
+    person is asked about the near one."""
+    run_job(engine, GUIDE_1, tmp_path / "g1", [
+        row("far", "Giant Eagle", "", "Pittsburgh", "412-555-0100", "40.50000", "-80.00000"),
+        row("near", "Giant Eagle", lat="40.42800", lng="-80.00000"),
+    ])  # fmt: skip
+    job = stage_job(engine, GUIDE_2, tmp_path / "g2", [
+        row("1", "Giant Eagle", "1717 Cochran Rd.", "Pittsburgh", "(412) 555-0100",
+            "40.42872", "-80.00000"),
+    ])  # fmt: skip
+    with engine.connect() as conn:
+        lat = conn.execute(
+            text("SELECT lo.lat FROM stage.listings_flat s"
+                 " JOIN public.listings l"
+                 "   ON l.id = coalesce(s.listing_internal_id, s.match_candidate_id)"
+                 " JOIN public.locations lo ON lo.id = l.location_id WHERE s.job_id = :j"),
+            {"j": job},
+        ).scalar_one()  # fmt: skip
+    assert float(lat) == 40.428

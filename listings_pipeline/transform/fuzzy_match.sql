@@ -201,6 +201,9 @@ SELECT c.stage_id,
                -- "The Grill at the Harbour Hotel" / "Harbour Hotel": a business at a place,
                -- not the place
                WHEN e.tenant THEN 1
+               -- "Downtown Branch Carnegie Library of Pittsburgh" / "Carnegie Library of
+               -- Pittsburgh": a branch of an institution, not the institution
+               WHEN ('branch' = ANY(s.tokens)) <> ('branch' = ANY(p.tokens)) THEN 1
                WHEN e.ta > 0 AND e.tb > 0 AND (w.ua = 0 OR w.ub = 0) THEN 3
                WHEN length(s.compact) >= 5 AND length(p.compact) >= 5
                     AND (strpos(s.compact, p.compact) > 0 OR strpos(p.compact, s.compact) > 0)
@@ -360,18 +363,25 @@ SELECT (e ->> 'other')::INT AS other_dmo,
 FROM jsonb_array_elements(CAST(:weights AS JSONB)) AS e;
 
 -- name: decide
--- Automatic link ('fuzzy') only when: probability >= :auto; no second candidate within
--- :margin nor itself above :auto, unless the best is :margin_bits more likely (2^bits times:
--- probabilities near 1 cannot tell a chain's branch at the same address and phone from one
--- across town with only the name and the chain's website); the names agree at least at level :min_name_level (two
--- businesses in one building share address, phone and coordinates, never their name); in
--- another city only if postcode, phone or coordinates agree; something besides the name says
--- where it is (a same name 500 m away is a chain's other branch as often as not); not farther
--- than :far_m; the listing has no listing_info of this DMO yet (else it belongs to another
+-- The best candidate of a row is the likeliest of those eligible (could be linked at all: the
+-- names agree at least at level :min_name_level, not known to be farther than :far_m), else
+-- the likeliest of all. Automatic link ('fuzzy') only when: it is eligible; probability >=
+-- :auto; no other eligible candidate within :margin nor itself above :auto, unless the best
+-- is :margin_bits more likely (2^bits times: probabilities near 1 cannot tell a chain's
+-- branch at the same address and phone from one across town with only the name and the
+-- chain's website); in another city only if postcode, phone or coordinates agree; something
+-- besides the name says where it is (a same name 500 m away is a chain's other branch as
+-- often as not); the listing has no listing_info of this DMO yet (else it belongs to another
 -- record of this source); no other row of the job links to it and it is no other row's
--- confident best candidate. Otherwise, from :suggest up: 'suggested'. Below: left as it is.
+-- confident eligible best candidate. Two businesses in one building share address, phone and
+-- coordinates, never their name: the name levels (pairs) keep a hotel's restaurant and its
+-- café below :min_name_level. Otherwise, from :suggest up: 'suggested'. Below: as it is.
 WITH scored AS (
-    SELECT p.*, w.weight, w.probability
+    -- eligible: could be linked automatically at all. A candidate that could not (another
+    -- name, or known to be farther than :far_m) is no rival to the best one and claims no
+    -- listing: a chain's branch across town, the office block next door.
+    SELECT p.*, w.weight, w.probability,
+           p.levels[1] >= :min_name_level AND coalesce(p.distance, 0) <= :far_m AS eligible
     FROM match_pairs AS p
     JOIN match_weights AS w ON w.other_dmo = p.other_dmo AND w.levels = p.levels
 ),
@@ -387,23 +397,22 @@ ranked AS (
            lead(s.weight) OVER w AS second_weight,
            count(*) OVER (PARTITION BY s.stage_id) AS candidates
     FROM scored AS s
-    WINDOW w AS (PARTITION BY s.stage_id ORDER BY s.weight DESC, s.listing_id)
+    -- the best: the likeliest of those that could be linked, if any (the model may like a
+    -- same name 8 km away better than the one 80 m away without an address)
+    WINDOW w AS (PARTITION BY s.stage_id ORDER BY s.eligible DESC, s.weight DESC, s.listing_id)
 ),
 best AS (
-    -- Rows that claim the listing confidently; a weak suggestion elsewhere, or a row known to
-    -- be farther than :far_m from it, does not count.
-    SELECT r.*, count(*) FILTER (WHERE r.probability >= :auto
-                                   AND coalesce(r.distance, 0) <= :far_m)
+    -- Rows that claim the listing confidently; a weak suggestion elsewhere, or a row that could
+    -- not be linked to it, does not count.
+    SELECT r.*, count(*) FILTER (WHERE r.probability >= :auto AND r.eligible)
                     OVER (PARTITION BY r.listing_id) AS rows_for_listing,
            rival.probability AS rival_probability,
            rival.weight AS rival_weight
     FROM ranked AS r
-    -- The best of the other candidates that could be this place: one known to be farther
-    -- than :far_m never could (a chain's branch across town with the same name is no doubt
-    -- about the one at the address, however sure its name makes it).
+    -- the best of the other eligible candidates
     LEFT JOIN LATERAL (
         SELECT o.probability, o.weight FROM ranked AS o
-        WHERE o.stage_id = r.stage_id AND o.rank > 1 AND coalesce(o.distance, 0) <= :far_m
+        WHERE o.stage_id = r.stage_id AND o.rank > 1 AND o.eligible
         ORDER BY o.rank LIMIT 1
     ) AS rival ON true
     WHERE r.rank = 1 AND r.probability >= :suggest
