@@ -395,6 +395,11 @@ ranked AS (
            row_number() OVER w AS rank,
            lead(s.probability) OVER w AS second_probability,
            lead(s.weight) OVER w AS second_weight,
+           -- the best of the other eligible candidates: the next one, if eligible (they come
+           -- first)
+           CASE WHEN lead(s.eligible) OVER w THEN lead(s.probability) OVER w END
+               AS rival_probability,
+           CASE WHEN lead(s.eligible) OVER w THEN lead(s.weight) OVER w END AS rival_weight,
            count(*) OVER (PARTITION BY s.stage_id) AS candidates
     FROM scored AS s
     -- the best: the likeliest of those that could be linked, if any (the model may like a
@@ -405,16 +410,8 @@ best AS (
     -- Rows that claim the listing confidently; a weak suggestion elsewhere, or a row that could
     -- not be linked to it, does not count.
     SELECT r.*, count(*) FILTER (WHERE r.probability >= :auto AND r.eligible)
-                    OVER (PARTITION BY r.listing_id) AS rows_for_listing,
-           rival.probability AS rival_probability,
-           rival.weight AS rival_weight
+                    OVER (PARTITION BY r.listing_id) AS rows_for_listing
     FROM ranked AS r
-    -- the best of the other eligible candidates
-    LEFT JOIN LATERAL (
-        SELECT o.probability, o.weight FROM ranked AS o
-        WHERE o.stage_id = r.stage_id AND o.rank > 1 AND o.eligible
-        ORDER BY o.rank LIMIT 1
-    ) AS rival ON true
     WHERE r.rank = 1 AND r.probability >= :suggest
 ),
 decided AS (
