@@ -213,7 +213,6 @@ SELECT c.stage_id,
                -- "Peninsula Hotel Cafe" / "Peninsula Hotel Restaurant": two businesses)
                WHEN w.core_ua = 0 AND w.core_ub = 0 AND NOT w.kinds_differ THEN 3
                WHEN w.name_s >= 0.5 AND NOT (w.ua > 0 AND w.ub > 0) THEN 2
-               WHEN (w.core_ua = 0 OR w.core_ub = 0) AND NOT w.kinds_differ THEN 2
                WHEN w.name_s >= 0.3 OR w.ua < e.ta OR w.ub < e.tb THEN 1
                ELSE 0
            END,
