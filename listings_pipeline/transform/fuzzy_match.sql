@@ -313,8 +313,9 @@ CROSS JOIN LATERAL (
            CASE WHEN s.street IS NOT NULL AND p.street IS NOT NULL
                 THEN CASE WHEN s.street = p.street THEN 1 ELSE similarity(s.street, p.street) END
            END AS street_s,
-           -- core words (pipeline.name_kinds) of each name with no counterpart in the other's;
-           -- NULL when neither name has a word of a kind of business, or a core is empty
+           -- core words (pipeline.name_kinds: without the words of a kind of business, a
+           -- cuisine, a company form) of each name with no counterpart in the other's core;
+           -- NULL when neither name has such a word, or a core is empty
            CASE WHEN e.same_name OR cardinality(s.core) = 0 OR cardinality(p.core) = 0
                      OR (cardinality(s.core) = e.ta AND cardinality(p.core) = e.tb) THEN NULL
                 ELSE (SELECT count(*) FROM unnest(s.core) AS t
