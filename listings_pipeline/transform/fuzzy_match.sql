@@ -37,7 +37,9 @@ SELECT s.id AS stage_id,
        s.loc_lng AS lng,
        coalesce(c.categories, '{}') AS categories,
        pipeline.web_host(s.ci_website_url) AS host,
-       p.keys
+       p.keys,
+       k.core,
+       k.kinds
 FROM stage.listings_flat AS s
 CROSS JOIN LATERAL pipeline.match_profile(s.listing_name, s.loc_address1, s.loc_city, s.loc_zip,
                                           s.loc_lat, s.loc_lng, true) AS p
@@ -47,6 +49,7 @@ CROSS JOIN LATERAL (
                                                                    THEN s.attributes END) AS a,
          pipeline.category_words(a) AS w
 ) AS c
+CROSS JOIN LATERAL pipeline.name_kinds(p.tokens) AS k
 WHERE s.job_id = :job_id
   AND s.listing_internal_id IS NULL
   AND s.duplicate_of IS NULL
@@ -173,9 +176,12 @@ SELECT ids.listing_id,
        coalesce(info.phones, '{}') AS phones,
        coalesce(info.hosts, '{}') AS hosts,
        coalesce(info.dmos, '{}') AS dmos,
-       coalesce(cats.categories, '{}') AS categories
+       coalesce(cats.categories, '{}') AS categories,
+       k.core,
+       k.kinds
 FROM ids
 JOIN pipeline.listing_match_profiles AS p ON p.listing_id = ids.listing_id
+CROSS JOIN LATERAL pipeline.name_kinds(p.tokens) AS k
 LEFT JOIN info ON info.listing_id = ids.listing_id
 LEFT JOIN cats ON cats.listing_id = ids.listing_id;
 
@@ -195,10 +201,17 @@ SELECT c.stage_id,
                -- "The Grill at the Harbour Hotel" / "Harbour Hotel": a business at a place,
                -- not the place
                WHEN e.tenant THEN 1
+               -- "Downtown Branch Carnegie Library of Pittsburgh" / "Carnegie Library of
+               -- Pittsburgh": a branch of an institution, not the institution
+               WHEN ('branch' = ANY(s.tokens)) <> ('branch' = ANY(p.tokens)) THEN 1
                WHEN e.ta > 0 AND e.tb > 0 AND (w.ua = 0 OR w.ub = 0) THEN 3
                WHEN length(s.compact) >= 5 AND length(p.compact) >= 5
                     AND (strpos(s.compact, p.compact) > 0 OR strpos(p.compact, s.compact) > 0)
                    THEN 3
+               -- the same but for words of one kind of business ("Dong Hai Grill" / "Dong
+               -- Hai Restaurant"); not when each names a kind the other does not (a hotel's
+               -- "Peninsula Hotel Cafe" / "Peninsula Hotel Restaurant": two businesses)
+               WHEN w.core_ua = 0 AND w.core_ub = 0 AND NOT w.kinds_differ THEN 3
                WHEN w.name_s >= 0.5 AND NOT (w.ua > 0 AND w.ub > 0) THEN 2
                WHEN w.name_s >= 0.3 OR w.ua < e.ta OR w.ub < e.tb THEN 1
                ELSE 0
@@ -299,7 +312,23 @@ CROSS JOIN LATERAL (
            END AS ub,
            CASE WHEN s.street IS NOT NULL AND p.street IS NOT NULL
                 THEN CASE WHEN s.street = p.street THEN 1 ELSE similarity(s.street, p.street) END
-           END AS street_s
+           END AS street_s,
+           -- core words (pipeline.name_kinds: without the words of a kind of business, a
+           -- cuisine, a company form) of each name with no counterpart in the other's core;
+           -- NULL when neither name has such a word, or a core is empty
+           CASE WHEN e.same_name OR cardinality(s.core) = 0 OR cardinality(p.core) = 0
+                     OR (cardinality(s.core) = e.ta AND cardinality(p.core) = e.tb) THEN NULL
+                ELSE (SELECT count(*) FROM unnest(s.core) AS t
+                      WHERE NOT EXISTS (SELECT FROM unnest(p.core) AS u
+                                        WHERE pipeline.tokens_match(t, u)))
+           END AS core_ua,
+           CASE WHEN e.same_name OR cardinality(s.core) = 0 OR cardinality(p.core) = 0
+                     OR (cardinality(s.core) = e.ta AND cardinality(p.core) = e.tb) THEN NULL
+                ELSE (SELECT count(*) FROM unnest(p.core) AS t
+                      WHERE NOT EXISTS (SELECT FROM unnest(s.core) AS u
+                                        WHERE pipeline.tokens_match(t, u)))
+           END AS core_ub,
+           NOT s.kinds <@ p.kinds AND NOT p.kinds <@ s.kinds AS kinds_differ
     OFFSET 0
 ) AS w;
 
@@ -334,18 +363,25 @@ SELECT (e ->> 'other')::INT AS other_dmo,
 FROM jsonb_array_elements(CAST(:weights AS JSONB)) AS e;
 
 -- name: decide
--- Automatic link ('fuzzy') only when: probability >= :auto; no second candidate within
--- :margin nor itself above :auto, unless the best is :margin_bits more likely (2^bits times:
--- probabilities near 1 cannot tell a chain's branch at the same address and phone from one
--- across town with only the name and the chain's website); the names agree at least at level :min_name_level (two
--- businesses in one building share address, phone and coordinates, never their name); in
--- another city only if postcode, phone or coordinates agree; something besides the name says
--- where it is (a same name 500 m away is a chain's other branch as often as not); not farther
--- than :far_m; the listing has no listing_info of this DMO yet (else it belongs to another
+-- The best candidate of a row is the likeliest of those eligible (could be linked at all: the
+-- names agree at least at level :min_name_level, not known to be farther than :far_m), else
+-- the likeliest of all. Automatic link ('fuzzy') only when: it is eligible; probability >=
+-- :auto; no other eligible candidate within :margin nor itself above :auto, unless the best
+-- is :margin_bits more likely (2^bits times: probabilities near 1 cannot tell a chain's
+-- branch at the same address and phone from one across town with only the name and the
+-- chain's website); in another city only if postcode, phone or coordinates agree; something
+-- besides the name says where it is (a same name 500 m away is a chain's other branch as
+-- often as not); the listing has no listing_info of this DMO yet (else it belongs to another
 -- record of this source); no other row of the job links to it and it is no other row's
--- confident best candidate. Otherwise, from :suggest up: 'suggested'. Below: left as it is.
+-- confident eligible best candidate. Two businesses in one building share address, phone and
+-- coordinates, never their name: the name levels (pairs) keep a hotel's restaurant and its
+-- café below :min_name_level. Otherwise, from :suggest up: 'suggested'. Below: as it is.
 WITH scored AS (
-    SELECT p.*, w.weight, w.probability
+    -- eligible: could be linked automatically at all. A candidate that could not (another
+    -- name, or known to be farther than :far_m) is no rival to the best one and claims no
+    -- listing: a chain's branch across town, the office block next door.
+    SELECT p.*, w.weight, w.probability,
+           p.levels[1] >= :min_name_level AND coalesce(p.distance, 0) <= :far_m AS eligible
     FROM match_pairs AS p
     JOIN match_weights AS w ON w.other_dmo = p.other_dmo AND w.levels = p.levels
 ),
@@ -359,13 +395,21 @@ ranked AS (
            row_number() OVER w AS rank,
            lead(s.probability) OVER w AS second_probability,
            lead(s.weight) OVER w AS second_weight,
+           -- the best of the other eligible candidates: the next one, if eligible (they come
+           -- first)
+           CASE WHEN lead(s.eligible) OVER w THEN lead(s.probability) OVER w END
+               AS rival_probability,
+           CASE WHEN lead(s.eligible) OVER w THEN lead(s.weight) OVER w END AS rival_weight,
            count(*) OVER (PARTITION BY s.stage_id) AS candidates
     FROM scored AS s
-    WINDOW w AS (PARTITION BY s.stage_id ORDER BY s.weight DESC, s.listing_id)
+    -- the best: the likeliest of those that could be linked, if any (the model may like a
+    -- same name 8 km away better than the one 80 m away without an address)
+    WINDOW w AS (PARTITION BY s.stage_id ORDER BY s.eligible DESC, s.weight DESC, s.listing_id)
 ),
 best AS (
-    -- Rows that claim the listing confidently; a weak suggestion elsewhere does not count.
-    SELECT r.*, count(*) FILTER (WHERE r.probability >= :auto)
+    -- Rows that claim the listing confidently; a weak suggestion elsewhere, or a row that could
+    -- not be linked to it, does not count.
+    SELECT r.*, count(*) FILTER (WHERE r.probability >= :auto AND r.eligible)
                     OVER (PARTITION BY r.listing_id) AS rows_for_listing
     FROM ranked AS r
     WHERE r.rank = 1 AND r.probability >= :suggest
@@ -373,17 +417,19 @@ best AS (
 decided AS (
     SELECT b.*,
            (b.probability >= :auto
-            AND ((coalesce(b.second_probability, 0) <= b.probability - :margin
-                  AND coalesce(b.second_probability, 0) < :auto)
-                 OR b.weight - b.second_weight >= :margin_bits)
+            AND ((coalesce(b.rival_probability, 0) <= b.probability - :margin
+                  AND coalesce(b.rival_probability, 0) < :auto)
+                 OR b.weight - b.rival_weight >= :margin_bits)
             AND b.levels[1] >= :min_name_level
             -- another city (or a neighbourhood for it): only if postcode, phone or
             -- coordinates say it is the same place
             AND (b.levels[3] <> 0 OR b.levels[4] = 2 OR b.levels[5] = 1 OR b.levels[6] >= 3)
             -- the place itself: a similar address, the postcode, the phone, within 150 m, or
-            -- (no coordinates to tell) the city
-            AND (b.levels[2] >= 2 OR b.levels[4] = 2 OR b.levels[5] = 1 OR b.levels[6] >= 3
-                 OR (b.levels[3] = 2 AND b.levels[6] = -1))
+            -- (no coordinates to tell) the city; postcode and city only where the addresses
+            -- do not disagree (a bank's branches share both)
+            AND (b.levels[2] >= 2 OR b.levels[5] = 1 OR b.levels[6] >= 3
+                 OR (b.levels[2] <> 0
+                     AND (b.levels[4] = 2 OR (b.levels[3] = 2 AND b.levels[6] = -1))))
             AND coalesce(b.distance, 0) <= :far_m
             AND NOT b.has_dmo_info
             AND b.rows_for_listing = 1
