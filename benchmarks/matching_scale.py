@@ -77,7 +77,9 @@ def build(db: Database, root: Path, out_dir: Path) -> dict[str, Any]:
     built = db.home / BUILT
     if built.exists():
         return json.loads(built.read_text())
-    config = root / json.loads((root / "manifest.json").read_text())["configs"]["1"][0]
+    # Matching off: DMO 1 is the first in an empty catalogue, there is nothing to match; the
+    # listings' match profiles are made by promotion's triggers all the same.
+    config = config_copy(root, 1, "scale-catalogue", False, out_dir)
     export = root / "dmo-1" / "snapshot-0.csv"
     result: dict[str, Any] = {}
     imported = db.run("import", config=config, input=export)
