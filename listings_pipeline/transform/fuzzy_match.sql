@@ -338,26 +338,23 @@ CROSS JOIN LATERAL (
     -- would compute it again (the distance, an inlined haversine, 14 times per pair).
     OFFSET 0
 ) AS e
+-- Each word of one name tried against each of the other once (the Levenshtein calls were most
+-- of the comparing): which words of either side found a counterpart, as bits.
+CROSS JOIN LATERAL (
+    SELECT bit_count(bit_or(set_bit(repeat('0', e.ta)::VARBIT, a.i::INT - 1, 1))) AS matched_a,
+           bit_count(bit_or(set_bit(repeat('0', e.tb)::VARBIT, b.j::INT - 1, 1))) AS matched_b
+    FROM unnest(s.tokens) WITH ORDINALITY AS a(t, i)
+    CROSS JOIN unnest(p.tokens) WITH ORDINALITY AS b(u, j)
+    WHERE NOT e.same_name AND pipeline.tokens_match(a.t, b.u)
+) AS m
 CROSS JOIN LATERAL (
     SELECT CASE WHEN e.same_name THEN 1
                 ELSE greatest(similarity(s.name_key, p.name_key), similarity(s.compact, p.compact))
            END AS name_s,
            -- words of each name with no counterpart in the other (pipeline.tokens_match: equal,
            -- a typo, an abbreviation); not needed when the names are the same
-           CASE WHEN e.same_name THEN NULL
-                WHEN s.tokens <@ p.tokens THEN 0
-                ELSE (SELECT count(*) FROM unnest(s.tokens) AS t
-                      WHERE t <> ALL(p.tokens)
-                        AND NOT EXISTS (SELECT FROM unnest(p.tokens) AS u
-                                        WHERE pipeline.tokens_match(t, u)))
-           END AS ua,
-           CASE WHEN e.same_name THEN NULL
-                WHEN p.tokens <@ s.tokens THEN 0
-                ELSE (SELECT count(*) FROM unnest(p.tokens) AS t
-                      WHERE t <> ALL(s.tokens)
-                        AND NOT EXISTS (SELECT FROM unnest(s.tokens) AS u
-                                        WHERE pipeline.tokens_match(t, u)))
-           END AS ub,
+           CASE WHEN NOT e.same_name THEN e.ta - coalesce(m.matched_a, 0) END AS ua,
+           CASE WHEN NOT e.same_name THEN e.tb - coalesce(m.matched_b, 0) END AS ub,
            CASE WHEN s.street IS NOT NULL AND p.street IS NOT NULL
                 THEN CASE WHEN s.street = p.street THEN 1 ELSE similarity(s.street, p.street) END
            END AS street_s
