@@ -2,9 +2,10 @@
 -- (seed 002 "Smart Deduplication"), set-based, in steps over temporary tables (fuzzy.py runs
 -- them in order, in the caller's transaction):
 --   sources     the rows to match, with their comparison values and blocking keys
---   candidates  listings sharing a blocking key (migration 086) or a phone number, ignoring any
---               key that more than :max_block listings or rows share; at most :max_candidates
---               per row, those sharing the most telling keys first
+--   hits        listings sharing a blocking key (migration 086) or a phone number, ignoring any
+--               key that more than :max_block listings or rows share
+--   cells       the hits of each grid cell as one row; told: the pairs sharing another key
+--   candidates  at most :max_candidates per row, those sharing the most telling keys first
 --   profiles    the comparison values of each candidate listing, computed once per listing
 --   pairs       each (row, listing) with its comparison levels (match_model.COMPARISONS)
 --   patterns    the distinct level patterns per pair of sources: fuzzy.py estimates the model
