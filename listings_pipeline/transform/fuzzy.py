@@ -103,6 +103,9 @@ def match_unmatched(
         "max_candidates": matching.max_candidates,
         "max_weak": matching.max_weak_candidates,
     }
+    for step in ("hits", "hits_index", "cells", "cells_index", "told", "told_index"):
+        conn.execute(text(Q[step]), blocks)
+    conn.execute(text("ANALYZE match_hits, match_cells, match_told"))
     conn.execute(text(Q["candidates"]), blocks)
     conn.execute(text(Q["profiles"]))
     conn.execute(text("ANALYZE match_cand, match_prod"))

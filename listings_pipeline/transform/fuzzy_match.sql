@@ -2,9 +2,10 @@
 -- (seed 002 "Smart Deduplication"), set-based, in steps over temporary tables (fuzzy.py runs
 -- them in order, in the caller's transaction):
 --   sources     the rows to match, with their comparison values and blocking keys
---   candidates  listings sharing a blocking key (migration 086) or a phone number, ignoring any
---               key that more than :max_block listings or rows share; at most :max_candidates
---               per row, those sharing the most telling keys first
+--   hits        listings sharing a blocking key (migration 086) or a phone number, ignoring any
+--               key that more than :max_block listings or rows share
+--   cells       the hits of each grid cell as one row; told: the pairs sharing another key
+--   candidates  at most :max_candidates per row, those sharing the most telling keys first
 --   profiles    the comparison values of each candidate listing, computed once per listing
 --   pairs       each (row, listing) with its comparison levels (match_model.COMPARISONS)
 --   patterns    the distinct level patterns per pair of sources: fuzzy.py estimates the model
@@ -12,7 +13,7 @@
 --   decide      the best candidate per row: linked ('fuzzy') or suggested for review
 
 -- name: reset
-DROP TABLE IF EXISTS match_src, match_cand, match_prod, match_pairs, match_weights;
+DROP TABLE IF EXISTS match_src, match_hits, match_cells, match_told, match_cand, match_prod, match_pairs, match_weights;
 
 -- name: merge_keys
 -- Keys that promotions added since wait in the GIN index's pending list, which every search
@@ -57,18 +58,18 @@ WHERE s.job_id = :job_id
   AND s.listing_info_action IS DISTINCT FROM 'delete'
   AND p.name_key IS NOT NULL;
 
--- name: candidates
--- A row keeps its :max_candidates listings sharing the most telling keys, nearest first; of
--- those sharing only a grid cell or a postcode (weak: a neighbour, most often) the nearest
--- :max_weak. Most candidate pairs were such neighbours, each compared in full.
-CREATE TEMP TABLE match_cand ON COMMIT DROP AS
+-- name: hits
+-- Each key the rows ask for, with the listings that share it: one index probe per distinct key,
+-- reading at most :max_block + 1 listings of it; a key more than :max_block listings or rows
+-- share is left out. Kept in a table of its own, analysed, so that the planner sees its real
+-- size (inside one statement it estimated a few hundred rows for 142k and the grouping spilled).
+CREATE TEMP TABLE match_hits ON COMMIT DROP AS
 WITH src_keys AS (
     SELECT k.key, count(*) AS rows
     FROM match_src AS s
     CROSS JOIN LATERAL unnest(s.keys) AS k(key)
     GROUP BY k.key
 ),
--- One index probe per distinct key, reading at most :max_block + 1 listings of it.
 key_hits AS (
     SELECT k.key, h.listing_id, h.lat, h.lng, count(*) OVER (PARTITION BY k.key) AS listings
     FROM src_keys AS k
@@ -97,15 +98,33 @@ phone_hits AS (
     ) AS h
     LEFT JOIN pipeline.listing_match_profiles AS mp ON mp.listing_id = h.listing_id
     WHERE p.rows <= :max_block
-),
-hits AS (
-    SELECT key, listing_id, lat, lng FROM key_hits WHERE listings <= :max_block
-    UNION ALL
-    SELECT key, listing_id, lat, lng FROM phone_hits WHERE listings <= :max_block
-),
--- How telling the keys a row shares with a listing are: a phone or the whole name much more
--- than a grid cell.
-pairs AS (
+)
+SELECT key, listing_id, lat, lng FROM key_hits WHERE listings <= :max_block
+UNION ALL
+SELECT key, listing_id, lat, lng FROM phone_hits WHERE listings <= :max_block
+ORDER BY key;  -- a key's listings together: the rows' cell lookups read few pages
+
+-- name: hits_index
+CREATE INDEX ON match_hits (key, listing_id) INCLUDE (lat, lng);
+
+-- name: cells
+-- The listings of each grid cell asked for, as one row per cell: a row reads its nine cells
+-- with nine lookups instead of one per listing in them.
+CREATE TEMP TABLE match_cells ON COMMIT DROP AS
+SELECT key, array_agg(listing_id) AS ids, array_agg(lat::FLOAT8) AS lats,
+       array_agg(lng::FLOAT8) AS lngs
+FROM match_hits
+WHERE left(key, 2) = 'g:'
+GROUP BY key;
+
+-- name: cells_index
+CREATE UNIQUE INDEX ON match_cells (key);
+
+-- name: told
+-- Pairs sharing a key other than a grid cell, with how telling their keys are: a phone or the
+-- whole name much more than a postcode; a grid cell shared as well adds its one.
+CREATE TEMP TABLE match_told ON COMMIT DROP AS
+WITH shared AS (
     SELECT s.stage_id, h.listing_id,
            sum(CASE left(k.key, 2) WHEN 'p:' THEN 4 WHEN 'c:' THEN 4 WHEN 'a:' THEN 3
                                    WHEN 'n:' THEN 2 ELSE 1 END) AS strength,
@@ -114,18 +133,61 @@ pairs AS (
                + ((s.lng::FLOAT8 - h.lng::FLOAT8) * cos(radians(s.lat::FLOAT8))) ^ 2) AS nearness
     FROM match_src AS s
     CROSS JOIN LATERAL (
-        SELECT unnest(s.keys)
+        SELECT key FROM unnest(s.keys) AS u(key) WHERE left(key, 2) <> 'g:'
         UNION ALL
         SELECT 'p:' || s.phone WHERE s.phone IS NOT NULL
     ) AS k(key)
-    JOIN hits AS h ON h.key = k.key
+    JOIN match_hits AS h ON h.key = k.key
     GROUP BY s.stage_id, h.listing_id
+),
+-- a listing's own cell (one), where the rows asking for it are few enough
+cells AS (
+    SELECT listing_id, key FROM match_hits WHERE left(key, 2) = 'g:'
+)
+SELECT p.stage_id, p.listing_id, p.nearness,
+       p.strength + coalesce(c.key = ANY(s.keys), false)::INT AS strength
+FROM shared AS p
+JOIN match_src AS s ON s.stage_id = p.stage_id
+LEFT JOIN cells AS c ON c.listing_id = p.listing_id;
+
+-- name: told_index
+CREATE INDEX ON match_told (stage_id, listing_id);
+
+-- name: candidates
+-- A row keeps its :max_candidates listings sharing the most telling keys, nearest first; of
+-- those sharing only a grid cell or a postcode (weak: a neighbour, most often) the nearest
+-- :max_weak. Most key hits are grid cells (a row asks for the 3x3 cells around it): grouping
+-- them all by (row, listing) was most of the work (1.7 M hits at 50k). Now the pairs sharing
+-- another key are grouped (match_told), and of the listings that share only a cell each row
+-- reads just the nearest it could keep: :max_weak more than those it shares another key with.
+CREATE TEMP TABLE match_cand ON COMMIT DROP AS
+WITH told_rows AS (
+    SELECT stage_id, count(*) AS n FROM match_told GROUP BY stage_id
+),
+cell_only AS (
+    SELECT s.stage_id, c.listing_id, 1 AS strength, c.nearness
+    FROM match_src AS s
+    LEFT JOIN told_rows AS t ON t.stage_id = s.stage_id
+    CROSS JOIN LATERAL (
+        SELECT h.listing_id,
+               (s.lat::FLOAT8 - h.lat) ^ 2
+               + ((s.lng::FLOAT8 - h.lng) * cos(radians(s.lat::FLOAT8))) ^ 2 AS nearness
+        FROM match_cells AS m
+        CROSS JOIN LATERAL unnest(m.ids, m.lats, m.lngs) AS h(listing_id, lat, lng)
+        WHERE m.key = ANY(s.keys)
+        ORDER BY nearness NULLS LAST, h.listing_id
+        LIMIT :max_weak + coalesce(t.n, 0)
+    ) AS c
+    WHERE NOT EXISTS (SELECT FROM match_told AS o
+                      WHERE o.stage_id = s.stage_id AND o.listing_id = c.listing_id)
 ),
 ranked AS (
     SELECT p.*,
            row_number() OVER w AS n,
            count(*) FILTER (WHERE p.strength >= 2) OVER (PARTITION BY p.stage_id) AS strong
-    FROM pairs AS p
+    FROM (SELECT stage_id, listing_id, strength, nearness FROM match_told
+          UNION ALL
+          SELECT stage_id, listing_id, strength, nearness FROM cell_only) AS p
     WINDOW w AS (PARTITION BY p.stage_id ORDER BY p.strength DESC, p.nearness NULLS LAST,
                  p.listing_id)
 )
@@ -290,26 +352,23 @@ CROSS JOIN LATERAL (
     -- would compute it again (the distance, an inlined haversine, 14 times per pair).
     OFFSET 0
 ) AS e
+-- Each word of one name tried against each of the other once (the Levenshtein calls were most
+-- of the comparing): which words of either side found a counterpart, as bits.
+CROSS JOIN LATERAL (
+    SELECT bit_count(bit_or(set_bit(repeat('0', e.ta)::VARBIT, a.i::INT - 1, 1))) AS matched_a,
+           bit_count(bit_or(set_bit(repeat('0', e.tb)::VARBIT, b.j::INT - 1, 1))) AS matched_b
+    FROM unnest(s.tokens) WITH ORDINALITY AS a(t, i)
+    CROSS JOIN unnest(p.tokens) WITH ORDINALITY AS b(u, j)
+    WHERE NOT e.same_name AND pipeline.tokens_match(a.t, b.u)
+) AS m
 CROSS JOIN LATERAL (
     SELECT CASE WHEN e.same_name THEN 1
                 ELSE greatest(similarity(s.name_key, p.name_key), similarity(s.compact, p.compact))
            END AS name_s,
            -- words of each name with no counterpart in the other (pipeline.tokens_match: equal,
            -- a typo, an abbreviation); not needed when the names are the same
-           CASE WHEN e.same_name THEN NULL
-                WHEN s.tokens <@ p.tokens THEN 0
-                ELSE (SELECT count(*) FROM unnest(s.tokens) AS t
-                      WHERE t <> ALL(p.tokens)
-                        AND NOT EXISTS (SELECT FROM unnest(p.tokens) AS u
-                                        WHERE pipeline.tokens_match(t, u)))
-           END AS ua,
-           CASE WHEN e.same_name THEN NULL
-                WHEN p.tokens <@ s.tokens THEN 0
-                ELSE (SELECT count(*) FROM unnest(p.tokens) AS t
-                      WHERE t <> ALL(s.tokens)
-                        AND NOT EXISTS (SELECT FROM unnest(s.tokens) AS u
-                                        WHERE pipeline.tokens_match(t, u)))
-           END AS ub,
+           CASE WHEN NOT e.same_name THEN e.ta - coalesce(m.matched_a, 0) END AS ua,
+           CASE WHEN NOT e.same_name THEN e.tb - coalesce(m.matched_b, 0) END AS ub,
            CASE WHEN s.street IS NOT NULL AND p.street IS NOT NULL
                 THEN CASE WHEN s.street = p.street THEN 1 ELSE similarity(s.street, p.street) END
            END AS street_s,
