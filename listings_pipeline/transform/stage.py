@@ -40,6 +40,7 @@ from listings_pipeline.importing.stage import job_files
 from listings_pipeline.jobs import JobError, StageCounts, record_errors
 from listings_pipeline.transform.fuzzy import match_unmatched
 from listings_pipeline.transform.geocode import Geocoder, geocode_stage
+from listings_pipeline.transform.hashes import description_hash
 from listings_pipeline.transform.issues import format_issues
 from listings_pipeline.transform.mapping import Mapper
 from listings_pipeline.transform.normalize import dmo_country, normalize_row
@@ -68,7 +69,7 @@ COPY_COLUMNS = (
     "loc_country", "loc_lat", "loc_lng", "loc_lat_original", "loc_lng_original",
     "images", "dates", "hours", "attributes",
     "validation_errors", "validation_warnings", "quality_score", "unparsed_values",
-    "record_hash", "reuse_id",
+    "record_hash", "reuse_id", "listing_info_content_hash",
 )  # fmt: skip
 _JSON_COLUMNS = {"ci_socials", "images", "dates", "hours", "attributes", "unparsed_values"}
 # Taken from the earlier row of a reused record only when the batch goes into the stage table.
@@ -114,8 +115,18 @@ def config_flags(config: SourceConfig) -> dict[str, bool]:
     return collection_flags(config.transform.map_fields, config.promotion.merge_policy)
 
 
-def row_step(name: str, rows: str, where: str) -> str:
-    return Q[name].replace("{rows}", rows).replace("{where}", where)
+_SQL_DESCRIPTION_HASH = "pipeline.listing_info_content_hash(listing_info_description)"
+
+
+def row_step(
+    name: str, rows: str, where: str, description_hash: str = _SQL_DESCRIPTION_HASH
+) -> str:
+    return (
+        Q[name]
+        .replace("{rows}", rows)
+        .replace("{where}", where)
+        .replace("{description_hash}", description_hash)
+    )
 
 
 def redo_rows(
@@ -153,6 +164,7 @@ def transform_fingerprint(config: SourceConfig) -> bytes:
         countries,
         country_areas,
         fields,
+        hashes,
         issues,
         mapping,
         normalize,
@@ -165,6 +177,7 @@ def transform_fingerprint(config: SourceConfig) -> bytes:
         countries,
         country_areas,
         fields,
+        hashes,
         issues,
         mapping,
         normalize,
@@ -247,7 +260,7 @@ class _Batcher:
         if name == "reuse_rows":
             return Q[name]
         where = "b.reuse_id IS NULL" if name in _REUSED_HAVE else "true"
-        return row_step(name, "batch_rows", where)
+        return row_step(name, "batch_rows", where, "b.listing_info_content_hash")
 
     def add(self, row: dict[str, Any], size: int) -> None:
         get = row.get
@@ -408,6 +421,7 @@ class _Stager:
             validation_errors=format_issues(result.errors),
             validation_warnings=format_issues(result.warnings),
             quality_score=result.quality_score,
+            listing_info_content_hash=description_hash(row.get("listing_info_description")),
         )
         return row
 
