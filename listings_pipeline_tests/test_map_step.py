@@ -1,7 +1,6 @@
-"""The transform's map step made cheaper (issue 19): the shortcuts must give exactly what the
-general path gives — North American phone numbers read without phonenumbers.parse, the
-description's hash computed in Python instead of by its SQL function, and the map step on
-several worker processes."""
+"""The transform made cheaper (issue 19): each shortcut must give exactly what the general path
+gives — North American phone numbers read without phonenumbers.parse, and the description's
+hash computed in Python instead of by its SQL function."""
 
 from __future__ import annotations
 
