@@ -8,10 +8,13 @@ import copy
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine, text
 
 from listings_pipeline import pipeline
+from listings_pipeline.catalogue.claims import claim
 from listings_pipeline.configs import SourceConfig
+from listings_pipeline.db import get_engine, reset_engine
 from listings_pipeline.maintenance.retention import prune_stage
 from listings_pipeline.reports import format_summary, job_summary
 from listings_pipeline.review import decide
@@ -94,6 +97,27 @@ def test_a_changed_file_is_imported_in_full(engine: Engine, tmp_path: Path) -> N
     assert job(engine, job_id)["unchanged_of"] is None
     assert record_rows(engine, job_id) == N
     assert listing(engine, "P5")["name"] == "Renamed place"
+
+
+def test_a_catalogue_change_since_is_seen_whatever_the_workers_time_zone(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Job times are TIMESTAMP (seed 000), history times TIMESTAMPTZ: a worker whose session
+    ran 14 hours ahead must not make a later catalogue change look older than the job."""
+    config = csv_config()
+    monkeypatch.setenv("PGTZ", "Pacific/Kiritimati")  # UTC+14, read by libpq at connect
+    reset_engine()
+    first = run_job(get_engine(), config, tmp_path, places())
+    monkeypatch.delenv("PGTZ")
+    reset_engine()
+    engine = get_engine()
+    claim(engine, int(listing(engine, "P3")["id"]), by="carol")  # a person, after it
+
+    again = run_job(engine, config, tmp_path, places())  # the same export
+
+    assert job(engine, again)["unchanged_of"] is None  # staged in full: production moved
+    assert record_rows(engine, again) == N
+    assert job(engine, first)["unchanged_of"] is None
 
 
 def test_a_changed_config_or_transform_code_is_not_unchanged(

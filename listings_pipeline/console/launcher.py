@@ -236,6 +236,25 @@ def save_upload(config: SourceConfig, filename: str, stream: BinaryIO) -> Path:
     return path
 
 
+def run_input(
+    config: SourceConfig, upload: tuple[str, BinaryIO] | None, *, how_to_send: str
+) -> Path | None:
+    """The input of a run started from the console (page or API): a file source takes the
+    uploaded file (saved, checked) unless its config names a file (source_url); other sources
+    take none. Refused with UploadRejected; `how_to_send` completes "choose a file" advice."""
+    if not is_file_source(config):
+        if upload is not None:
+            raise UploadRejected(
+                f"{config.slug} reads from {config.source_type}; it takes no uploaded file."
+            )
+        return None
+    if upload is not None:
+        return save_upload(config, *upload)
+    if config.source_url and "://" not in config.source_url:
+        return None  # the configured file
+    raise UploadRejected(f"{config.slug} imports {config.source_type} files: {how_to_send}.")
+
+
 def start_run(
     launcher: Launcher, engine: Engine, slug: str, username: str, upload: Path | None
 ) -> Task:

@@ -387,17 +387,14 @@ def _run_now(
     config = found.config
     if config is None:
         return refuse(f"{slug} is not a valid config; fix it before running it.", 409)
-    saved = None
-    if launcher.is_file_source(config):
-        if upload is not None:
-            try:
-                saved = launcher.save_upload(config, upload.filename or "", upload.file)
-            except launcher.UploadRejected as err:
-                return refuse(str(err))
-        elif not (config.source_url and "://" not in config.source_url):
-            return refuse(f"{slug} imports {config.source_type} files: choose a file to upload.")
-    elif upload is not None:
-        return refuse(f"{slug} reads from {config.source_type}; it takes no uploaded file.")
+    try:
+        saved = launcher.run_input(
+            config,
+            (upload.filename or "", upload.file) if upload else None,
+            how_to_send="choose a file to upload",
+        )
+    except launcher.UploadRejected as err:
+        return refuse(str(err))
     try:
         launcher.start_run(
             launcher_of(request), engine_of(request), slug, principal.username, saved

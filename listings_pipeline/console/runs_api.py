@@ -133,19 +133,14 @@ def _start(request: Request, principal: Principal, slug: str, upload: UploadFile
     config = found.config
     if config is None:
         raise HTTPException(409, f"{slug} is not a valid config; fix it before running it.")
-    saved = None
-    if launcher.is_file_source(config):
-        if upload is not None:
-            try:
-                saved = launcher.save_upload(config, upload.filename or "", upload.file)
-            except launcher.UploadRejected as err:
-                raise HTTPException(400, str(err)) from err
-        elif not (config.source_url and "://" not in config.source_url):
-            raise HTTPException(
-                400, f"{slug} imports {config.source_type} files: send one as input_file."
-            )
-    elif upload is not None:
-        raise HTTPException(400, f"{slug} reads from {config.source_type}; it takes no file.")
+    try:
+        saved = launcher.run_input(
+            config,
+            (upload.filename or "", upload.file) if upload else None,
+            how_to_send="send one as input_file",
+        )
+    except launcher.UploadRejected as err:
+        raise HTTPException(400, str(err)) from err
     try:
         task = launcher.start_run(
             request.app.state.launcher, engine_of(request), slug, principal.username, saved

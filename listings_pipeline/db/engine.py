@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, create_engine
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
 
 from listings_pipeline.db import embedded
 from listings_pipeline.settings import get_settings
@@ -30,12 +32,22 @@ def database_url() -> str:
     return url
 
 
+def _utc_session(dbapi_connection: Any, _record: Any) -> None:
+    # Job and stage times are TIMESTAMP (seed 000) written with now(): every session writes and
+    # reads them in UTC, whatever PGTZ or the server's zone says (PGTZ overrides a startup
+    # option, hence a SET), so they compare with the TIMESTAMPTZ history alike in every worker.
+    with dbapi_connection.cursor() as cursor:
+        cursor.execute("SET TimeZone TO 'UTC'")
+    dbapi_connection.commit()
+
+
 def get_engine(url: str | None = None) -> Engine:
     """The engine of `url` (any PostgreSQL URL), else of the database in use."""
     url = _psycopg_url(url) if url else database_url()
     engine = _engines.get(url)
     if engine is None:
         engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+        event.listen(engine, "connect", _utc_session)
         _engines[url] = engine
     return engine
 
