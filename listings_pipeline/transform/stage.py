@@ -49,10 +49,10 @@ from listings_pipeline.transform.validate import validate_row
 Q = load_queries(__file__, "stage.sql")
 # Rows go by COPY: the seed's 1-2 MB guidance is about statement size, and a COPY stream of a
 # few MB costs the server no more memory. At most two batches are held (one filling, one
-# being flushed). Each batch costs ~20 statements whatever its size: 12 MB (~1,100 listings of
-# ~10 KB) made a 10k transform 15% faster than 4 MB for ~16 MB more worker memory.
+# being flushed). Each batch costs ~20 statements whatever its size: 8 MB (~750 listings of
+# ~10 KB) instead of 4 MB saves a third of them for ~10 MB more worker memory (12 MB: ~35 MB).
 BATCH_ROWS = 2000
-BATCH_BYTES = 12_000_000
+BATCH_BYTES = 8_000_000
 # A transform that staged this many rows refreshes the stage table's statistics.
 ANALYZE_MIN_ROWS = 1000
 # Records are looked up this many at a time for an unchanged earlier row (one query each).
