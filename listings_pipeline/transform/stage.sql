@@ -212,9 +212,12 @@ WHERE t.id = p.id;
 
 -- name: content_hashes
 -- An object the source says nothing about gets no hash (and so no action).
+-- {description_hash}: in a batch, the hash the mapping computed while the text was on hand
+-- (transform/hashes.py, equal to pipeline.listing_info_content_hash), so that the ~10 KB
+-- description is not decompressed again; over stage rows, the SQL function.
 UPDATE {rows} b SET
     listing_content_hash = pipeline.listing_content_hash(listing_name),
-    listing_info_content_hash = pipeline.listing_info_content_hash(listing_info_description),
+    listing_info_content_hash = {description_hash},
     location_content_hash = CASE
         WHEN num_nonnulls(loc_address1, loc_address2, loc_city, loc_state, loc_zip, loc_country,
                           loc_lat, loc_lng) = 0 THEN NULL
