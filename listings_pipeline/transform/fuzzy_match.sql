@@ -361,6 +361,20 @@ CROSS JOIN LATERAL (
     CROSS JOIN unnest(p.tokens) WITH ORDINALITY AS b(u, j)
     WHERE NOT e.same_name AND pipeline.tokens_match(a.t, b.u)
 ) AS m
+-- The same one pass over the names' core words, when they differ from the whole names.
+CROSS JOIN LATERAL (
+    SELECT NOT (e.same_name OR cardinality(s.core) = 0 OR cardinality(p.core) = 0
+                OR (cardinality(s.core) = e.ta AND cardinality(p.core) = e.tb)) AS compared
+) AS kc
+CROSS JOIN LATERAL (
+    SELECT bit_count(bit_or(set_bit(repeat('0', cardinality(s.core))::VARBIT, a.i::INT - 1, 1)))
+               AS matched_a,
+           bit_count(bit_or(set_bit(repeat('0', cardinality(p.core))::VARBIT, b.j::INT - 1, 1)))
+               AS matched_b
+    FROM unnest(s.core) WITH ORDINALITY AS a(t, i)
+    CROSS JOIN unnest(p.core) WITH ORDINALITY AS b(u, j)
+    WHERE kc.compared IS NOT FALSE AND pipeline.tokens_match(a.t, b.u)
+) AS k
 CROSS JOIN LATERAL (
     SELECT CASE WHEN e.same_name THEN 1
                 ELSE greatest(similarity(s.name_key, p.name_key), similarity(s.compact, p.compact))
@@ -375,18 +389,10 @@ CROSS JOIN LATERAL (
            -- core words (pipeline.name_kinds: without the words of a kind of business, a
            -- cuisine, a company form) of each name with no counterpart in the other's core;
            -- NULL when neither name has such a word, or a core is empty
-           CASE WHEN e.same_name OR cardinality(s.core) = 0 OR cardinality(p.core) = 0
-                     OR (cardinality(s.core) = e.ta AND cardinality(p.core) = e.tb) THEN NULL
-                ELSE (SELECT count(*) FROM unnest(s.core) AS t
-                      WHERE NOT EXISTS (SELECT FROM unnest(p.core) AS u
-                                        WHERE pipeline.tokens_match(t, u)))
-           END AS core_ua,
-           CASE WHEN e.same_name OR cardinality(s.core) = 0 OR cardinality(p.core) = 0
-                     OR (cardinality(s.core) = e.ta AND cardinality(p.core) = e.tb) THEN NULL
-                ELSE (SELECT count(*) FROM unnest(p.core) AS t
-                      WHERE NOT EXISTS (SELECT FROM unnest(s.core) AS u
-                                        WHERE pipeline.tokens_match(t, u)))
-           END AS core_ub,
+           CASE WHEN kc.compared IS NOT FALSE
+                THEN coalesce(cardinality(s.core), 0) - coalesce(k.matched_a, 0) END AS core_ua,
+           CASE WHEN kc.compared IS NOT FALSE
+                THEN coalesce(cardinality(p.core), 0) - coalesce(k.matched_b, 0) END AS core_ub,
            NOT s.kinds <@ p.kinds AND NOT p.kinds <@ s.kinds AS kinds_differ
     OFFSET 0
 ) AS w;
