@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +76,21 @@ def place(i: int, **overrides: str) -> dict[str, str]:
     }
     row.update(overrides)
     return row
+
+
+def cli_env(home: Path, configs: Path, **extra: str) -> dict[str, str]:
+    """The environment of a `listings-pipeline` subprocess with its own state under `home`
+    (embedded PostgreSQL, raw files, Dagster instance) unless `extra` names a database: none of
+    the developer's own LISTINGS_*/DAGSTER_HOME settings leak in."""
+    env = {**os.environ, "LISTINGS_HOME": str(home / "state"), "LISTINGS_CONFIG_DIR": str(configs)}
+    for name in (
+        "DAGSTER_HOME",
+        "LISTINGS_DATABASE_URL",
+        "LISTINGS_DAGSTER_DATABASE_URL",
+        "LISTINGS_WORKER_MEMORY_MB",
+    ):
+        env.pop(name, None)
+    return env | extra
 
 
 AUTH_TABLES = (

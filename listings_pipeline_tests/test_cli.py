@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -13,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from listings_pipeline_tests.helpers import place, write_csv
+from listings_pipeline_tests.helpers import cli_env, place, write_csv
 
 CONFIG = {
     "slug": "coast-csv",
@@ -39,13 +38,7 @@ class Cli:
         self.home = home
         self.configs = home / "configs"
         self.configs.mkdir()
-        self.env = {
-            **os.environ,
-            "LISTINGS_HOME": str(home / "state"),
-            "LISTINGS_CONFIG_DIR": str(self.configs),
-        }
-        for name in ("DAGSTER_HOME", "LISTINGS_DATABASE_URL", "LISTINGS_DAGSTER_DATABASE_URL"):
-            self.env.pop(name, None)
+        self.env = cli_env(home, self.configs)
 
     def __call__(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(

@@ -14,7 +14,6 @@ from __future__ import annotations
 import codecs
 import gzip
 import json
-import os
 import random
 import shutil
 import subprocess
@@ -31,6 +30,8 @@ from typing import Any
 import pytest
 import yaml
 from sqlalchemy import Engine, create_engine, text
+
+from listings_pipeline_tests.helpers import cli_env
 
 MAX_RSS_MB = 500
 GOOD = [{"ID": f"G{i}", "Name": f"Good {i}", "City": "Halifax"} for i in (1, 2, 3)]
@@ -535,13 +536,7 @@ class Hostile:
         self.home = home
         self.configs = home / "configs"
         self.configs.mkdir()
-        self.env = {
-            **os.environ,
-            "LISTINGS_HOME": str(home / "state"),
-            "LISTINGS_CONFIG_DIR": str(self.configs),
-        }
-        for name in ("DAGSTER_HOME", "LISTINGS_DATABASE_URL", "LISTINGS_WORKER_MEMORY_MB"):
-            self.env.pop(name, None)
+        self.env = cli_env(home, self.configs)
         self.outcomes: list[Outcome] = []
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:

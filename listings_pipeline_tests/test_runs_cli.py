@@ -6,7 +6,6 @@ exit codes and messages — not how the CLI executes a run."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -19,7 +18,7 @@ from sqlalchemy import Engine, text
 
 from listings_pipeline.configs import SourceConfig
 from listings_pipeline_tests.conftest import _TRUNCATE, count
-from listings_pipeline_tests.helpers import write_csv
+from listings_pipeline_tests.helpers import cli_env, write_csv
 from listings_pipeline_tests.review_helpers import checksums, run_job
 from listings_pipeline_tests.test_runs_locks import config_data, places
 
@@ -35,14 +34,12 @@ class Cli:
         (home / "configs").mkdir(parents=True)
         for data in configs:
             (home / "configs" / f"{data['slug']}.yaml").write_text(yaml.safe_dump(data))
-        self.env = {
-            **os.environ,
-            "LISTINGS_HOME": str(home / "state"),
-            "LISTINGS_CONFIG_DIR": str(home / "configs"),
-            "LISTINGS_DATABASE_URL": engine.url.render_as_string(hide_password=False),
-            "PYTHONPATH": str(ROOT),
-        }
-        self.env.pop("DAGSTER_HOME", None)
+        self.env = cli_env(
+            home,
+            home / "configs",
+            LISTINGS_DATABASE_URL=engine.url.render_as_string(hide_password=False),
+            PYTHONPATH=str(ROOT),
+        )
 
     def start(self, *args: str) -> subprocess.Popen[str]:
         return subprocess.Popen(
