@@ -434,9 +434,10 @@ FROM jsonb_array_elements(CAST(:weights AS JSONB)) AS e;
 -- :auto; no other eligible candidate within :margin nor itself above :auto, unless the best
 -- is :margin_bits more likely (2^bits times: probabilities near 1 cannot tell a chain's
 -- branch at the same address and phone from one across town with only the name and the
--- chain's website); in another city only if postcode, phone or coordinates agree; something
--- besides the name says where it is (a same name 500 m away is a chain's other branch as
--- often as not); the listing has no listing_info of this DMO yet (else it belongs to another
+-- chain's website; a rival must itself be placed); in another city only if postcode, phone or
+-- coordinates agree; something besides the name says where it is (placed: a same name 500 m
+-- away with no address is a chain's other branch as often as not); beyond :phone_m only with
+-- the phone; the listing has no listing_info of this DMO yet (else it belongs to another
 -- record of this source); no other row of the job links to it and it is no other row's
 -- confident eligible best candidate. Two businesses in one building share address, phone and
 -- coordinates, never their name: the name levels (pairs) keep a hotel's restaurant and its
@@ -445,8 +446,17 @@ WITH scored AS (
     -- eligible: could be linked automatically at all. A candidate that could not (another
     -- name, or known to be farther than :far_m) is no rival to the best one and claims no
     -- listing: a chain's branch across town, the office block next door.
+    -- placed: something besides the name says where it is: a similar address, the phone,
+    -- within 150 m; the same name within 500 m where the addresses do not disagree (a
+    -- building's centroid in one source, its entrance in the other); or, only where the
+    -- addresses do not disagree (a bank's branches share both), the postcode, or the city when
+    -- there are no coordinates.
     SELECT p.*, w.weight, w.probability,
-           p.levels[1] >= :min_name_level AND coalesce(p.distance, 0) <= :far_m AS eligible
+           p.levels[1] >= :min_name_level AND coalesce(p.distance, 0) <= :far_m AS eligible,
+           p.levels[2] >= 2 OR p.levels[5] = 1 OR p.levels[6] >= 3
+           OR (p.levels[2] <> 0
+               AND (p.levels[4] = 2 OR (p.levels[3] = 2 AND p.levels[6] = -1)
+                    OR (p.levels[1] = 4 AND p.levels[6] = 2))) AS placed
     FROM match_pairs AS p
     JOIN match_weights AS w ON w.other_dmo = p.other_dmo AND w.levels = p.levels
 ),
@@ -461,10 +471,12 @@ ranked AS (
            lead(s.probability) OVER w AS second_probability,
            lead(s.weight) OVER w AS second_weight,
            -- the best of the other eligible candidates: the next one, if eligible (they come
-           -- first)
-           CASE WHEN lead(s.eligible) OVER w THEN lead(s.probability) OVER w END
+           -- first) and placed. A chain's branch 900 m away known only by its name, however
+           -- sure the model is of a same name, casts no doubt on the one at the address.
+           CASE WHEN lead(s.eligible AND s.placed) OVER w THEN lead(s.probability) OVER w END
                AS rival_probability,
-           CASE WHEN lead(s.eligible) OVER w THEN lead(s.weight) OVER w END AS rival_weight,
+           CASE WHEN lead(s.eligible AND s.placed) OVER w THEN lead(s.weight) OVER w END
+               AS rival_weight,
            count(*) OVER (PARTITION BY s.stage_id) AS candidates
     FROM scored AS s
     -- the best: the likeliest of those that could be linked, if any (the model may like a
@@ -489,13 +501,11 @@ decided AS (
             -- another city (or a neighbourhood for it): only if postcode, phone or
             -- coordinates say it is the same place
             AND (b.levels[3] <> 0 OR b.levels[4] = 2 OR b.levels[5] = 1 OR b.levels[6] >= 3)
-            -- the place itself: a similar address, the postcode, the phone, within 150 m, or
-            -- (no coordinates to tell) the city; postcode and city only where the addresses
-            -- do not disagree (a bank's branches share both)
-            AND (b.levels[2] >= 2 OR b.levels[5] = 1 OR b.levels[6] >= 3
-                 OR (b.levels[2] <> 0
-                     AND (b.levels[4] = 2 OR (b.levels[3] = 2 AND b.levels[6] = -1))))
+            AND b.placed
             AND coalesce(b.distance, 0) <= :far_m
+            -- points farther apart than :phone_m contradict a same address (a newspaper's
+            -- name at its old address): only the phone settles it
+            AND (coalesce(b.distance, 0) <= :phone_m OR b.levels[5] = 1)
             AND NOT b.has_dmo_info
             AND b.rows_for_listing = 1
             AND b.listing_id NOT IN (SELECT listing_id FROM taken)) AS auto

@@ -1,0 +1,97 @@
+"""Matching rules of issue 17 found on real data (Geo-ER OSM–Yelp, Foursquare–Locu): links a data
+steward expects that the matcher left to people, and the links it made that a steward would not.
+Through the real import/transform path, against the catalogue of another DMO."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from listings_pipeline.configs.model import SourceConfig
+from listings_pipeline_tests.helpers import csv_config
+from listings_pipeline_tests.review_helpers import run_job, stage_job
+from listings_pipeline_tests.test_matching import GUIDE_1, GUIDE_2, outcome, row
+
+
+def _configured(config: SourceConfig, zip_field: bool = False, **matching: float) -> SourceConfig:
+    data = config.model_dump(by_alias=True)
+    if zip_field:
+        data["transform"]["map_fields"]["locations.zip"] = "Zip"
+    data["transform"]["matching"].update(matching)
+    return SourceConfig.model_validate(data)
+
+
+def test_a_branch_known_only_by_its_name_is_no_rival(engine: Engine, tmp_path: Path) -> None:
+    """The record agrees with one branch on name, address and point; the chain's other branch,
+    900 m away, has the name and nothing else. That one says nothing about where it is, so it
+    leaves no doubt (min_margin 0.9 and min_margin_bits 30: any placed rival would)."""
+    run_job(engine, GUIDE_1, tmp_path / "g1", [
+        row("here", "Giant Eagle", "1901 Murray Ave.", "Pittsburgh", lat="40.43000",
+            lng="-79.92300"),
+        row("there", "Giant Eagle", lat="40.43810", lng="-79.92300"),
+    ])  # fmt: skip
+    job = stage_job(engine, _configured(GUIDE_2, min_margin=0.9, min_margin_bits=30),
+                    tmp_path / "g2", [
+        row("1", "Giant Eagle", "1901 Murray Avenue", "Pittsburgh", lat="40.43010",
+            lng="-79.92300"),
+    ])  # fmt: skip
+
+    assert outcome(engine, job)["1"] == ("Giant Eagle", None, "fuzzy")
+    with engine.connect() as conn:
+        linked_here = conn.exec_driver_sql(
+            "SELECT lo.address1 FROM stage.listings_flat s JOIN public.listings l"
+            " ON l.id = s.listing_internal_id JOIN public.locations lo ON lo.id = l.location_id"
+            f" WHERE s.job_id = {job}"
+        ).scalar_one()
+    assert linked_here == "1901 Murray Ave."
+
+
+def test_the_same_name_a_few_hundred_metres_off_without_an_address_links(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """A park or a campus: one source's point is the entrance, the other's the centroid, 300 m
+    apart, and one has no address. The same name there is the place (thresholds lowered: a
+    two-record job keeps the prior model). The same name 300 m away at another address is not:
+    a question for a person."""
+    g2 = _configured(GUIDE_2, auto_threshold=0.5, suggest_threshold=0.1)
+    run_job(engine, GUIDE_1, tmp_path / "g1", [
+        row("park", "Mellon Park", lat="40.45000", lng="-79.91800"),
+        row("shop", "Steel City Books", "12 Smithfield St.", "Pittsburgh", lat="40.44000",
+            lng="-79.99700"),
+    ])  # fmt: skip
+    job = stage_job(engine, g2, tmp_path / "g2", [
+        row("1", "Mellon Park", "6300 Fifth Ave.", "Pittsburgh", lat="40.45270",
+            lng="-79.91800"),
+        row("2", "Steel City Books", "540 Smithfield St.", "Pittsburgh", lat="40.44270",
+            lng="-79.99700"),
+    ])  # fmt: skip
+
+    got = outcome(engine, job)
+    assert got["1"] == ("Mellon Park", None, "fuzzy")
+    assert got["2"] == (None, "Steel City Books", "suggested")
+
+
+def test_points_far_apart_need_the_phone_to_confirm_an_address(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """Same name, address and postcode, but the points are 820 m apart: one of them is wrong, and
+    which place it is stays a question for a person, unless the phone agrees too."""
+    g1 = _configured(csv_config("far1-csv", dmo_id=1), zip_field=True)
+    g2 = _configured(csv_config("far2-csv", dmo_id=2), zip_field=True)
+    run_job(engine, g1, tmp_path / "g1", [
+        row("pg", "Pittsburgh Post-Gazette", "34 Boulevard of the Allies", "Pittsburgh",
+            lat="40.43800", lng="-80.00000") | {"Zip": "15222"},
+        row("sc", "Steel City Books", "12 Smithfield St.", "Pittsburgh", "412-555-0101",
+            lat="40.44000", lng="-79.99700") | {"Zip": "15222"},
+    ])  # fmt: skip
+    job = stage_job(engine, g2, tmp_path / "g2", [
+        row("1", "Pittsburgh Post-Gazette", "34 Blvd of the Allies", "Pittsburgh",
+            lat="40.44540", lng="-80.00000") | {"Zip": "15222"},
+        row("2", "Steel City Books", "12 Smithfield Street", "Pittsburgh", "(412) 555-0101",
+            lat="40.44740", lng="-79.99700") | {"Zip": "15222"},
+    ])  # fmt: skip
+
+    got = outcome(engine, job)
+    assert got["1"] == (None, "Pittsburgh Post-Gazette", "suggested")
+    assert got["2"] == ("Steel City Books", None, "fuzzy")
