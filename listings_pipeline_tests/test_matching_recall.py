@@ -95,3 +95,42 @@ def test_points_far_apart_need_the_phone_to_confirm_an_address(
     got = outcome(engine, job)
     assert got["1"] == (None, "Pittsburgh Post-Gazette", "suggested")
     assert got["2"] == ("Steel City Books", None, "fuzzy")
+
+
+def test_names_sharing_their_telling_word_at_one_address_and_phone_link(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """Same address, phone and point, names that share the word saying which business it is:
+    one business (Foursquare–Locu's `Dodo Bird` / `Dodo Cafe`, `Brother Jimmy's BBQ` / `Brother
+    Jimmy's - Murray Hill`). Not when each names a kind of business the other does not (a hotel
+    and its spa) nor when all they share is a kind of business (two pizzerias that followed
+    each other at one address)."""
+    places = {
+        "dodo": ("45 Peck Slip", "212-555-0141", "40.70750", "-74.00250"),
+        "jimmy": ("181 Lexington Ave.", "212-555-0142", "40.74400", "-73.98100"),
+        "hotel": ("80 Main Street", "212-555-0143", "40.75000", "-73.99000"),
+        "pizza": ("493 2nd Ave.", "212-555-0144", "40.74000", "-73.97900"),
+    }
+    run_job(engine, GUIDE_1, tmp_path / "g1", [
+        row("a", "Dodo Cafe", places["dodo"][0], "New York", *places["dodo"][1:]),
+        row("b", "Brother Jimmy's - Murray Hill", places["jimmy"][0], "New York",
+            *places["jimmy"][1:]),
+        row("c", "Seaside Suites", places["hotel"][0], "New York", *places["hotel"][1:]),
+        row("d", "Tony's Pizza", places["pizza"][0], "New York", *places["pizza"][1:]),
+    ])  # fmt: skip
+    job = stage_job(engine, GUIDE_2, tmp_path / "g2", [
+        row("1", "Dodo Bird", "45 Peck Slip", "New York", "(212) 555-0141", "40.70751",
+            "-74.00251"),
+        row("2", "Brother Jimmy's BBQ", "181 Lexington Avenue", "New York", "212 555 0142",
+            "40.74401", "-73.98101"),
+        row("3", "Seaside Spa", "80 Main St", "New York", "212.555.0143", "40.75001",
+            "-73.99001"),
+        row("4", "Joey's Pizza", "493 Second Avenue", "New York", "212-555-0144", "40.74001",
+            "-73.97901"),
+    ])  # fmt: skip
+
+    got = outcome(engine, job)
+    assert got["1"] == ("Dodo Cafe", None, "fuzzy")
+    assert got["2"] == ("Brother Jimmy's - Murray Hill", None, "fuzzy")
+    assert got["3"][0] is None  # a hotel's spa is not the hotel
+    assert got["4"][0] is None  # two pizzerias

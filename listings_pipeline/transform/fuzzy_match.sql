@@ -330,7 +330,12 @@ SELECT c.stage_id,
        w.name_s,
        w.street_s,
        e.distance,
-       s.phone
+       s.phone,
+       -- the names share a word that tells which business it is (not a kind, a cuisine),
+       -- name no different kinds of business, and neither is a business at the other or its
+       -- branch: with address and phone, one business
+       w.shares_core AND NOT w.kinds_differ AND NOT e.tenant
+       AND ('branch' = ANY(s.tokens)) = ('branch' = ANY(p.tokens)) AS one_business
 FROM match_cand AS c
 JOIN match_src AS s ON s.stage_id = c.stage_id
 JOIN match_prod AS p ON p.listing_id = c.listing_id
@@ -393,7 +398,12 @@ CROSS JOIN LATERAL (
                 THEN coalesce(cardinality(s.core), 0) - coalesce(k.matched_a, 0) END AS core_ua,
            CASE WHEN kc.compared IS NOT FALSE
                 THEN coalesce(cardinality(p.core), 0) - coalesce(k.matched_b, 0) END AS core_ub,
-           NOT s.kinds <@ p.kinds AND NOT p.kinds <@ s.kinds AS kinds_differ
+           NOT s.kinds <@ p.kinds AND NOT p.kinds <@ s.kinds AS kinds_differ,
+           CASE WHEN e.same_name THEN true
+                WHEN cardinality(s.core) = 0 OR cardinality(p.core) = 0 THEN false
+                WHEN kc.compared THEN coalesce(k.matched_a, 0) > 0
+                ELSE coalesce(m.matched_a, 0) > 0
+           END AS shares_core
     OFFSET 0
 ) AS w;
 
@@ -451,8 +461,12 @@ WITH scored AS (
     -- building's centroid in one source, its entrance in the other); or, only where the
     -- addresses do not disagree (a bank's branches share both), the postcode, or the city when
     -- there are no coordinates.
+    -- Names that only share a word are eligible where the address and the phone are the same
+    -- and the shared word tells the business (one_business): "Dodo Bird" / "Dodo Cafe".
     SELECT p.*, w.weight, w.probability,
-           p.levels[1] >= :min_name_level AND coalesce(p.distance, 0) <= :far_m AS eligible,
+           (p.levels[1] >= :min_name_level
+            OR (p.levels[1] = 1 AND p.one_business AND p.levels[2] = 3 AND p.levels[5] = 1))
+           AND coalesce(p.distance, 0) <= :far_m AS eligible,
            p.levels[2] >= 2 OR p.levels[5] = 1 OR p.levels[6] >= 3
            OR (p.levels[2] <> 0
                AND (p.levels[4] = 2 OR (p.levels[3] = 2 AND p.levels[6] = -1)
@@ -497,7 +511,7 @@ decided AS (
             AND ((coalesce(b.rival_probability, 0) <= b.probability - :margin
                   AND coalesce(b.rival_probability, 0) < :auto)
                  OR b.weight - b.rival_weight >= :margin_bits)
-            AND b.levels[1] >= :min_name_level
+            AND b.eligible
             -- another city (or a neighbourhood for it): only if postcode, phone or
             -- coordinates say it is the same place
             AND (b.levels[3] <> 0 OR b.levels[4] = 2 OR b.levels[5] = 1 OR b.levels[6] >= 3)
