@@ -134,3 +134,30 @@ def test_names_sharing_their_telling_word_at_one_address_and_phone_link(
     assert got["2"] == ("Brother Jimmy's - Murray Hill", None, "fuzzy")
     assert got["3"][0] is None  # a hotel's spa is not the hotel
     assert got["4"][0] is None  # two pizzerias
+
+
+def test_names_written_with_street_abbreviations_link(engine: Engine, tmp_path: Path) -> None:
+    """Names carry the abbreviations addresses do (`St` / `Saint`, `Mt.` / `Mount`, `Ave.` /
+    `Avenue`): at one address and point they are the same place; a name that differs by a
+    word is still only suggested."""
+    run_job(engine, GUIDE_1, tmp_path / "g1", [
+        row("a", "Saint Clair Hospital", "1000 Bower Hill Road", "Pittsburgh", lat="40.37800",
+            lng="-80.06000"),
+        row("b", "Murray Ave. Grill", "1720 Murray Ave", "Pittsburgh", lat="40.43300",
+            lng="-79.92300"),
+        row("c", "Mount Ararat Baptist Church", "271 Paulson Ave", "Pittsburgh", lat="40.46800",
+            lng="-79.91000"),
+    ])  # fmt: skip
+    job = stage_job(engine, GUIDE_2, tmp_path / "g2", [
+        row("1", "St Clair Hospital", "1000 Bower Hill Rd", "Pittsburgh", lat="40.37801",
+            lng="-80.06001"),
+        row("2", "Murray Avenue Grill", "1720 Murray Avenue", "Pittsburgh", lat="40.43301",
+            lng="-79.92301"),
+        row("3", "Mt. Zion Baptist Church", "271 Paulson Avenue", "Pittsburgh",
+            lat="40.46801", lng="-79.91001"),
+    ])  # fmt: skip
+
+    got = outcome(engine, job)
+    assert got["1"] == ("Saint Clair Hospital", None, "fuzzy")
+    assert got["2"] == ("Murray Ave. Grill", None, "fuzzy")
+    assert got["3"][0] is None  # another church's name at the address: a question at most
