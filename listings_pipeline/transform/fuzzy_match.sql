@@ -27,6 +27,11 @@ SELECT s.id AS stage_id,
        p.name_key,
        p.compact,
        p.tokens,
+       -- each name word as a street word ("saint" -> "st", "avenue" -> "ave"): names write
+       -- them as addresses do ("St Clair Hospital" / "Saint Clair Hospital"); mapped once per
+       -- row here, so comparing pairs' words costs one more equality
+       ARRAY(SELECT pipeline.address_word(t) FROM unnest(p.tokens) WITH ORDINALITY AS u(t, i)
+             ORDER BY i) AS street_words,
        p.address_key,
        p.numbers,
        p.street,
@@ -228,6 +233,8 @@ SELECT ids.listing_id,
        coalesce(p.name_key, '') AS name_key,
        coalesce(p.compact, '') AS compact,
        coalesce(p.tokens, '{}') AS tokens,
+       ARRAY(SELECT pipeline.address_word(t) FROM unnest(p.tokens) WITH ORDINALITY AS u(t, i)
+             ORDER BY i) AS street_words,
        p.address_key,
        coalesce(p.numbers, '{}') AS numbers,
        p.street,
@@ -362,9 +369,9 @@ CROSS JOIN LATERAL (
 CROSS JOIN LATERAL (
     SELECT bit_count(bit_or(set_bit(repeat('0', e.ta)::VARBIT, a.i::INT - 1, 1))) AS matched_a,
            bit_count(bit_or(set_bit(repeat('0', e.tb)::VARBIT, b.j::INT - 1, 1))) AS matched_b
-    FROM unnest(s.tokens) WITH ORDINALITY AS a(t, i)
-    CROSS JOIN unnest(p.tokens) WITH ORDINALITY AS b(u, j)
-    WHERE NOT e.same_name AND pipeline.tokens_match(a.t, b.u)
+    FROM unnest(s.tokens, s.street_words) WITH ORDINALITY AS a(t, st, i)
+    CROSS JOIN unnest(p.tokens, p.street_words) WITH ORDINALITY AS b(u, su, j)
+    WHERE NOT e.same_name AND (pipeline.tokens_match(a.t, b.u) OR a.st = b.su)
 ) AS m
 -- The same one pass over the names' core words, when they differ from the whole names.
 CROSS JOIN LATERAL (
