@@ -104,12 +104,13 @@ def test_names_sharing_their_telling_word_at_one_address_and_phone_link(
     one business (Foursquare–Locu's `Dodo Bird` / `Dodo Cafe`, `Brother Jimmy's BBQ` / `Brother
     Jimmy's - Murray Hill`). Not when each names a kind of business the other does not (a hotel
     and its spa) nor when all they share is a kind of business (two pizzerias that followed
-    each other at one address)."""
+    each other at one address), nor two outlets of one hotel, whose names both name it."""
     places = {
         "dodo": ("45 Peck Slip", "212-555-0141", "40.70750", "-74.00250"),
         "jimmy": ("181 Lexington Ave.", "212-555-0142", "40.74400", "-73.98100"),
         "hotel": ("80 Main Street", "212-555-0143", "40.75000", "-73.99000"),
         "pizza": ("493 2nd Ave.", "212-555-0144", "40.74000", "-73.97900"),
+        "inn": ("85 E. Pine Hill Rd.", "212-555-0145", "40.76000", "-73.97000"),
     }
     run_job(engine, GUIDE_1, tmp_path / "g1", [
         row("a", "Dodo Cafe", places["dodo"][0], "New York", *places["dodo"][1:]),
@@ -117,6 +118,7 @@ def test_names_sharing_their_telling_word_at_one_address_and_phone_link(
             *places["jimmy"][1:]),
         row("c", "Seaside Suites", places["hotel"][0], "New York", *places["hotel"][1:]),
         row("d", "Tony's Pizza", places["pizza"][0], "New York", *places["pizza"][1:]),
+        row("e", "MacDonald House Inn Café", places["inn"][0], "New York", *places["inn"][1:]),
     ])  # fmt: skip
     job = stage_job(engine, GUIDE_2, tmp_path / "g2", [
         row("1", "Dodo Bird", "45 Peck Slip", "New York", "(212) 555-0141", "40.70751",
@@ -127,6 +129,8 @@ def test_names_sharing_their_telling_word_at_one_address_and_phone_link(
             "-73.99001"),
         row("4", "Joey's Pizza", "493 Second Avenue", "New York", "212-555-0144", "40.74001",
             "-73.97901"),
+        row("5", "MacDonald House Inn Diinng Room", "85 East Pine Hill Road", "New York",
+            "212 555 0145", "40.76001", "-73.97001"),
     ])  # fmt: skip
 
     got = outcome(engine, job)
@@ -134,6 +138,7 @@ def test_names_sharing_their_telling_word_at_one_address_and_phone_link(
     assert got["2"] == ("Brother Jimmy's - Murray Hill", None, "fuzzy")
     assert got["3"][0] is None  # a hotel's spa is not the hotel
     assert got["4"][0] is None  # two pizzerias
+    assert got["5"][0] is None  # a hotel's dining room (typo'd) is not its café
 
 
 def test_names_written_with_street_abbreviations_link(engine: Engine, tmp_path: Path) -> None:

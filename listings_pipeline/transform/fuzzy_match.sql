@@ -340,9 +340,12 @@ SELECT c.stage_id,
        s.phone,
        -- the names share a word that tells which business it is (not a kind, a cuisine),
        -- name no different kinds of business, and neither is a business at the other or its
-       -- branch: with address and phone, one business
+       -- branch: with address and phone, one business. Not two names that both name a hotel:
+       -- its outlets share its name, address and phone ("... Inn Diinng Room" / "... Inn
+       -- Café": a typo hides the kind).
        w.shares_core AND NOT w.kinds_differ AND NOT e.tenant
-       AND ('branch' = ANY(s.tokens)) = ('branch' = ANY(p.tokens)) AS one_business
+       AND ('branch' = ANY(s.tokens)) = ('branch' = ANY(p.tokens))
+       AND NOT ('lodging' = ANY(s.kinds) AND 'lodging' = ANY(p.kinds)) AS one_business
 FROM match_cand AS c
 JOIN match_src AS s ON s.stage_id = c.stage_id
 JOIN match_prod AS p ON p.listing_id = c.listing_id
