@@ -8,18 +8,10 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from listings_pipeline.configs.model import SourceConfig
 from listings_pipeline_tests.helpers import csv_config
 from listings_pipeline_tests.review_helpers import run_job, stage_job
 from listings_pipeline_tests.test_matching import GUIDE_1, GUIDE_2, outcome, row
-
-
-def _configured(config: SourceConfig, zip_field: bool = False, **matching: float) -> SourceConfig:
-    data = config.model_dump(by_alias=True)
-    if zip_field:
-        data["transform"]["map_fields"]["locations.zip"] = "Zip"
-    data["transform"]["matching"].update(matching)
-    return SourceConfig.model_validate(data)
+from listings_pipeline_tests.test_matching_names import _configured
 
 
 def test_a_branch_known_only_by_its_name_is_no_rival(engine: Engine, tmp_path: Path) -> None:
