@@ -116,6 +116,9 @@ class MatchingSettings(Strict):
     # Of those sharing only a grid cell or a postcode (neighbours, mostly): the nearest N.
     max_weak_candidates: int = Field(default=5, ge=0)
     far_distance_m: float = Field(default=1000, gt=0)  # farther: never an automatic link
+    # Farther than this (and up to far_distance_m) only when the phone agrees too: points that
+    # far apart contradict an address, and a postcode or a name cannot settle it.
+    phone_distance_m: float = Field(default=500, gt=0)
 
     @model_validator(mode="after")
     def _ordered(self) -> MatchingSettings:

@@ -121,6 +121,7 @@ def match_unmatched(
             "margin_bits": matching.min_margin_bits,
             "min_name_level": matching.auto_min_name_level,
             "far_m": matching.far_distance_m,
+            "phone_m": matching.phone_distance_m,
         },
     ).one()
     return FuzzyCounts(row.considered, row.fuzzy, row.suggested, row.pairs)

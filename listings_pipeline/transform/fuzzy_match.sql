@@ -27,6 +27,11 @@ SELECT s.id AS stage_id,
        p.name_key,
        p.compact,
        p.tokens,
+       -- each name word as a street word ("saint" -> "st", "avenue" -> "ave"): names write
+       -- them as addresses do ("St Clair Hospital" / "Saint Clair Hospital"); mapped once per
+       -- row here, so comparing pairs' words costs one more equality
+       ARRAY(SELECT pipeline.address_word(t) FROM unnest(p.tokens) WITH ORDINALITY AS u(t, i)
+             ORDER BY i) AS street_words,
        p.address_key,
        p.numbers,
        p.street,
@@ -228,6 +233,8 @@ SELECT ids.listing_id,
        coalesce(p.name_key, '') AS name_key,
        coalesce(p.compact, '') AS compact,
        coalesce(p.tokens, '{}') AS tokens,
+       ARRAY(SELECT pipeline.address_word(t) FROM unnest(p.tokens) WITH ORDINALITY AS u(t, i)
+             ORDER BY i) AS street_words,
        p.address_key,
        coalesce(p.numbers, '{}') AS numbers,
        p.street,
@@ -330,7 +337,15 @@ SELECT c.stage_id,
        w.name_s,
        w.street_s,
        e.distance,
-       s.phone
+       s.phone,
+       -- the names share a word that tells which business it is (not a kind, a cuisine),
+       -- name no different kinds of business, and neither is a business at the other or its
+       -- branch: with address and phone, one business. Not two names that both name a hotel:
+       -- its outlets share its name, address and phone ("... Inn Diinng Room" / "... Inn
+       -- Café": a typo hides the kind).
+       w.shares_core AND NOT w.kinds_differ AND NOT e.tenant
+       AND ('branch' = ANY(s.tokens)) = ('branch' = ANY(p.tokens))
+       AND NOT ('lodging' = ANY(s.kinds) AND 'lodging' = ANY(p.kinds)) AS one_business
 FROM match_cand AS c
 JOIN match_src AS s ON s.stage_id = c.stage_id
 JOIN match_prod AS p ON p.listing_id = c.listing_id
@@ -357,9 +372,9 @@ CROSS JOIN LATERAL (
 CROSS JOIN LATERAL (
     SELECT bit_count(bit_or(set_bit(repeat('0', e.ta)::VARBIT, a.i::INT - 1, 1))) AS matched_a,
            bit_count(bit_or(set_bit(repeat('0', e.tb)::VARBIT, b.j::INT - 1, 1))) AS matched_b
-    FROM unnest(s.tokens) WITH ORDINALITY AS a(t, i)
-    CROSS JOIN unnest(p.tokens) WITH ORDINALITY AS b(u, j)
-    WHERE NOT e.same_name AND pipeline.tokens_match(a.t, b.u)
+    FROM unnest(s.tokens, s.street_words) WITH ORDINALITY AS a(t, st, i)
+    CROSS JOIN unnest(p.tokens, p.street_words) WITH ORDINALITY AS b(u, su, j)
+    WHERE NOT e.same_name AND (pipeline.tokens_match(a.t, b.u) OR a.st = b.su)
 ) AS m
 -- The same one pass over the names' core words, when they differ from the whole names.
 CROSS JOIN LATERAL (
@@ -393,7 +408,12 @@ CROSS JOIN LATERAL (
                 THEN coalesce(cardinality(s.core), 0) - coalesce(k.matched_a, 0) END AS core_ua,
            CASE WHEN kc.compared IS NOT FALSE
                 THEN coalesce(cardinality(p.core), 0) - coalesce(k.matched_b, 0) END AS core_ub,
-           NOT s.kinds <@ p.kinds AND NOT p.kinds <@ s.kinds AS kinds_differ
+           NOT s.kinds <@ p.kinds AND NOT p.kinds <@ s.kinds AS kinds_differ,
+           CASE WHEN e.same_name THEN true
+                WHEN cardinality(s.core) = 0 OR cardinality(p.core) = 0 THEN false
+                WHEN kc.compared THEN coalesce(k.matched_a, 0) > 0
+                ELSE coalesce(m.matched_a, 0) > 0
+           END AS shares_core
     OFFSET 0
 ) AS w;
 
@@ -434,9 +454,10 @@ FROM jsonb_array_elements(CAST(:weights AS JSONB)) AS e;
 -- :auto; no other eligible candidate within :margin nor itself above :auto, unless the best
 -- is :margin_bits more likely (2^bits times: probabilities near 1 cannot tell a chain's
 -- branch at the same address and phone from one across town with only the name and the
--- chain's website); in another city only if postcode, phone or coordinates agree; something
--- besides the name says where it is (a same name 500 m away is a chain's other branch as
--- often as not); the listing has no listing_info of this DMO yet (else it belongs to another
+-- chain's website; a rival must itself be placed); in another city only if postcode, phone or
+-- coordinates agree; something besides the name says where it is (placed: a same name 500 m
+-- away with no address is a chain's other branch as often as not); beyond :phone_m only with
+-- the phone; the listing has no listing_info of this DMO yet (else it belongs to another
 -- record of this source); no other row of the job links to it and it is no other row's
 -- confident eligible best candidate. Two businesses in one building share address, phone and
 -- coordinates, never their name: the name levels (pairs) keep a hotel's restaurant and its
@@ -445,8 +466,21 @@ WITH scored AS (
     -- eligible: could be linked automatically at all. A candidate that could not (another
     -- name, or known to be farther than :far_m) is no rival to the best one and claims no
     -- listing: a chain's branch across town, the office block next door.
+    -- placed: something besides the name says where it is: a similar address, the phone,
+    -- within 150 m; the same name within 500 m where the addresses do not disagree (a
+    -- building's centroid in one source, its entrance in the other); or, only where the
+    -- addresses do not disagree (a bank's branches share both), the postcode, or the city when
+    -- there are no coordinates.
+    -- Names that only share a word are eligible where the address and the phone are the same
+    -- and the shared word tells the business (one_business): "Dodo Bird" / "Dodo Cafe".
     SELECT p.*, w.weight, w.probability,
-           p.levels[1] >= :min_name_level AND coalesce(p.distance, 0) <= :far_m AS eligible
+           (p.levels[1] >= :min_name_level
+            OR (p.levels[1] = 1 AND p.one_business AND p.levels[2] = 3 AND p.levels[5] = 1))
+           AND coalesce(p.distance, 0) <= :far_m AS eligible,
+           p.levels[2] >= 2 OR p.levels[5] = 1 OR p.levels[6] >= 3
+           OR (p.levels[2] <> 0
+               AND (p.levels[4] = 2 OR (p.levels[3] = 2 AND p.levels[6] = -1)
+                    OR (p.levels[1] = 4 AND p.levels[6] = 2))) AS placed
     FROM match_pairs AS p
     JOIN match_weights AS w ON w.other_dmo = p.other_dmo AND w.levels = p.levels
 ),
@@ -461,10 +495,12 @@ ranked AS (
            lead(s.probability) OVER w AS second_probability,
            lead(s.weight) OVER w AS second_weight,
            -- the best of the other eligible candidates: the next one, if eligible (they come
-           -- first)
-           CASE WHEN lead(s.eligible) OVER w THEN lead(s.probability) OVER w END
+           -- first) and placed. A chain's branch 900 m away known only by its name, however
+           -- sure the model is of a same name, casts no doubt on the one at the address.
+           CASE WHEN lead(s.eligible AND s.placed) OVER w THEN lead(s.probability) OVER w END
                AS rival_probability,
-           CASE WHEN lead(s.eligible) OVER w THEN lead(s.weight) OVER w END AS rival_weight,
+           CASE WHEN lead(s.eligible AND s.placed) OVER w THEN lead(s.weight) OVER w END
+               AS rival_weight,
            count(*) OVER (PARTITION BY s.stage_id) AS candidates
     FROM scored AS s
     -- the best: the likeliest of those that could be linked, if any (the model may like a
@@ -485,17 +521,15 @@ decided AS (
             AND ((coalesce(b.rival_probability, 0) <= b.probability - :margin
                   AND coalesce(b.rival_probability, 0) < :auto)
                  OR b.weight - b.rival_weight >= :margin_bits)
-            AND b.levels[1] >= :min_name_level
+            AND b.eligible
             -- another city (or a neighbourhood for it): only if postcode, phone or
             -- coordinates say it is the same place
             AND (b.levels[3] <> 0 OR b.levels[4] = 2 OR b.levels[5] = 1 OR b.levels[6] >= 3)
-            -- the place itself: a similar address, the postcode, the phone, within 150 m, or
-            -- (no coordinates to tell) the city; postcode and city only where the addresses
-            -- do not disagree (a bank's branches share both)
-            AND (b.levels[2] >= 2 OR b.levels[5] = 1 OR b.levels[6] >= 3
-                 OR (b.levels[2] <> 0
-                     AND (b.levels[4] = 2 OR (b.levels[3] = 2 AND b.levels[6] = -1))))
+            AND b.placed
             AND coalesce(b.distance, 0) <= :far_m
+            -- points farther apart than :phone_m contradict a same address (a newspaper's
+            -- name at its old address): only the phone settles it
+            AND (coalesce(b.distance, 0) <= :phone_m OR b.levels[5] = 1)
             AND NOT b.has_dmo_info
             AND b.rows_for_listing = 1
             AND b.listing_id NOT IN (SELECT listing_id FROM taken)) AS auto
