@@ -9,7 +9,8 @@
 -- A column added to one of these tables must be added here too:
 -- test_promotion_speed.py compares this with the generic create over rows with every column set.
 -- The body names a column of migration 100 (externally_managed), which a new database gets
--- after this one (one already past 100 gets this one last): it is checked when first called.
+-- after this one (one already past 100 gets this one last): it is checked when first called
+-- (and only this function: the setting is reset after it).
 SET LOCAL check_function_bodies = off;
 CREATE FUNCTION pipeline.create_versions(listing_ids INT[], location_ids INT[], info_ids INT[],
                                          contact_ids INT[])
@@ -115,3 +116,4 @@ LANGUAGE sql STABLE AS $$
                    CASE WHEN x.socials IS NULL OR x.socials = 'null' THEN 'socials' END]
     FROM public.contact_info x WHERE x.id = ANY(contact_ids)
 $$;
+RESET check_function_bodies;
