@@ -450,12 +450,12 @@ ON CONFLICT (slug, listing_info_id) DO NOTHING;
 
 -- name: write_creates
 -- Version 1 of every row this batch inserted: its non-null fields, each {"old": null, "new":
--- value}. The states are read once, set-based (pipeline.row_states, as for every version) and
--- turned into the create's fields before they meet promote_targets, so the join carries the
--- small version instead of the row (a 10 KB description made it spill to disk). A new
--- listing_info's description (~10 KB, half the cost of a first import's history) is marked
--- "elided" instead of copied: until it first changes it is the row's current value, and that
--- change keeps it as "old" (history.sql states_as_of reads it back so).
+-- value}, built set-based per table by pipeline.create_versions (migration 092: the same JSON
+-- as a diff of the row's state from nothing, without reading that state). The versions meet
+-- promote_targets small. A new listing_info's description (~10 KB, half the cost of a first
+-- import's history) is marked "elided" instead of copied: until it first changes it is the
+-- row's current value, and that change keeps it as "old" (history.sql states_as_of reads it
+-- back so).
 WITH ids AS (
     SELECT array_agg(target_id) FILTER (WHERE target_table = 'listings') AS listings,
            array_agg(target_id) FILTER (WHERE target_table = 'locations') AS locations,
@@ -463,15 +463,10 @@ WITH ids AS (
            array_agg(target_id) FILTER (WHERE target_table = 'contact_info') AS contacts
     FROM promote_targets WHERE is_new
 ), created AS MATERIALIZED (
-    SELECT r.target_table, r.target_id,
-           (SELECT coalesce(jsonb_object_agg(n.key, CASE
-                       WHEN r.target_table = 'listing_info' AND n.key = 'description'
-                       THEN '{"old": null, "elided": true}'
-                       ELSE jsonb_build_object('old', NULL, 'new', n.value) END), '{}')
-            FROM jsonb_each(r.state) AS n WHERE n.value <> 'null') AS changes
+    SELECT c.target_table, c.target_id, c.changes
     FROM ids
-    CROSS JOIN LATERAL pipeline.row_states(ids.listings, ids.locations, ids.infos,
-                                           ids.contacts) AS r
+    CROSS JOIN LATERAL pipeline.create_versions(ids.listings, ids.locations, ids.infos,
+                                                ids.contacts) AS c
 ), written AS (
     INSERT INTO pipeline.listing_history (target_table, target_id, listing_id, version,
                                           change_type, changes, job_id, stage_id, reviewer,
