@@ -30,8 +30,8 @@ from listings_pipeline.transform.match_model import Model, Pattern, estimate, pa
 
 Q = load_queries(__file__, "fuzzy_match.sql")
 # The statements that find the candidates, in order (fuzzy_match.sql; with :max_block etc.).
-CANDIDATE_STEPS = ("hits", "hits_index", "hits_analyze", "cells", "cells_index", "told",
-                   "told_index", "told_analyze", "candidates")  # fmt: skip
+CANDIDATE_STEPS = ("hits", "hits_index", "hits_cell_index", "hits_analyze", "cells",
+                   "cells_index", "told", "told_index", "told_analyze", "candidates")  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -107,6 +107,9 @@ ORDER BY key;  -- a key's listings together: the rows' cell lookups read few pag
 -- name: hits_index
 CREATE INDEX ON match_hits (key, listing_id) INCLUDE (lat, lng);
 
+-- name: hits_cell_index
+CREATE INDEX ON match_hits (listing_id) WHERE left(key, 2) = 'g:';
+
 -- name: hits_analyze
 -- before the statements that read it: unanalysed, it was taken for ~750 listings per key
 -- (there are one or two), and their joins and groupings were planned for 100 times the rows
@@ -132,7 +135,8 @@ CREATE UNIQUE INDEX ON match_cells (key);
 -- aggregate that spilled to disk, more so the larger the job (787k pairs at 100k).
 CREATE TEMP TABLE match_told ON COMMIT DROP AS
 WITH cells AS (
-    -- a listing's own cell (one), where the rows asking for it are few enough
+    -- a listing's own cell (one), where the rows asking for it are few enough; indexed
+    -- (hits_cell_index): looked up by listing, this is a probe, never a scan per pair
     SELECT listing_id, key FROM match_hits WHERE left(key, 2) = 'g:'
 )
 SELECT s.stage_id, p.listing_id, p.nearness,
@@ -258,6 +262,17 @@ LEFT JOIN cats ON cats.listing_id = ids.listing_id;
 -- expressions over stored values, the costlier ones (similarity, words compared one by one with
 -- Levenshtein) only where the cheap ones leave the level open.
 CREATE TEMP TABLE match_pairs ON COMMIT DROP AS
+WITH phone_rows AS (
+    -- how many of a row's candidates have its phone number: counted apart, as a window over
+    -- the pairs it made PostgreSQL sort every pair with both sides' values by row (147 MB on
+    -- disk at 50k, twice that at 100k)
+    SELECT c.stage_id, count(*) AS n
+    FROM match_cand AS c
+    JOIN match_src AS s ON s.stage_id = c.stage_id
+    JOIN match_prod AS p ON p.listing_id = c.listing_id
+    WHERE s.phone = ANY(p.phones)
+    GROUP BY c.stage_id
+)
 SELECT c.stage_id,
        c.listing_id,
        coalesce((SELECT min(d) FROM unnest(p.dmos) AS d WHERE d <> s.dmo_id), 0) AS other_dmo,
@@ -309,9 +324,7 @@ SELECT c.stage_id,
            -- a number several candidates share (a switchboard, a placeholder) tells nothing
            CASE
                WHEN s.phone IS NULL OR cardinality(p.phones) = 0 THEN -1
-               WHEN e.same_phone THEN
-                   CASE WHEN count(*) FILTER (WHERE e.same_phone) OVER (PARTITION BY c.stage_id) = 1
-                        THEN 1 ELSE -1 END
+               WHEN e.same_phone THEN CASE WHEN ph.n = 1 THEN 1 ELSE -1 END
                ELSE 0
            END,
            CASE
@@ -340,6 +353,7 @@ SELECT c.stage_id,
 FROM match_cand AS c
 JOIN match_src AS s ON s.stage_id = c.stage_id
 JOIN match_prod AS p ON p.listing_id = c.listing_id
+LEFT JOIN phone_rows AS ph ON ph.stage_id = c.stage_id
 CROSS JOIN LATERAL (
     SELECT s.name_key = p.name_key OR s.compact = p.compact AS same_name,
            -- one name is "<business> at <the other>"
@@ -411,7 +425,8 @@ SELECT dmo_id, other_dmo, levels, count(*) AS n, count(*) FILTER (WHERE first) A
 FROM (SELECT s.dmo_id, p.other_dmo, p.levels,
              row_number() OVER (PARTITION BY p.stage_id, p.other_dmo, p.levels) = 1 AS first
       FROM match_pairs AS p JOIN match_src AS s USING (stage_id)) AS p
-GROUP BY dmo_id, other_dmo, levels;
+GROUP BY dmo_id, other_dmo, levels
+ORDER BY dmo_id, other_dmo, levels;  -- EM sums them in this order: the same weights each time
 
 -- name: pattern_rows
 SELECT s.dmo_id, p.other_dmo, count(*) AS n
