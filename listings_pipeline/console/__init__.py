@@ -4,7 +4,16 @@
 with the functions in `listings_pipeline.console.users` (also `python -m ...console.users`).
 """
 
-from listings_pipeline.console.app import create_app, serve
-from listings_pipeline.console.users import add_user, grant_role
+from importlib import import_module
+from typing import Any
 
 __all__ = ["add_user", "create_app", "grant_role", "serve"]
+_HOMES = {"create_app": "app", "serve": "app", "add_user": "users", "grant_role": "users"}
+
+
+def __getattr__(name: str) -> Any:
+    # Imported on first use: the CLI loads `console.users` for its `users` commands on every
+    # start, and the web app (FastAPI, pages) is only needed by `listings-pipeline console`.
+    if name in _HOMES:
+        return getattr(import_module(f"{__name__}.{_HOMES[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -178,9 +178,12 @@ def create_app(engine_factory: Callable[[], Engine] = get_engine) -> FastAPI:
         catalogue_api,
         claims,
         pages,
+        passwords,
         review_pages,
         runs_api,
     )
+
+    passwords.warm_up()  # the first login for an unknown name takes as long as the others
 
     app = ConsoleApp(
         title="Listings pipeline console",

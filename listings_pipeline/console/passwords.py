@@ -21,6 +21,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -31,8 +32,6 @@ from listings_pipeline.settings import get_console_settings
 
 # RFC 9106 "low memory" profile (t=3, m=64 MiB, p=4): about 0.1 s per hash on a 2-core box.
 _HASHER = PasswordHasher()
-# Verified when the username is unknown, so a login takes as long whether or not it exists.
-_DUMMY_HASH = _HASHER.hash("not a password: equalises timing for unknown usernames")
 
 MIN_LENGTH = 12  # OWASP ASVS 4 V2.1.1
 MAX_LENGTH = 1024
@@ -45,6 +44,18 @@ _slots: threading.BoundedSemaphore | None = None
 _slots_lock = threading.Lock()
 # zxcvbn keeps the user inputs of the current call in a module global: one check at a time.
 _zxcvbn_lock = threading.Lock()
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verified when the username is unknown, so a login takes as long whether or not it exists.
+    Made on first use (0.1-0.5 s), not at import, which every CLI command would pay."""
+    return _HASHER.hash("not a password: equalises timing for unknown usernames")
+
+
+def warm_up() -> None:
+    """Make the dummy hash before the console serves its first login."""
+    _dummy_hash()
 
 
 class PasswordPolicyError(ValueError):
@@ -101,7 +112,7 @@ def verify_password(stored_hash: str | None, password: str) -> bool:
     with _slot():
         try:
             if stored_hash is None:
-                _HASHER.verify(_DUMMY_HASH, password)
+                _HASHER.verify(_dummy_hash(), password)
                 return False
             return _HASHER.verify(stored_hash, password)
         except (VerificationError, InvalidHashError):
