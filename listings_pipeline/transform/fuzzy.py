@@ -29,6 +29,9 @@ from listings_pipeline.db import load_queries
 from listings_pipeline.transform.match_model import Model, Pattern, estimate, pattern_of
 
 Q = load_queries(__file__, "fuzzy_match.sql")
+# The statements that find the candidates, in order (fuzzy_match.sql; with :max_block etc.).
+CANDIDATE_STEPS = ("hits", "hits_index", "hits_cell_index", "hits_analyze", "cells",
+                   "cells_index", "told", "told_index", "told_analyze", "candidates")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -103,14 +106,16 @@ def match_unmatched(
         "max_candidates": matching.max_candidates,
         "max_weak": matching.max_weak_candidates,
     }
-    for step in ("hits", "hits_index", "cells", "cells_index", "told", "told_index"):
+    for step in CANDIDATE_STEPS:
         conn.execute(text(Q[step]), blocks)
-    conn.execute(text("ANALYZE match_hits, match_cells, match_told"))
-    conn.execute(text(Q["candidates"]), blocks)
     conn.execute(text(Q["profiles"]))
     conn.execute(text("ANALYZE match_cand, match_prod"))
     conn.execute(text(Q["pairs"]))
+    conn.execute(text("ANALYZE match_pairs"))
     _models(conn)
+    # the weights' real size (~2,000 rows): decide then joins the pairs to them by hash instead
+    # of sorting every pair by its level array
+    conn.execute(text("ANALYZE match_weights"))
     row = conn.execute(
         text(Q["decide"]),
         {

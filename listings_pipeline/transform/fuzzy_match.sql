@@ -112,6 +112,14 @@ ORDER BY key;  -- a key's listings together: the rows' cell lookups read few pag
 -- name: hits_index
 CREATE INDEX ON match_hits (key, listing_id) INCLUDE (lat, lng);
 
+-- name: hits_cell_index
+CREATE INDEX ON match_hits (listing_id) WHERE left(key, 2) = 'g:';
+
+-- name: hits_analyze
+-- before the statements that read it: unanalysed, it was taken for ~750 listings per key
+-- (there are one or two), and their joins and groupings were planned for 100 times the rows
+ANALYZE match_hits;
+
 -- name: cells
 -- The listings of each grid cell asked for, as one row per cell: a row reads its nine cells
 -- with nine lookups instead of one per listing in them.
@@ -127,36 +135,38 @@ CREATE UNIQUE INDEX ON match_cells (key);
 
 -- name: told
 -- Pairs sharing a key other than a grid cell, with how telling their keys are: a phone or the
--- whole name much more than a postcode; a grid cell shared as well adds its one.
+-- whole name much more than a postcode; a grid cell shared as well adds its one. Grouped row by
+-- row (a few dozen hits each): grouping all the hits at once by (row, listing) was a hash
+-- aggregate that spilled to disk, more so the larger the job (787k pairs at 100k).
 CREATE TEMP TABLE match_told ON COMMIT DROP AS
-WITH shared AS (
-    SELECT s.stage_id, h.listing_id,
+WITH cells AS (
+    -- a listing's own cell (one), where the rows asking for it are few enough; indexed
+    -- (hits_cell_index): looked up by listing, this is a probe, never a scan per pair
+    SELECT listing_id, key FROM match_hits WHERE left(key, 2) = 'g:'
+)
+SELECT s.stage_id, p.listing_id, p.nearness,
+       p.strength + coalesce(c.key = ANY(s.keys), false)::INT AS strength
+FROM match_src AS s
+CROSS JOIN LATERAL (
+    SELECT h.listing_id,
            sum(CASE left(k.key, 2) WHEN 'p:' THEN 4 WHEN 'c:' THEN 4 WHEN 'a:' THEN 3
                                    WHEN 'n:' THEN 2 ELSE 1 END) AS strength,
            -- squared degrees of latitude: enough to order by
            max((s.lat::FLOAT8 - h.lat::FLOAT8) ^ 2
                + ((s.lng::FLOAT8 - h.lng::FLOAT8) * cos(radians(s.lat::FLOAT8))) ^ 2) AS nearness
-    FROM match_src AS s
-    CROSS JOIN LATERAL (
-        SELECT key FROM unnest(s.keys) AS u(key) WHERE left(key, 2) <> 'g:'
-        UNION ALL
-        SELECT 'p:' || s.phone WHERE s.phone IS NOT NULL
-    ) AS k(key)
+    FROM (SELECT key FROM unnest(s.keys) AS u(key) WHERE left(key, 2) <> 'g:'
+          UNION ALL
+          SELECT 'p:' || s.phone WHERE s.phone IS NOT NULL) AS k(key)
     JOIN match_hits AS h ON h.key = k.key
-    GROUP BY s.stage_id, h.listing_id
-),
--- a listing's own cell (one), where the rows asking for it are few enough
-cells AS (
-    SELECT listing_id, key FROM match_hits WHERE left(key, 2) = 'g:'
-)
-SELECT p.stage_id, p.listing_id, p.nearness,
-       p.strength + coalesce(c.key = ANY(s.keys), false)::INT AS strength
-FROM shared AS p
-JOIN match_src AS s ON s.stage_id = p.stage_id
+    GROUP BY h.listing_id
+) AS p
 LEFT JOIN cells AS c ON c.listing_id = p.listing_id;
 
 -- name: told_index
 CREATE INDEX ON match_told (stage_id, listing_id);
+
+-- name: told_analyze
+ANALYZE match_cells, match_told;
 
 -- name: candidates
 -- A row keeps its :max_candidates listings sharing the most telling keys, nearest first; of
@@ -259,6 +269,17 @@ LEFT JOIN cats ON cats.listing_id = ids.listing_id;
 -- expressions over stored values, the costlier ones (similarity, words compared one by one with
 -- Levenshtein) only where the cheap ones leave the level open.
 CREATE TEMP TABLE match_pairs ON COMMIT DROP AS
+WITH phone_rows AS (
+    -- how many of a row's candidates have its phone number: counted apart, as a window over
+    -- the pairs it made PostgreSQL sort every pair with both sides' values by row (147 MB on
+    -- disk at 50k, twice that at 100k)
+    SELECT c.stage_id, count(*) AS n
+    FROM match_cand AS c
+    JOIN match_src AS s ON s.stage_id = c.stage_id
+    JOIN match_prod AS p ON p.listing_id = c.listing_id
+    WHERE s.phone = ANY(p.phones)
+    GROUP BY c.stage_id
+)
 SELECT c.stage_id,
        c.listing_id,
        coalesce((SELECT min(d) FROM unnest(p.dmos) AS d WHERE d <> s.dmo_id), 0) AS other_dmo,
@@ -310,9 +331,7 @@ SELECT c.stage_id,
            -- a number several candidates share (a switchboard, a placeholder) tells nothing
            CASE
                WHEN s.phone IS NULL OR cardinality(p.phones) = 0 THEN -1
-               WHEN e.same_phone THEN
-                   CASE WHEN count(*) FILTER (WHERE e.same_phone) OVER (PARTITION BY c.stage_id) = 1
-                        THEN 1 ELSE -1 END
+               WHEN e.same_phone THEN CASE WHEN ph.n = 1 THEN 1 ELSE -1 END
                ELSE 0
            END,
            CASE
@@ -349,6 +368,7 @@ SELECT c.stage_id,
 FROM match_cand AS c
 JOIN match_src AS s ON s.stage_id = c.stage_id
 JOIN match_prod AS p ON p.listing_id = c.listing_id
+LEFT JOIN phone_rows AS ph ON ph.stage_id = c.stage_id
 CROSS JOIN LATERAL (
     SELECT s.name_key = p.name_key OR s.compact = p.compact AS same_name,
            -- one name is "<business> at <the other>"
@@ -418,14 +438,21 @@ CROSS JOIN LATERAL (
 ) AS w;
 
 -- name: patterns
-SELECT dmo_id, other_dmo, levels, count(*) AS n, count(DISTINCT stage_id) AS rows
-FROM match_pairs JOIN match_src USING (stage_id)
-GROUP BY dmo_id, other_dmo, levels;
+-- Each pattern's pairs and rows. A row's first pair of a pattern counts the row: sorting by row
+-- first compares few level arrays (a count(DISTINCT stage_id) sorted all the pairs by their
+-- levels, some 20 array comparisons a pair: 4.7 s of 720k pairs at 100k).
+SELECT dmo_id, other_dmo, levels, count(*) AS n, count(*) FILTER (WHERE first) AS rows
+FROM (SELECT s.dmo_id, p.other_dmo, p.levels,
+             row_number() OVER (PARTITION BY p.stage_id, p.other_dmo, p.levels) = 1 AS first
+      FROM match_pairs AS p JOIN match_src AS s USING (stage_id)) AS p
+GROUP BY dmo_id, other_dmo, levels
+ORDER BY dmo_id, other_dmo, levels;  -- EM sums them in this order: the same weights each time
 
 -- name: pattern_rows
-SELECT dmo_id, other_dmo, count(DISTINCT stage_id) AS n
-FROM match_pairs JOIN match_src USING (stage_id)
-GROUP BY dmo_id, other_dmo;
+SELECT s.dmo_id, p.other_dmo, count(*) AS n
+FROM (SELECT DISTINCT stage_id, other_dmo FROM match_pairs) AS p
+JOIN match_src AS s USING (stage_id)
+GROUP BY s.dmo_id, p.other_dmo;
 
 -- name: labels
 SELECT other_dmo_id, levels, is_match
