@@ -96,13 +96,15 @@ def test_names_sharing_their_telling_word_at_one_address_and_phone_link(
     one business (Foursquare–Locu's `Dodo Bird` / `Dodo Cafe`, `Brother Jimmy's BBQ` / `Brother
     Jimmy's - Murray Hill`). Not when each names a kind of business the other does not (a hotel
     and its spa) nor when all they share is a kind of business (two pizzerias that followed
-    each other at one address), nor two outlets of one hotel, whose names both name it."""
+    each other at one address), nor two outlets of one hotel or cottages, whose names both
+    name it."""
     places = {
         "dodo": ("45 Peck Slip", "212-555-0141", "40.70750", "-74.00250"),
         "jimmy": ("181 Lexington Ave.", "212-555-0142", "40.74400", "-73.98100"),
         "hotel": ("80 Main Street", "212-555-0143", "40.75000", "-73.99000"),
         "pizza": ("493 2nd Ave.", "212-555-0144", "40.74000", "-73.97900"),
         "inn": ("85 E. Pine Hill Rd.", "212-555-0145", "40.76000", "-73.97000"),
+        "cottages": ("5068 Great George St.", "212-555-0146", "40.77000", "-73.96000"),
     }
     run_job(engine, GUIDE_1, tmp_path / "g1", [
         row("a", "Dodo Cafe", places["dodo"][0], "New York", *places["dodo"][1:]),
@@ -111,6 +113,8 @@ def test_names_sharing_their_telling_word_at_one_address_and_phone_link(
         row("c", "Seaside Suites", places["hotel"][0], "New York", *places["hotel"][1:]),
         row("d", "Tony's Pizza", places["pizza"][0], "New York", *places["pizza"][1:]),
         row("e", "MacDonald House Inn Café", places["inn"][0], "New York", *places["inn"][1:]),
+        row("f", "Lucky Bayberry Cottages Café", places["cottages"][0], "New York",
+            *places["cottages"][1:]),
     ])  # fmt: skip
     job = stage_job(engine, GUIDE_2, tmp_path / "g2", [
         row("1", "Dodo Bird", "45 Peck Slip", "New York", "(212) 555-0141", "40.70751",
@@ -123,6 +127,8 @@ def test_names_sharing_their_telling_word_at_one_address_and_phone_link(
             "-73.97901"),
         row("5", "MacDonald House Inn Diinng Room", "85 East Pine Hill Road", "New York",
             "212 555 0145", "40.76001", "-73.97001"),
+        row("6", "Lucky Bayberry Cottages Dniing Room", "5068 Great George Street", "New York",
+            "212 555 0146", "40.77001", "-73.96001"),
     ])  # fmt: skip
 
     got = outcome(engine, job)
@@ -131,6 +137,7 @@ def test_names_sharing_their_telling_word_at_one_address_and_phone_link(
     assert got["3"][0] is None  # a hotel's spa is not the hotel
     assert got["4"][0] is None  # two pizzerias
     assert got["5"][0] is None  # a hotel's dining room (typo'd) is not its café
+    assert got["6"][0] is None  # nor are the dining room and café of cottages (lodging)
 
 
 def test_names_written_with_street_abbreviations_link(engine: Engine, tmp_path: Path) -> None:

@@ -359,9 +359,9 @@ SELECT c.stage_id,
        s.phone,
        -- the names share a word that tells which business it is (not a kind, a cuisine),
        -- name no different kinds of business, and neither is a business at the other or its
-       -- branch: with address and phone, one business. Not two names that both name a hotel:
-       -- its outlets share its name, address and phone ("... Inn Diinng Room" / "... Inn
-       -- Café": a typo hides the kind).
+       -- branch: with address and phone, one business. Not two names that both name lodging
+       -- (a hotel, inn, cottages: sql/084, 088): its outlets share its name, address and phone
+       -- ("... Inn Diinng Room" / "... Inn Café": a typo hides the kind).
        w.shares_core AND NOT w.kinds_differ AND NOT e.tenant
        AND ('branch' = ANY(s.tokens)) = ('branch' = ANY(p.tokens))
        AND NOT ('lodging' = ANY(s.kinds) AND 'lodging' = ANY(p.kinds)) AS one_business
