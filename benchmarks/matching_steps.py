@@ -65,6 +65,7 @@ def steps(
         "job_id": job_id, "auto": m.auto_threshold, "suggest": m.suggest_threshold,
         "margin": m.min_margin, "margin_bits": m.min_margin_bits,
         "min_name_level": m.auto_min_name_level, "far_m": m.far_distance_m,
+        "phone_m": m.phone_distance_m,
     }  # fmt: skip
     # the statements in fuzzy.match_unmatched's order, with their parameters
     order: list[tuple[str, str, dict[str, object]]] = [
