@@ -68,11 +68,14 @@ def steps(
         "phone_m": m.phone_distance_m,
     }  # fmt: skip
     # the statements in fuzzy.match_unmatched's order, with their parameters
-    order: list[tuple[str, str, dict[str, object]]] = [
+    order: list[tuple[str, str, dict[str, object]]] = []
+    if "set_work_mem" in q:
+        order.append(("work_mem", q["set_work_mem"], {"value": fuzzy.WORK_MEM}))
+    order += [
         ("reset", q["reset"], {}),
         ("merge_keys", q["merge_keys"], {}),
         ("sources", q["sources"], {"job_id": job_id}),
-        ("analyze_src", "ANALYZE match_src", {}),
+        ("analyze_src", q.get("sources_analyze", "ANALYZE match_src"), {}),
     ]
     if "hits_analyze" in q:
         order += [(n, q[n], blocks) for n in fuzzy.CANDIDATE_STEPS]
@@ -85,7 +88,7 @@ def steps(
         ]
     order += [
         ("profiles", q["profiles"], {}),
-        ("analyze_cand", "ANALYZE match_cand, match_prod", {}),
+        ("analyze_cand", q.get("profiles_analyze", "ANALYZE match_cand, match_prod"), {}),
         ("pairs", q["pairs"], {}),
     ]
     if "hits_analyze" in q:
