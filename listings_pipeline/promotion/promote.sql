@@ -455,12 +455,21 @@ WHERE b.target_id IS DISTINCT FROM EXCLUDED.target_id;
 -- The listing_info the config (imported_from) brought in: only its own are ever proposed as
 -- missing from its imports (transform job_deletions). New ones start as seen by this job (the
 -- grace period counts from here); the transform's job_seen keeps the rest.
+-- The batch's rows are found by their ids alone (MATERIALIZED): with the other conditions in
+-- the same scan, statistics taken mid-promotion (autovacuum, once allocate_ids has filled ids)
+-- led the planner to idx_stage_job_listing_info's every non-null entry, the rows promoted so
+-- far, for each batch: quadratic over a first import.
+WITH batch AS MATERIALIZED (
+    SELECT s.id, s.imported_from, s.listing_info_internal_id, s.source_id, s.job_id, s.rec_num,
+           s.listing_action, s.listing_info_action
+    FROM stage.listings_flat s WHERE s.id = ANY(:ids)
+)
 INSERT INTO pipeline.source_listing_info (slug, listing_info_id, source_id, first_job_id,
                                           last_seen_job_id, last_seen_at)
 SELECT DISTINCT ON (s.listing_info_internal_id) s.imported_from, s.listing_info_internal_id,
        s.source_id, s.job_id, s.job_id, now()
-FROM stage.listings_flat s
-WHERE s.id = ANY(:ids) AND s.rec_num IS NOT NULL AND s.listing_info_internal_id IS NOT NULL
+FROM batch s
+WHERE s.rec_num IS NOT NULL AND s.listing_info_internal_id IS NOT NULL
   AND s.listing_action <> 'delete' AND s.listing_info_action <> 'delete'
 ORDER BY s.listing_info_internal_id, s.id
 ON CONFLICT (slug, listing_info_id) DO NOTHING;
