@@ -175,6 +175,16 @@ def recheck_new_listings(conn: Connection, job_id: int, config: SourceConfig | N
     return len(ids)
 
 
+def _next_batch(conn: Connection, job_id: int, batch_rows: int, after: int) -> list[int]:
+    """The next pending rows of the job in id order, past `after` (the previous batch's last
+    id); when none are left there, from the start, so the loop ends only when none are left."""
+    params = {"job_id": job_id, "limit": batch_rows, "after": after}
+    ids = list(conn.execute(text(Q["next_batch"]), params).scalars())
+    if not ids and after:
+        ids = list(conn.execute(text(Q["next_batch"]), {**params, "after": 0}).scalars())
+    return ids
+
+
 def promote_job(
     engine: Engine,
     job_id: int,
@@ -246,17 +256,14 @@ def _promote_locked(
     step_seconds = {"mark_skipped": time.perf_counter() - started, "next_batch": 0.0}
     step_seconds.update(dict.fromkeys(STEPS, 0.0))
     step_seconds["commit"] = 0.0
-    batches = promoted = 0
+    batches = promoted = after = 0
     while True:
         batch_started = t0 = time.perf_counter()
         with engine.begin() as conn:
-            ids = list(
-                conn.execute(
-                    text(Q["next_batch"]), {"job_id": job_id, "limit": batch_rows}
-                ).scalars()
-            )
+            ids = _next_batch(conn, job_id, batch_rows, after)
             if not ids:
                 break
+            after = ids[-1]
             ensure_batch_tables(conn)
             conn.execute(text("SET LOCAL listings.promoting = 'on'"))
             params = {**base, "ids": ids}
