@@ -2,8 +2,7 @@
 promotion takes each stage row's reviewer notes once per row (collect_targets) instead of once
 per version; every version's change_reason must read as it did when each version looked its
 stage row up: the default reason, then "reviewer accepted the suggested match", "reviewer
-overrode manual edits" and the review note, each only when present. Each batch starts after the
-previous one's last row; a row skipped while another promoter had it locked is still promoted."""
+overrode manual edits" and the review note, each only when present."""
 
 from __future__ import annotations
 
@@ -12,9 +11,7 @@ from pathlib import Path
 from sqlalchemy import Engine, text
 
 from listings_pipeline import pipeline
-from listings_pipeline.promotion.promote import promote_job
 from listings_pipeline.review import decide
-from listings_pipeline_tests.conftest import count
 from listings_pipeline_tests.helpers import csv_config, place
 from listings_pipeline_tests.review_helpers import listing, run_job, stage_job, stage_row
 
@@ -67,36 +64,3 @@ def test_change_reasons_carry_each_rows_review_notes(engine: Engine, tmp_path: P
         assert reasons[(table, p3[key])] == "new in the source; new one, fine"
         assert reasons[(table, p4[key])] == "new in the source"
         assert reasons[(table, p5[key])] == "new in the source; reviewer overrode manual edits"
-
-
-def test_a_row_another_promoter_held_is_promoted_before_the_end(
-    engine: Engine, tmp_path: Path
-) -> None:
-    config = csv_config()
-    job = stage_job(engine, config, tmp_path, [place(n) for n in range(1, 5)])
-    first = stage_row(engine, job, "P1")["id"]
-    holder = engine.connect()
-    holder.begin()  # another promoter's batch holds the job's first row...
-    holder.execute(text("SELECT id FROM stage.listings_flat WHERE id = :id FOR UPDATE"),
-                   {"id": first})  # fmt: skip
-    batches: list[list[str]] = []
-
-    def after_batch(n: int) -> None:
-        with engine.connect() as conn:
-            batches.append(list(conn.execute(
-                text("SELECT source_id FROM stage.listings_flat WHERE job_id = :j AND"
-                     " promote_status = 'succeeded' ORDER BY promoted_at, id"),
-                {"j": job},
-            ).scalars()))  # fmt: skip
-        if n == 1:
-            holder.rollback()  # ...and rolls it back after our first batch
-
-    try:
-        result = promote_job(engine, job, config.slug, promoted_by="test", config=config,
-                             batch_rows=1, after_batch=after_batch)  # fmt: skip
-    finally:
-        holder.close()
-    assert batches[0] == ["P2"]  # skipped while locked, so the batches went on past it
-    assert (result.batches, result.counts.extra["promoted_rows"]) == (4, 4)
-    assert count(engine, "public.listings") == 4
-    assert listing(engine, "P1")["name"] == "Place 1"

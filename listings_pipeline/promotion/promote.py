@@ -175,16 +175,6 @@ def recheck_new_listings(conn: Connection, job_id: int, config: SourceConfig | N
     return len(ids)
 
 
-def _next_batch(conn: Connection, job_id: int, batch_rows: int, after: int) -> list[int]:
-    """The next pending rows of the job in id order, past `after` (the previous batch's last
-    id); when none are left there, from the start, so the loop ends only when none are left."""
-    params = {"job_id": job_id, "limit": batch_rows, "after": after}
-    ids = list(conn.execute(text(Q["next_batch"]), params).scalars())
-    if not ids and after:
-        ids = list(conn.execute(text(Q["next_batch"]), {**params, "after": 0}).scalars())
-    return ids
-
-
 def promote_job(
     engine: Engine,
     job_id: int,
@@ -256,13 +246,24 @@ def _promote_locked(
     step_seconds = {"mark_skipped": time.perf_counter() - started, "next_batch": 0.0}
     step_seconds.update(dict.fromkeys(STEPS, 0.0))
     step_seconds["commit"] = 0.0
-    batches = promoted = after = 0
+    batches = promoted = 0
+    after = 0  # the last id taken; 0: from the job's first pending row
     while True:
         batch_started = t0 = time.perf_counter()
         with engine.begin() as conn:
-            ids = _next_batch(conn, job_id, batch_rows, after)
+            ids = list(
+                conn.execute(
+                    text(Q["next_batch"]), {"job_id": job_id, "limit": batch_rows, "after": after}
+                ).scalars()
+            )
             if not ids:
-                break
+                if after == 0:
+                    break
+                # Rows another promoter held (SKIP LOCKED) and then left pending are behind
+                # the cursor: the loop ends only when a scan from the start finds nothing.
+                after = 0
+                step_seconds["next_batch"] += time.perf_counter() - t0
+                continue
             after = ids[-1]
             ensure_batch_tables(conn)
             conn.execute(text("SET LOCAL listings.promoting = 'on'"))
