@@ -461,3 +461,46 @@ def test_interrupted_promotion_resumes_to_the_same_state(
 
     pipeline.promote_stage(engine, job, config, promoted_by="test")
     assert checksums(engine) == reference
+
+
+def test_rows_another_session_held_are_promoted_when_it_lets_go(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """Batches follow a cursor (next_batch after the previous batch's last id); rows a second
+    promoter held and left pending fall behind it and must still be promoted."""
+    config = csv_config()
+    job = stage_job(engine, config, tmp_path, [place(i) for i in range(1, 11)])
+    url = database_url().replace("postgresql+psycopg://", "postgresql://", 1)
+    other = psycopg.connect(url)
+    held = [
+        r[0]
+        for r in other.execute(
+            "SELECT id FROM stage.listings_flat WHERE job_id = %s ORDER BY id LIMIT 3 FOR UPDATE",
+            (job,),
+        )
+    ]
+    try:
+        result = promote_job(
+            engine,
+            job,
+            config.slug,
+            promoted_by="tester",
+            config=config,
+            batch_rows=2,
+            after_batch=lambda n: other.rollback() if n == 1 else None,
+        )
+    finally:
+        other.close()
+    with engine.connect() as conn:
+        states = dict(
+            conn.execute(
+                text("SELECT id, promote_status FROM stage.listings_flat WHERE job_id = :j"),
+                {"j": job},
+            ).all()
+        )
+    assert len(held) == 3 and all(states[i] == "succeeded" for i in held)
+    assert set(states.values()) == {"succeeded"}
+    assert result.counts.new == 10 and result.counts.extra["promoted_rows"] == 10
+    assert sorted(listing(engine, f"P{i}")["name"] for i in range(1, 11)) == sorted(
+        f"Place {i}" for i in range(1, 11)
+    )

@@ -247,16 +247,24 @@ def _promote_locked(
     step_seconds.update(dict.fromkeys(STEPS, 0.0))
     step_seconds["commit"] = 0.0
     batches = promoted = 0
+    after = 0  # the last id taken; 0: from the job's first pending row
     while True:
         batch_started = t0 = time.perf_counter()
         with engine.begin() as conn:
             ids = list(
                 conn.execute(
-                    text(Q["next_batch"]), {"job_id": job_id, "limit": batch_rows}
+                    text(Q["next_batch"]), {"job_id": job_id, "limit": batch_rows, "after": after}
                 ).scalars()
             )
             if not ids:
-                break
+                if after == 0:
+                    break
+                # Rows another promoter held (SKIP LOCKED) and then left pending are behind
+                # the cursor: the loop ends only when a scan from the start finds nothing.
+                after = 0
+                step_seconds["next_batch"] += time.perf_counter() - t0
+                continue
+            after = ids[-1]
             ensure_batch_tables(conn)
             conn.execute(text("SET LOCAL listings.promoting = 'on'"))
             params = {**base, "ids": ids}
