@@ -39,6 +39,13 @@ FINGERPRINTS = {
 }
 
 
+def server_cpu(pid: int) -> float:
+    """CPU seconds (user + system) the server process `pid` has used: on a shared machine the
+    wall-clock times move with the load, the server's CPU time much less."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def queries(path: Path | None) -> dict[str, str]:
     from listings_pipeline.db.sqlfiles import _NAME
     from listings_pipeline.transform import fuzzy
@@ -65,13 +72,17 @@ def steps(
         "job_id": job_id, "auto": m.auto_threshold, "suggest": m.suggest_threshold,
         "margin": m.min_margin, "margin_bits": m.min_margin_bits,
         "min_name_level": m.auto_min_name_level, "far_m": m.far_distance_m,
+        "phone_m": m.phone_distance_m,
     }  # fmt: skip
     # the statements in fuzzy.match_unmatched's order, with their parameters
-    order: list[tuple[str, str, dict[str, object]]] = [
+    order: list[tuple[str, str, dict[str, object]]] = []
+    if "set_work_mem" in q:
+        order.append(("work_mem", q["set_work_mem"], {"value": fuzzy.WORK_MEM}))
+    order += [
         ("reset", q["reset"], {}),
         ("merge_keys", q["merge_keys"], {}),
         ("sources", q["sources"], {"job_id": job_id}),
-        ("analyze_src", "ANALYZE match_src", {}),
+        ("analyze_src", q.get("sources_analyze", "ANALYZE match_src"), {}),
     ]
     if "hits_analyze" in q:
         order += [(n, q[n], blocks) for n in fuzzy.CANDIDATE_STEPS]
@@ -84,14 +95,17 @@ def steps(
         ]
     order += [
         ("profiles", q["profiles"], {}),
-        ("analyze_cand", "ANALYZE match_cand, match_prod", {}),
+        ("analyze_cand", q.get("profiles_analyze", "ANALYZE match_cand, match_prod"), {}),
         ("pairs", q["pairs"], {}),
     ]
     if "hits_analyze" in q:
         order.append(("analyze_pairs", "ANALYZE match_pairs", {}))
     seconds: dict[str, float] = {}
+    cpu: dict[str, float] = {}  # the server backend's CPU seconds per statement
+    backend = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
     for name, sql, params in order:
         started = time.perf_counter()
+        cpu_started = server_cpu(backend)
         body = "\n".join(x for x in sql.splitlines() if not x.startswith("--"))
         if explain and body.lstrip().upper().startswith(("CREATE TEMP TABLE", "SELECT", "WITH")):
             plan = conn.execute(text("EXPLAIN (ANALYZE, BUFFERS) " + sql), params).scalars()
@@ -99,11 +113,12 @@ def steps(
         else:
             conn.execute(text(sql), params)
         seconds[name] = time.perf_counter() - started
-        print(f"{name}: {seconds[name]:.2f} s", flush=True)
+        cpu[name] = server_cpu(backend) - cpu_started
+        print(f"{name}: {seconds[name]:.2f} s (server CPU {cpu[name]:.2f} s)", flush=True)
         if name == until:
             n, digest = conn.execute(text(FINGERPRINTS["candidates"])).one()
             print(f"fingerprint candidates: {n} rows, md5 {digest}")
-            return seconds
+            return seconds | {f"{k} cpu": v for k, v in cpu.items()}
     saved = fuzzy.Q
     fuzzy.Q = q
     try:
@@ -112,17 +127,21 @@ def steps(
                 plan = conn.execute(text("EXPLAIN (ANALYZE, BUFFERS) " + q[name])).scalars()
                 print(f"--- {name}\n" + "\n".join(plan), flush=True)
         started = time.perf_counter()
+        cpu_started = server_cpu(backend)
         fuzzy._models(conn)
         if "hits_analyze" in q:
             conn.execute(text("ANALYZE match_weights"))
         seconds["models"] = time.perf_counter() - started
+        cpu["models"] = server_cpu(backend) - cpu_started
         started = time.perf_counter()
+        cpu_started = server_cpu(backend)
         if explain:
             plan = conn.execute(text("EXPLAIN (ANALYZE, BUFFERS) " + q["decide"]), decide)
             print("--- decide\n" + "\n".join(plan.scalars()), flush=True)
         else:
             conn.execute(text(q["decide"]), decide)
         seconds["decide"] = time.perf_counter() - started
+        cpu["decide"] = server_cpu(backend) - cpu_started
     finally:
         fuzzy.Q = saved
     print(f"models: {seconds['models']:.2f} s; decide: {seconds['decide']:.2f} s")
@@ -130,8 +149,8 @@ def steps(
         n, digest = conn.execute(text(sql), {"job_id": job_id}).one()
         print(f"fingerprint {name}: {n} rows, md5 {digest}")
     total = sum(seconds.values())
-    print(f"total {total:.2f} s", flush=True)
-    return seconds
+    print(f"total {total:.2f} s, server CPU {sum(cpu.values()):.2f} s", flush=True)
+    return seconds | {f"{k} cpu": v for k, v in cpu.items()}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -165,10 +184,14 @@ def main(argv: list[str] | None = None) -> int:
                     )
                     tx.rollback()
         for label, runs in times.items():
-            names = list(runs[0])
-            medians = {k: statistics.median(r.get(k, 0.0) for r in runs) for k in names}
-            print(f"median of {len(runs)}, {label}: total {sum(medians.values()):.2f} s; "
-                  + ", ".join(f"{k} {v:.2f}" for k, v in medians.items() if v >= 0.05))  # fmt: skip
+            for kind, names in (
+                ("", [k for k in runs[0] if not k.endswith(" cpu")]),
+                (" server CPU", [k for k in runs[0] if k.endswith(" cpu")]),
+            ):
+                medians = {k: statistics.median(r.get(k, 0.0) for r in runs) for k in names}
+                print(f"median of {len(runs)}, {label}{kind}: total {sum(medians.values()):.2f} s; "
+                      + ", ".join(f"{k.removesuffix(' cpu')} {v:.2f}"
+                                  for k, v in medians.items() if v >= 0.05))  # fmt: skip
     finally:
         db.close()
     return 0

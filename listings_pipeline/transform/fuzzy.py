@@ -29,6 +29,8 @@ from listings_pipeline.db import load_queries
 from listings_pipeline.transform.match_model import Model, Pattern, estimate, pattern_of
 
 Q = load_queries(__file__, "fuzzy_match.sql")
+# work_mem of the step (fuzzy_match.sql set_work_mem)
+WORK_MEM = "64MB"
 # The statements that find the candidates, in order (fuzzy_match.sql; with :max_block etc.).
 CANDIDATE_STEPS = ("hits", "hits_index", "hits_cell_index", "hits_analyze", "cells",
                    "cells_index", "told", "told_index", "told_analyze", "candidates")  # fmt: skip
@@ -97,10 +99,12 @@ def match_unmatched(
         text("SELECT EXISTS (SELECT FROM pipeline.listing_match_profiles)")
     ).scalar():
         return FuzzyCounts(0, 0, 0)
+    previous_work_mem = conn.execute(text(Q["work_mem"])).scalar_one()
+    conn.execute(text(Q["set_work_mem"]), {"value": WORK_MEM})
     conn.execute(text(Q["reset"]))
     conn.execute(text(Q["merge_keys"]))
     conn.execute(text(Q["sources"]), {"job_id": job_id})
-    conn.execute(text("ANALYZE match_src"))
+    conn.execute(text(Q["sources_analyze"]))
     blocks = {
         "max_block": matching.max_block_size,
         "max_candidates": matching.max_candidates,
@@ -109,7 +113,7 @@ def match_unmatched(
     for step in CANDIDATE_STEPS:
         conn.execute(text(Q[step]), blocks)
     conn.execute(text(Q["profiles"]))
-    conn.execute(text("ANALYZE match_cand, match_prod"))
+    conn.execute(text(Q["profiles_analyze"]))
     conn.execute(text(Q["pairs"]))
     conn.execute(text("ANALYZE match_pairs"))
     _models(conn)
@@ -129,4 +133,5 @@ def match_unmatched(
             "phone_m": matching.phone_distance_m,
         },
     ).one()
+    conn.execute(text(Q["set_work_mem"]), {"value": previous_work_mem})
     return FuzzyCounts(row.considered, row.fuzzy, row.suggested, row.pairs)

@@ -1,6 +1,7 @@
 """Seed hashes computed in Python where the transform has the value on hand, equal by
 definition to their SQL functions (sql/004_hashes.sql), which stay the one definition: a test
-checks both agree, and the SQL function recomputes them whenever a row is restaged."""
+checks both agree. The SQL function recomputes them when a reviewer's decision restages a row;
+after fuzzy matching or geocoding, which change no description, the row keeps its hash."""
 
 from __future__ import annotations
 
