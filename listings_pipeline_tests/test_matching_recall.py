@@ -105,6 +105,7 @@ def test_names_sharing_their_telling_word_at_one_address_and_phone_link(
         "pizza": ("493 2nd Ave.", "212-555-0144", "40.74000", "-73.97900"),
         "inn": ("85 E. Pine Hill Rd.", "212-555-0145", "40.76000", "-73.97000"),
         "cottages": ("5068 Great George St.", "212-555-0146", "40.77000", "-73.96000"),
+        "guest": ("2148 Acadia Way", "212-555-0147", "40.78000", "-73.95000"),
     }
     run_job(engine, GUIDE_1, tmp_path / "g1", [
         row("a", "Dodo Cafe", places["dodo"][0], "New York", *places["dodo"][1:]),
@@ -115,6 +116,8 @@ def test_names_sharing_their_telling_word_at_one_address_and_phone_link(
         row("e", "MacDonald House Inn Café", places["inn"][0], "New York", *places["inn"][1:]),
         row("f", "Lucky Bayberry Cottages Café", places["cottages"][0], "New York",
             *places["cottages"][1:]),
+        row("g", "The Dory and Alder Guest House Café", places["guest"][0], "New York",
+            *places["guest"][1:]),
     ])  # fmt: skip
     job = stage_job(engine, GUIDE_2, tmp_path / "g2", [
         row("1", "Dodo Bird", "45 Peck Slip", "New York", "(212) 555-0141", "40.70751",
@@ -129,6 +132,8 @@ def test_names_sharing_their_telling_word_at_one_address_and_phone_link(
             "212 555 0145", "40.76001", "-73.97001"),
         row("6", "Lucky Bayberry Cottages Dniing Room", "5068 Great George Street", "New York",
             "212 555 0146", "40.77001", "-73.96001"),
+        row("7", "The Dory & Alder Guest House Dniing Room", "2148 Acadia Way", "New York",
+            "212 555 0147", "40.78001", "-73.95001"),
     ])  # fmt: skip
 
     got = outcome(engine, job)
@@ -138,6 +143,7 @@ def test_names_sharing_their_telling_word_at_one_address_and_phone_link(
     assert got["4"][0] is None  # two pizzerias
     assert got["5"][0] is None  # a hotel's dining room (typo'd) is not its café
     assert got["6"][0] is None  # nor are the dining room and café of cottages (lodging)
+    assert got["7"][0] is None  # nor those of a guest house (two words: 103)
 
 
 def test_names_written_with_street_abbreviations_link(engine: Engine, tmp_path: Path) -> None:
