@@ -106,6 +106,7 @@ def test_names_sharing_their_telling_word_at_one_address_and_phone_link(
         "inn": ("85 E. Pine Hill Rd.", "212-555-0145", "40.76000", "-73.97000"),
         "cottages": ("5068 Great George St.", "212-555-0146", "40.77000", "-73.96000"),
         "guest": ("2148 Acadia Way", "212-555-0147", "40.78000", "-73.95000"),
+        "bnb": ("77 Kings Wharf Place", "212-555-0148", "40.79000", "-73.94000"),
     }
     run_job(engine, GUIDE_1, tmp_path / "g1", [
         row("a", "Dodo Cafe", places["dodo"][0], "New York", *places["dodo"][1:]),
@@ -118,6 +119,8 @@ def test_names_sharing_their_telling_word_at_one_address_and_phone_link(
             *places["cottages"][1:]),
         row("g", "The Dory and Alder Guest House Café", places["guest"][0], "New York",
             *places["guest"][1:]),
+        row("h", "MacLeod's Chester Bed & Breakfast Café", places["bnb"][0], "New York",
+            *places["bnb"][1:]),
     ])  # fmt: skip
     job = stage_job(engine, GUIDE_2, tmp_path / "g2", [
         row("1", "Dodo Bird", "45 Peck Slip", "New York", "(212) 555-0141", "40.70751",
@@ -134,6 +137,8 @@ def test_names_sharing_their_telling_word_at_one_address_and_phone_link(
             "212 555 0146", "40.77001", "-73.96001"),
         row("7", "The Dory & Alder Guest House Dniing Room", "2148 Acadia Way", "New York",
             "212 555 0147", "40.78001", "-73.95001"),
+        row("8", "MacLeod's Chester Bed and Breakfast Dinnig Room", "77 Kings Wharf Pl",
+            "New York", "212 555 0148", "40.79001", "-73.94001"),
     ])  # fmt: skip
 
     got = outcome(engine, job)
@@ -144,6 +149,7 @@ def test_names_sharing_their_telling_word_at_one_address_and_phone_link(
     assert got["5"][0] is None  # a hotel's dining room (typo'd) is not its café
     assert got["6"][0] is None  # nor are the dining room and café of cottages (lodging)
     assert got["7"][0] is None  # nor those of a guest house (two words: 103)
+    assert got["8"][0] is None  # nor of a bed & breakfast (104)
 
 
 def test_names_written_with_street_abbreviations_link(engine: Engine, tmp_path: Path) -> None:
